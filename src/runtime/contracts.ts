@@ -1,0 +1,114 @@
+// The contracts every part of the project codes against. Stage plugins see only
+// StagePlugin/StageInstance/ItemContext; the HTTP layer sees only Pipeline.
+// Neither side knows what the other does with the payload.
+
+/** A payload moving between stages. ArrayBuffers (and typed arrays' buffers)
+ *  found anywhere inside are transferred between threads, not copied. */
+export type Payload = Record<string, unknown>;
+
+/** Per-item handle a stage uses while processing one request's item. */
+export interface ItemContext {
+  /** Request id, stable across stages. */
+  readonly id: string;
+  /** Sends a progress event (e.g. a text delta) to whoever submitted the request. */
+  emit(event: Payload): void;
+  /** True once the request was cancelled (client gone); stop work early. */
+  readonly cancelled: boolean;
+  /** Called once when the request is cancelled. */
+  onCancel(cb: () => void): void;
+}
+
+/** What a stage receives about where and how it runs. */
+export interface StageEnv {
+  stageName: string;
+  /** 'cpu' or 'cuda:N'. */
+  device: string;
+  /** Intra-op threads the stage may use (onnxruntime intraOpNumThreads). */
+  threads: number;
+  /** Free-form options from the pipeline YAML `options:` block, validated by the plugin's schema. */
+  options: Record<string, unknown>;
+  /** Folder of the model being served (from --model-path, already resolved). */
+  modelPath: string;
+  /** Folder for caches (converted graphs etc.). */
+  cacheDir: string;
+  /** Worker index within the stage's pool. */
+  workerIndex: number;
+}
+
+/** Result of one item: either an output payload or an error for that item only. */
+export type ItemResult = { ok: true; payload: Payload } | { ok: false; error: StageErrorInfo };
+
+export interface StageErrorInfo {
+  /** Machine code, e.g. 'ERR_AUDIO_DECODE'. */
+  code: string;
+  message: string;
+  /** HTTP-ish status the router should answer with (400 bad input, 500 internal...). */
+  status: number;
+  /** Request field the error concerns, when any (OpenAI `param`). */
+  param?: string;
+}
+
+/** A running stage inside a worker thread. */
+export interface StageInstance {
+  /** Processes a batch (length ≤ batch.max_size). Results in the same order.
+   *  May be called again before an earlier call resolved when the stage's
+   *  `concurrency` > 1 (continuous batching stages rely on this). */
+  process(items: { payload: Payload; ctx: ItemContext }[]): Promise<ItemResult[]>;
+  dispose?(): Promise<void> | void;
+}
+
+/** The default export of a stage plugin module. */
+export interface StagePlugin {
+  /** Registry name used in YAML `plugin:` (modules can also be referenced by path). */
+  name: string;
+  /** JSON schema of `options:`; validated with ajv at config load. */
+  optionsSchema?: object;
+  create(env: StageEnv): Promise<StageInstance> | StageInstance;
+}
+
+/** Thrown by stages for per-item failures; carried across threads as StageErrorInfo. */
+export class StageError extends Error {
+  constructor(readonly code: string, message: string, readonly status = 400, readonly param?: string) {
+    super(message);
+  }
+  toInfo(): StageErrorInfo {
+    return { code: this.code, message: this.message, status: this.status, param: this.param };
+  }
+}
+
+export interface SubmitOptions {
+  /** Aborting cancels queued and running work for this request. */
+  signal?: AbortSignal;
+  /** Receives events emitted by stages (ItemContext.emit). */
+  onEvent?: (event: Payload) => void;
+}
+
+/** The entry point the HTTP router drives. */
+export interface Pipeline {
+  readonly name: string;
+  /** OpenAI routes this pipeline serves, e.g. ['/v1/audio/transcriptions']. */
+  readonly routes: string[];
+  /** Resolves when every stage has loaded; rejects with the load error. */
+  ready(): Promise<void>;
+  health(): { ready: boolean; reason?: string };
+  /** Runs one request through the graph. Rejects with PipelineError. */
+  submit(input: Payload, opts?: SubmitOptions): Promise<Payload>;
+  /** Queue depth etc. per stage, for metrics. */
+  stats(): StageStats[];
+  close(): Promise<void>;
+}
+
+export interface StageStats {
+  stage: string;
+  queued: number;
+  running: number;
+  completed: number;
+  failed: number;
+}
+
+/** Rejection of Pipeline.submit: per-item stage errors, overload (503) and internal faults (500). */
+export class PipelineError extends Error {
+  constructor(readonly code: string, message: string, readonly status: number, readonly param?: string, readonly retryAfterS?: number) {
+    super(message);
+  }
+}
