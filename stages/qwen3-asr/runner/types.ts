@@ -1,6 +1,7 @@
 // What the scheduler (decides which sequences run when) needs from the model
 // runners (own the onnxruntime sessions, KV memory and graph I/O). The split
-// mirrors sglang-omni's Scheduler / ModelRunner line.
+// mirrors sglang-omni's Scheduler / ModelRunner line. Runners are used only
+// inside worker threads: onnxruntime's run blocks the thread it runs on.
 
 export type Precision = 'fp32' | 'fp16' | 'int8' | 'int4';
 
@@ -22,7 +23,7 @@ export interface MelInput { mel: Float32Array; frames: number }
 export interface EncoderRunner {
   readonly outputDim: number;
   /** Encodes a batch of clips in one onnxruntime run; returns per clip [tokens, outputDim]. */
-  encode(clips: MelInput[]): Float32Array[];
+  encode(clips: MelInput[]): Promise<Float32Array[]>;
   dispose(): Promise<void>;
 }
 
@@ -42,10 +43,10 @@ export interface DecoderRunner {
    *  `audio` replaces the embeddings where ids === audio_token_id, in order;
    *  pass it only in the call whose ids contain those tokens. Long prompts may
    *  be fed in several calls (chunked prefill). */
-  prefill(slot: number, ids: Int32Array, audio?: Float32Array): Float32Array;
+  prefill(slot: number, ids: Int32Array, audio?: Float32Array): Promise<Float32Array>;
   /** One decode step: appends tokens[i] to slots[i] for every i in one run;
    *  returns logits [slots.length, vocabSize] row-major. */
-  decode(slots: number[], tokens: Int32Array): Float32Array;
+  decode(slots: number[], tokens: Int32Array): Promise<Float32Array>;
   /** Tokens currently held by a slot. */
   length(slot: number): number;
   /** Frees a slot for a new sequence. */
