@@ -1,0 +1,36 @@
+// Shared by the dataset scripts: copies clips next to a JSONL manifest in the
+// format `sgl-omni bench --dataset` reads, so the folder can move as a whole.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+export interface ManifestEntry {
+  id: string;
+  /** Path of the clip relative to the manifest. */
+  audio: string;
+  text: string;
+}
+
+export function writeManifest(outDir: string, entries: ManifestEntry[]): string {
+  const file = path.join(outDir, 'manifest.jsonl');
+  fs.writeFileSync(file, entries.map((e) => JSON.stringify(e)).join('\n') + '\n');
+  return file;
+}
+
+/** True when `name` is an executable on PATH. */
+export function hasCommand(name: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Output folder from `--out DIR` (default given), created if missing. */
+export function outDirFromArgs(argv: string[], fallback: string): string {
+  const at = argv.indexOf('--out');
+  const dir = path.resolve(at >= 0 && argv[at + 1] ? argv[at + 1] : fallback);
+  fs.mkdirSync(path.join(dir, 'clips'), { recursive: true });
+  return dir;
+}
