@@ -1,0 +1,121 @@
+// Audio front-end throughput: decode + resample + log-mel, in seconds of audio per
+// second, for a 60 s clip of real speech as 16 kHz WAV, 44.1 kHz stereo WAV and MP3.
+// Side by side in one run: transformers.js' WhisperFeatureExtractor for the mel step,
+// sox (when installed) for the resample step, and ffmpeg's whole decode+soxr chain.
+// Usage: node dist/bench/frontend.js [--runs N]
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import ffmpegInstaller from '@ffmpeg-installer/ffmpeg';
+import { createProgress } from '../src/eval/progress.js';
+import { repoRoot } from '../src/util/paths.js';
+import { decodeAudio } from '../stages/audio/decode.js';
+import { whisperLogMel } from '../stages/audio/mel.js';
+import { downmixToMono, resample, resampleTo16kMono } from '../stages/audio/resample.js';
+import { referenceLogMel } from '../test/fixtures/audio/reference-mel.js';
+import { buildWav } from '../test/fixtures/audio/wav-writer.js';
+
+const SECONDS = 60;
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' } } });
+const runs = Number(values.runs);
+const fixtures = path.join(repoRoot(), 'test/fixtures/audio');
+const hasSox = spawnSync('sox', ['--version']).status === 0;
+
+/** `planes` repeated to SECONDS of audio. */
+function loop(planes: Float32Array[], rate: number): Float32Array[] {
+  return planes.map((p) => Float32Array.from({ length: SECONDS * rate }, (_, i) => p[i % p.length]));
+}
+
+function pcm16Wav(planes: Float32Array[], rate: number): Uint8Array {
+  const data = new Uint8Array(planes[0].length * planes.length * 2);
+  const dv = new DataView(data.buffer);
+  for (let i = 0; i < planes[0].length; i++)
+    planes.forEach((p, c) => dv.setInt16((i * planes.length + c) * 2, Math.max(-32768, Math.min(32767, Math.round(p[i] * 32768))), true));
+  return buildWav({ formatTag: 1, bits: 16, channels: planes.length, sampleRate: rate, data });
+}
+
+function pipeThrough(exe: string, args: string[], input: Uint8Array): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(exe, args, { stdio: ['pipe', 'pipe', 'ignore'] });
+    const chunks: Buffer[] = [];
+    child.stdout.on('data', (c: Buffer) => chunks.push(c));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(Buffer.concat(chunks)) : reject(new Error(`${exe} exited with ${code}`))));
+    child.stdin.end(input);
+  });
+}
+
+const f32Bytes = (x: Float32Array) => new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
+
+/** Median time of `runs` calls after one warm-up call (JIT, WASM compilation, filter design). */
+async function median(fn: () => Promise<unknown> | unknown): Promise<number> {
+  await fn();
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    await fn();
+    times.push(performance.now() - t0);
+  }
+  return times.sort((a, b) => a - b)[Math.floor(times.length / 2)];
+}
+
+// inputs: jfk.wav (16 kHz mono) and the 44.1 kHz stereo MP3 fixture, looped to 60 s
+const jfk = (await decodeAudio(fs.readFileSync(path.join(fixtures, 'jfk.wav')), { maxDurationS: 60 })).channels;
+const stereo = (await decodeAudio(fs.readFileSync(path.join(fixtures, 'jfk-44k-stereo.mp3')), { maxDurationS: 60 })).channels;
+const wavStereo = pcm16Wav(loop(stereo, 44100), 44100);
+const inputs: [string, Uint8Array][] = [
+  ['WAV 16 kHz mono', pcm16Wav(loop(jfk, 16000), 16000)],
+  ['WAV 44.1 kHz stereo', wavStereo],
+  ['MP3 44.1 kHz stereo 96k', await pipeThrough(ffmpegInstaller.path, ['-v', 'error', '-i', 'pipe:0', '-c:a', 'libmp3lame', '-b:a', '96k', '-f', 'mp3', 'pipe:1'], wavStereo)],
+];
+
+type Task = [name: string, fn: () => Promise<unknown> | unknown];
+const x = (ms: number) => Math.round((SECONDS * 1000) / ms);
+const progress = createProgress();
+progress.start(`frontend bench: ${inputs.length} inputs, ${runs} runs per measurement`, inputs.length);
+const rows: Record<string, string | number>[] = [];
+for (const [name, bytes] of inputs) {
+  const decoded = await decodeAudio(bytes, { maxDurationS: 3600 });
+  const mono = downmixToMono(decoded.channels);
+  const mono16k = resampleTo16kMono(decoded.channels, decoded.sampleRate);
+  const needsResampling = decoded.sampleRate !== 16000;
+  const tasks: Task[] = [
+    ['decode', () => decodeAudio(bytes, { maxDurationS: 3600 })],
+    ['downmix+resample', () => resampleTo16kMono(decoded.channels, decoded.sampleRate)],
+    ['mel', () => whisperLogMel(mono16k)],
+    ['all', async () => {
+      const d = await decodeAudio(bytes, { maxDurationS: 3600 });
+      whisperLogMel(resampleTo16kMono(d.channels, d.sampleRate));
+    }],
+    ['transformers.js mel', () => referenceLogMel(mono16k)],
+    // decode + downmix + soxr resample in one ffmpeg process (Whisper's load_audio, with soxr)
+    ['ffmpeg', () => pipeThrough(ffmpegInstaller.path, ['-v', 'error', '-i', 'pipe:0', '-ac', '1', '-af', 'aresample=16000:resampler=soxr', '-f', 'f32le', 'pipe:1'], bytes)],
+  ];
+  if (needsResampling) {
+    tasks.push(['resample', () => resample(mono, decoded.sampleRate, 16000)]);
+    const soxArgs = ['-t', 'f32', '-r', String(decoded.sampleRate), '-c', '1', '-', '-t', 'f32', '-', 'rate', '-v', '16000'];
+    if (hasSox) tasks.push(['sox', () => pipeThrough('sox', soxArgs, f32Bytes(mono))]);
+  }
+  const t: Record<string, number> = {};
+  for (const [task, fn] of tasks) t[task] = await median(fn);
+  progress.tick();
+  rows.push({
+    input: name,
+    'decode ms': +t.decode.toFixed(1),
+    'resample ms': +t['downmix+resample'].toFixed(1),
+    'mel ms': +t.mel.toFixed(1),
+    'total ms': +t.all.toFixed(1),
+    'total x realtime': x(t.all),
+    'transformers.js mel ms': +t['transformers.js mel'].toFixed(1),
+    'mel: transformers.js / ours': +(t['transformers.js mel'] / t.mel).toFixed(2),
+    'sox rate -v ms': !needsResampling ? '-' : hasSox ? +t.sox.toFixed(1) : 'not installed',
+    'resample: sox / ours': needsResampling && hasSox ? +(t.sox / t.resample).toFixed(2) : '-',
+    'ffmpeg decode+soxr ms': +t.ffmpeg.toFixed(1),
+    'total: (ffmpeg + our mel) / ours': +((t.ffmpeg + t.mel) / t.all).toFixed(2),
+  });
+}
+progress.stop();
+console.log(`\n${SECONDS} s of speech, median of ${runs} runs, one thread (${process.version}):`);
+console.table(rows);
+console.log('x realtime = seconds of audio per second of work. Ratios are their time / ours: above 1, ours is faster.');

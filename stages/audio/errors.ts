@@ -1,0 +1,29 @@
+// Named errors of the audio front end. Every one concerns the uploaded `file`,
+// so the router can point the client at the request field that was wrong.
+import { StageError } from '../../src/runtime/contracts.js';
+
+export const ERR_AUDIO_EMPTY = 'ERR_AUDIO_EMPTY';
+export const ERR_AUDIO_UNSUPPORTED = 'ERR_AUDIO_UNSUPPORTED';
+export const ERR_AUDIO_DECODE = 'ERR_AUDIO_DECODE';
+export const ERR_AUDIO_TOO_LONG = 'ERR_AUDIO_TOO_LONG';
+export const ERR_AUDIO_TOO_SHORT = 'ERR_AUDIO_TOO_SHORT';
+/** The payload reaching a stage lacks what the previous stage should have put there: a pipeline wiring fault. */
+export const ERR_AUDIO_PAYLOAD = 'ERR_AUDIO_PAYLOAD';
+
+export const emptyAudio = (why: string) => new StageError(ERR_AUDIO_EMPTY, `Audio file is empty: ${why}`, 400, 'file');
+export const unsupportedAudio = (why: string) => new StageError(ERR_AUDIO_UNSUPPORTED, `Unsupported audio format: ${why}`, 415, 'file');
+export const undecodableAudio = (why: string) => new StageError(ERR_AUDIO_DECODE, `Could not decode audio file: ${why}`, 400, 'file');
+export const audioTooShort = (why: string) => new StageError(ERR_AUDIO_TOO_SHORT, `Audio file is too short: ${why}`, 400, 'file');
+
+export function audioTooLong(durationS: number, maxS: number): StageError {
+  return new StageError(
+    ERR_AUDIO_TOO_LONG,
+    `Audio file is ${durationS.toFixed(1)} s long; the limit is ${maxS} s`,
+    400,
+    'file',
+  );
+}
+
+export function badPayload(stage: string, key: string, expected: string): StageError {
+  return new StageError(ERR_AUDIO_PAYLOAD, `${stage}: payload.${key} must be ${expected}`, 500);
+}

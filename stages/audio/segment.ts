@@ -1,0 +1,52 @@
+// Splits long audio into segments the model can take, cutting where it is
+// quietest near each nominal boundary so that words are not cut in half.
+
+export interface SegmentBounds {
+  /** First sample of the segment. */
+  start: number;
+  /** One past its last sample. */
+  end: number;
+}
+
+export interface SplitOptions {
+  sampleRate: number;
+  /** Longest segment wanted, in seconds; each cut lands within ±searchS of a multiple of it. */
+  maxSegmentS: number;
+  searchS: number;
+  /** Length of the window whose energy is compared (100 ms). */
+  windowS?: number;
+  /** Candidate cut points are multiples of this many samples (the mel hop keeps frames aligned). */
+  step?: number;
+}
+
+/** Sample ranges covering `samples`: one when it fits in maxSegmentS, else cut at the
+ *  centre of the lowest-energy window within ±searchS of each nominal boundary. */
+export function splitAtQuietPoints(samples: Float32Array, opts: SplitOptions): SegmentBounds[] {
+  const { sampleRate, maxSegmentS, searchS, windowS = 0.1, step = 160 } = opts;
+  const maxLength = Math.round(maxSegmentS * sampleRate);
+  if (samples.length <= maxLength) return [{ start: 0, end: samples.length }];
+  const window = Math.max(1, Math.round(windowS * sampleRate));
+  const search = Math.round(searchS * sampleRate);
+  // energy of any window in O(1) from running sums of squares
+  const energy = new Float64Array(samples.length + 1);
+  for (let i = 0; i < samples.length; i++) energy[i + 1] = energy[i] + samples[i] * samples[i];
+
+  const bounds: SegmentBounds[] = [];
+  let start = 0;
+  while (samples.length - start > maxLength) {
+    const target = start + maxLength;
+    // keep at least half a window on each side of a cut inside the audio and past the segment start
+    const lo = Math.max(start + window, target - search);
+    const hi = Math.min(samples.length - window, target + search);
+    let cut = target;
+    let best = Infinity;
+    for (let c = Math.ceil(lo / step) * step; c <= hi; c += step) {
+      const e = energy[c + (window >> 1)] - energy[c - (window >> 1)];
+      if (e < best) (best = e), (cut = c);
+    }
+    bounds.push({ start, end: cut });
+    start = cut;
+  }
+  bounds.push({ start, end: samples.length });
+  return bounds;
+}
