@@ -134,17 +134,28 @@ export function float32ToBf16(src: Float32Array): Uint16Array {
   return out;
 }
 
-export interface TensorToWrite { name: string; dtype: SafeDType; shape: number[]; data: ArrayBufferView }
+export interface TensorSpec { name: string; dtype: SafeDType; shape: number[] }
+export interface TensorToWrite extends TensorSpec { data: ArrayBufferView }
 
 /** Writes one .safetensors file; tensors are written in the given order. */
-export function writeSafetensors(file: string, tensors: TensorToWrite[], metadata: Record<string, string> = { format: 'pt' }): void {
+export function writeSafetensors(file: string, tensors: TensorToWrite[], metadata?: Record<string, string>): void {
+  writeSafetensorsStreaming(file, tensors, (t) => (t as TensorToWrite).data, metadata);
+}
+
+/** Writes a .safetensors file whose tensor data is produced one tensor at a
+ *  time, so a multi-GB checkpoint never has to sit in memory whole. */
+export function writeSafetensorsStreaming(
+  file: string,
+  specs: TensorSpec[],
+  produce: (spec: TensorSpec) => ArrayBufferView,
+  metadata: Record<string, string> = { format: 'pt' },
+): void {
   const header: Record<string, unknown> = { __metadata__: metadata };
   let offset = 0;
-  for (const t of tensors) {
-    const expected = t.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[t.dtype];
-    if (t.data.byteLength !== expected) throw new SafetensorsError(`tensor ${t.name}: ${t.data.byteLength} bytes, shape needs ${expected}`);
-    header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + expected] };
-    offset += expected;
+  for (const t of specs) {
+    const size = byteSize(t);
+    header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + size] };
+    offset += size;
   }
   let json = JSON.stringify(header);
   json += ' '.repeat((8 - (json.length % 8)) % 8);
@@ -154,8 +165,16 @@ export function writeSafetensors(file: string, tensors: TensorToWrite[], metadat
     len.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
     fs.writeSync(fd, len);
     fs.writeSync(fd, Buffer.from(json, 'utf8'));
-    for (const t of tensors) fs.writeSync(fd, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+    for (const t of specs) {
+      const data = produce(t);
+      if (data.byteLength !== byteSize(t)) throw new SafetensorsError(`tensor ${t.name}: ${data.byteLength} bytes, shape needs ${byteSize(t)}`);
+      fs.writeSync(fd, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    }
   } finally {
     fs.closeSync(fd);
   }
+}
+
+export function byteSize(t: TensorSpec): number {
+  return t.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[t.dtype];
 }
