@@ -77,6 +77,8 @@ export class StageError extends Error {
 }
 
 export interface SubmitOptions {
+  /** Request id shown to stages as ItemContext.id (e.g. the HTTP request id); generated when absent. */
+  id?: string;
   /** Aborting cancels queued and running work for this request. */
   signal?: AbortSignal;
   /** Receives events emitted by stages (ItemContext.emit). */

@@ -1,0 +1,167 @@
+// The `sgl-omni` command: `serve`, `config check|explain`, and the subcommands
+// that modules listed in configs/cli-extensions.yaml register (bench, convert...).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Command, InvalidArgumentError } from 'commander';
+import { pino } from 'pino';
+import YAML from 'yaml';
+import { ConfigError, explainPipelineConfig, loadPipelineConfig, OverrideArgsError, parseOverrideArgs, type Override, type ResolvedPipelineConfig } from './config/index.js';
+import { ModelPipelineError, pipelineForModel } from './config/models.js';
+import { createPipeline } from './runtime/pipeline.js';
+import { compiledPath, repoRoot } from './util/paths.js';
+
+const DEFAULT_MAX_UPLOAD_MB = 25; // OpenAI's limit for audio uploads
+
+/** Errors the user can fix from the message alone (ours, or any with an ERR_ code): printed without a stack. */
+function isUserError(err: unknown): err is Error {
+  if (err instanceof ConfigError || err instanceof OverrideArgsError || err instanceof ModelPipelineError) return true;
+  const code = (err as { code?: unknown } | null)?.code;
+  return err instanceof Error && typeof code === 'string' && code.startsWith('ERR_');
+}
+
+interface ServeFlags {
+  modelPath: string;
+  servedModelName: string[];
+  port: number;
+  host: string;
+  pipeline?: string;
+  cacheDir?: string;
+  apiKey?: string;
+  maxUploadMb: number;
+}
+
+function intIn(min: number, max: number) {
+  return (value: string) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}`);
+    return n;
+  };
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** Leftover arguments of a command: dotted overrides plus exactly `operands` plain arguments. */
+function overridesOf(cmd: Command, operands: number): { overrides: Override[]; operands: string[] } {
+  const parsed = parseOverrideArgs(cmd.args);
+  if (parsed.operands.length !== operands) {
+    throw new OverrideArgsError(`expected ${operands} argument(s), got ${parsed.operands.length}: ${parsed.operands.join(' ') || '(none)'}`);
+  }
+  return parsed;
+}
+
+async function serve(flags: ServeFlags, overrides: Override[]): Promise<void> {
+  const logger = pino({ name: 'sgl-omni' });
+  const cacheDir = flags.cacheDir ?? path.join(os.homedir(), '.cache', 'sgl-omni');
+  const { resolveModelPath } = await import('./hub/resolve-model.js');
+  const modelPath = await resolveModelPath(flags.modelPath, { cacheDir, logger });
+  const pipelineFile = flags.pipeline ? path.resolve(flags.pipeline) : pipelineForModel(modelPath);
+  const resolved = await loadPipelineConfig(pipelineFile, { overrides });
+  logger.info({ pipeline: resolved.config.name, file: pipelineFile, modelPath }, 'starting pipeline');
+  const pipeline = createPipeline(resolved, { modelPath, cacheDir, logger });
+
+  const { buildServer } = await import('./server/app.js');
+  const app = await buildServer({
+    pipeline,
+    servedModelNames: flags.servedModelName.length > 0 ? flags.servedModelName : [flags.modelPath],
+    apiKey: flags.apiKey ?? process.env.SGL_OMNI_API_KEY,
+    maxUploadBytes: flags.maxUploadMb * 1024 * 1024,
+    logger,
+  });
+
+  let stopping: Promise<void> | undefined;
+  const stop = (exitCode: number) => {
+    stopping ??= (async () => {
+      await app.close(); // stops accepting, waits for open requests
+      await pipeline.close(); // drains the stages, then stops the workers
+      process.exit(exitCode);
+    })();
+    return stopping;
+  };
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(signal, () => {
+      if (stopping) process.exit(1); // a second signal: stop now
+      logger.info({ signal }, 'shutting down');
+      void stop(0);
+    });
+  }
+  await app.listen({ port: flags.port, host: flags.host });
+  pipeline.ready().then(
+    () => logger.info('pipeline loaded; serving'),
+    (err: Error) => {
+      logger.error({ err }, 'pipeline failed to load');
+      void stop(1);
+    },
+  );
+}
+
+function addServe(program: Command): void {
+  program
+    .command('serve')
+    .description('serve a model behind the OpenAI audio API (extra --dotted.flags override pipeline fields)')
+    .requiredOption('--model-path <dir|hub-id>', 'checkpoint folder or Hugging Face model id')
+    .option('--served-model-name <name>', 'model id clients send (repeatable; default: --model-path as given)', collect, [])
+    .option('--port <n>', 'port to listen on', intIn(0, 65535), 8000)
+    .option('--host <addr>', 'address to listen on', '0.0.0.0')
+    .option('--pipeline <file>', 'pipeline YAML (default: chosen from config.json architectures via configs/models.yaml)')
+    .option('--cache-dir <dir>', 'folder for downloads and converted graphs (default: ~/.cache/sgl-omni)')
+    .option('--api-key <key>', 'require this bearer token (default: env SGL_OMNI_API_KEY)')
+    .option('--max-upload-mb <n>', 'largest accepted upload', intIn(1, 1 << 20), DEFAULT_MAX_UPLOAD_MB)
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .action(async (flags: ServeFlags, cmd: Command) => serve(flags, overridesOf(cmd, 0).overrides));
+}
+
+function addConfig(program: Command): void {
+  const config = program.command('config').description('check or explain pipeline YAML files');
+  const subcommand = (name: string, description: string, run: (resolved: ResolvedPipelineConfig, file: string) => string) =>
+    config
+      .command(name)
+      .argument('<file>', 'pipeline YAML')
+      .description(`${description} (extra --dotted.flags override fields)`)
+      .allowUnknownOption()
+      .allowExcessArguments()
+      .action(async (_file: string, _flags: object, cmd: Command) => {
+        const { overrides, operands } = overridesOf(cmd, 1);
+        process.stdout.write(run(await loadPipelineConfig(operands[0], { overrides }), operands[0]));
+      });
+  subcommand('check', 'validate a pipeline: schema, graph, plugins and their options', (resolved, file) =>
+    `${file}: ok (pipeline ${resolved.config.name}: ${resolved.stages.map((s) => s.name).join(' → ')})\n`);
+  subcommand('explain', 'print the resolved pipeline with every default filled in', explainPipelineConfig);
+}
+
+/** Imports each module of configs/cli-extensions.yaml and lets it add its commands. */
+async function addExtensions(program: Command): Promise<void> {
+  const listFile = path.join(repoRoot(), 'configs', 'cli-extensions.yaml');
+  const modules = (YAML.parse(fs.readFileSync(listFile, 'utf8')) ?? []) as string[];
+  for (const rel of modules) {
+    // Listed before its owner wrote it: nothing to load yet, nothing to warn about.
+    if (!fs.existsSync(path.join(repoRoot(), rel))) continue;
+    const file = compiledPath(rel);
+    try {
+      const mod = (await import(pathToFileURL(file).href)) as { registerCommands?: (program: Command) => void };
+      if (typeof mod.registerCommands !== 'function') throw new Error('it exports no registerCommands(program)');
+      mod.registerCommands(program);
+    } catch (err) {
+      process.stderr.write(`sgl-omni: skipping CLI extension ${rel} (${file}): ${(err as Error).message.split('\n')[0]}\n`);
+    }
+  }
+}
+
+export async function main(argv: string[] = process.argv): Promise<void> {
+  const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot(), 'package.json'), 'utf8')) as { version: string };
+  const program = new Command('sgl-omni').description('serve speech models behind the OpenAI audio API').version(pkg.version);
+  addServe(program);
+  addConfig(program);
+  await addExtensions(program);
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (!isUserError(err)) throw err;
+    process.stderr.write(`sgl-omni: ${err.message}\n`);
+    process.exitCode = 1;
+  }
+}

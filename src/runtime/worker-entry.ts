@@ -1,0 +1,112 @@
+// The module every stage worker runs (piscina `filename`). It imports the plugin
+// named in workerData, creates one instance as soon as the worker starts (so a
+// pipeline is ready before its first request), then serves batches. Results and
+// events go back over each task's own MessagePort; errors stay per item.
+import { BroadcastChannel, parentPort, threadId, workerData, type MessagePort } from 'node:worker_threads';
+import { pathToFileURL } from 'node:url';
+import type { ItemContext, ItemResult, Payload, StageEnv, StageInstance, StagePlugin } from './contracts.js';
+import { ERR_STAGE_FAILED, ERR_STAGE_UNAVAILABLE, toErrorInfo } from './errors.js';
+import type { CancelMessage, DisposeMessage, StageTask, StageWorkerData, TaskMessage, WorkerStatus } from './protocol.js';
+import { collectTransferables } from './transfer.js';
+
+const data = workerData as StageWorkerData;
+// Replacement workers wrap around, so indices stay within the pool size.
+const workerIndex = Atomics.add(new Int32Array(data.workerCounter), 0, 1) % data.workers;
+
+function report(status: WorkerStatus): void {
+  parentPort?.postMessage(status);
+}
+
+async function createInstance(): Promise<StageInstance | undefined> {
+  try {
+    const mod = (await import(pathToFileURL(data.module).href)) as { default: StagePlugin };
+    const env: StageEnv = {
+      stageName: data.stageName,
+      device: data.device,
+      threads: data.threads,
+      options: data.options,
+      modelPath: data.modelPath,
+      cacheDir: data.cacheDir,
+      workerIndex,
+    };
+    const instance = await mod.default.create(env);
+    report({ type: 'sgl-omni:ready', threadId });
+    return instance;
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    report({ type: 'sgl-omni:load-failed', threadId, message });
+    return undefined;
+  }
+}
+
+const instanceReady = createInstance();
+
+const control = new BroadcastChannel(data.controlChannel);
+control.unref();
+control.onmessage = async (event: unknown) => {
+  if ((event as { data?: DisposeMessage }).data?.type !== 'dispose') return;
+  const instance = await instanceReady;
+  try {
+    await instance?.dispose?.();
+  } finally {
+    report({ type: 'sgl-omni:disposed', threadId });
+  }
+};
+
+class WorkerItemContext implements ItemContext {
+  cancelled = false;
+  private readonly cancelCallbacks: (() => void)[] = [];
+
+  constructor(readonly id: string, private readonly index: number, private readonly port: MessagePort) {}
+
+  emit(event: Payload): void {
+    if (this.cancelled) return;
+    const message: TaskMessage = { type: 'event', index: this.index, event };
+    this.port.postMessage(message, collectTransferables(event));
+  }
+
+  onCancel(cb: () => void): void {
+    if (this.cancelled) queueMicrotask(cb);
+    else this.cancelCallbacks.push(cb);
+  }
+
+  cancel(): void {
+    if (this.cancelled) return;
+    this.cancelled = true;
+    for (const cb of this.cancelCallbacks.splice(0)) cb();
+  }
+}
+
+function failAll(count: number, code: string, message: string, status: number): ItemResult[] {
+  return Array.from({ length: count }, () => ({ ok: false as const, error: { code, message, status } }));
+}
+
+async function processBatch(instance: StageInstance, task: StageTask, contexts: WorkerItemContext[]): Promise<ItemResult[]> {
+  try {
+    const results = await instance.process(task.items.map((item, i) => ({ payload: item.payload, ctx: contexts[i] })));
+    if (!Array.isArray(results) || results.length !== task.items.length) {
+      return failAll(task.items.length, ERR_STAGE_FAILED, `stage ${data.stageName} returned ${Array.isArray(results) ? results.length : typeof results} results for ${task.items.length} items`, 500);
+    }
+    // Errors cross the thread as plain StageErrorInfo, whatever the stage put there.
+    return results.map((r) => (r.ok ? r : { ok: false as const, error: toErrorInfo(r.error, data.stageName) }));
+  } catch (err) {
+    // A throw from process() concerns the whole batch.
+    const error = toErrorInfo(err, data.stageName);
+    return task.items.map(() => ({ ok: false as const, error }));
+  }
+}
+
+export default async function runTask(task: StageTask): Promise<void> {
+  const contexts = task.items.map((item, index) => new WorkerItemContext(item.id, index, task.port));
+  task.port.on('message', (m: CancelMessage) => {
+    if (m.type === 'cancel') contexts[m.index]?.cancel();
+  });
+  const instance = await instanceReady;
+  const results = instance
+    ? await processBatch(instance, task, contexts)
+    : failAll(task.items.length, ERR_STAGE_UNAVAILABLE, `stage ${data.stageName} failed to load`, 503);
+  const message: TaskMessage = { type: 'result', results };
+  task.port.postMessage(message, collectTransferables(results));
+  // The main thread closes the port once it has drained it.
+  task.port.unref();
+}
