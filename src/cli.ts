@@ -57,7 +57,7 @@ async function serve(flags: ServeFlags, overrides: Override[]): Promise<void> {
   const logger = pino({ name: 'sgl-omni' });
   const cacheDir = flags.cacheDir ?? path.join(os.homedir(), '.cache', 'sgl-omni');
   const { resolveModelPath } = await import('./hub/resolve-model.js');
-  const modelPath = await resolveModelPath(flags.modelPath, { cacheDir, logger });
+  const modelPath = await resolveModelPath(flags.modelPath, { logger });
   const pipelineFile = flags.pipeline ? path.resolve(flags.pipeline) : pipelineForModel(modelPath);
   const resolved = await loadPipelineConfig(pipelineFile, { overrides });
   logger.info({ pipeline: resolved.config.name, file: pipelineFile, modelPath }, 'starting pipeline');

@@ -79,6 +79,35 @@ function hfName(canonical: string): string {
   return canonical;
 }
 
+/**
+ * Id of an added token as the tokenizer files list it. "-hf" configs carry only
+ * audio_token_id (the converter drops the start/end ids), so those come from here.
+ */
+function addedTokenId(dir: string, content: string): number | undefined {
+  const configFile = path.join(dir, 'tokenizer_config.json');
+  if (fs.existsSync(configFile)) {
+    const decoder: Json = readJson(configFile).added_tokens_decoder ?? {};
+    const hit = Object.entries(decoder).find(([, t]) => t.content === content);
+    if (hit) return Number(hit[0]);
+  }
+  const jsonFile = path.join(dir, 'tokenizer.json');
+  if (!fs.existsSync(jsonFile)) return undefined;
+  return (readJson(jsonFile).added_tokens as Json[] | undefined)?.find((t) => t.content === content)?.id;
+}
+
+function tokenIdOf(dir: string, config: Json, key: string, content: string): number {
+  if (typeof config[key] === 'number') return config[key];
+  const id = addedTokenId(dir, content);
+  if (id === undefined) throw new StageError('ERR_MODEL_CONFIG', `config.json lacks ${key} and the tokenizer files have no ${content} token`, 500);
+  return id;
+}
+
+/** generation_config.json's eos ids, else the config's, else Qwen's chat end tokens from the tokenizer. */
+function eosTokenIds(dir: string, configs: Json[]): number[] {
+  for (const c of configs) if (c.eos_token_id !== undefined && c.eos_token_id !== null) return [c.eos_token_id].flat();
+  return ['<|im_end|>', '<|endoftext|>'].map((t) => addedTokenId(dir, t)).filter((id): id is number => id !== undefined);
+}
+
 export function loadQwen3AsrConfig(dir: string): Qwen3AsrConfig {
   const root = readJson(path.join(dir, 'config.json'));
   const layout = root.thinker_config ? 'original' : 'hf';
@@ -88,7 +117,6 @@ export function loadQwen3AsrConfig(dir: string): Qwen3AsrConfig {
   if (!a || !t) throw new StageError('ERR_MODEL_CONFIG', `${dir}/config.json has no audio_config/text_config: not a Qwen3-ASR checkpoint`, 500);
   const genFile = path.join(dir, 'generation_config.json');
   const gen = fs.existsSync(genFile) ? readJson(genFile) : {};
-  const eos = gen.eos_token_id ?? th.eos_token_id ?? root.eos_token_id;
   const hidden = pick<number>(t, ['hidden_size'], 'text_config.hidden_size');
   const heads = pick<number>(t, ['num_attention_heads'], 'text_config.num_attention_heads');
   const dModel = pick<number>(a, ['d_model', 'hidden_size'], 'audio_config.d_model');
@@ -120,9 +148,9 @@ export function loadQwen3AsrConfig(dir: string): Qwen3AsrConfig {
       tieWordEmbeddings: Boolean(t.tie_word_embeddings ?? root.tie_word_embeddings ?? false),
     },
     audioTokenId: pick(th, ['audio_token_id', 'audio_token_index'], 'audio_token_id'),
-    audioStartTokenId: pick(th, ['audio_start_token_id'], 'audio_start_token_id'),
-    audioEndTokenId: pick(th, ['audio_end_token_id'], 'audio_end_token_id'),
-    eosTokenIds: eos === undefined ? [] : (Array.isArray(eos) ? eos : [eos]),
+    audioStartTokenId: tokenIdOf(dir, th, 'audio_start_token_id', '<|audio_start|>'),
+    audioEndTokenId: tokenIdOf(dir, th, 'audio_end_token_id', '<|audio_end|>'),
+    eosTokenIds: eosTokenIds(dir, [gen, th, root]),
     supportedLanguages: root.support_languages ?? [],
     tensorName: layout === 'original' ? (n) => n : hfName,
   };

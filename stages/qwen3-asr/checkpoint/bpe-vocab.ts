@@ -93,6 +93,10 @@ export function tokenizerConfig(base: number | null): Record<string, unknown> {
     add_bos_token: false,
     add_prefix_space: false,
     added_tokens_decoder: decoder,
+    // Qwen3ASRProcessor reads the audio placeholders from these.
+    audio_bos_token: '<|audio_start|>',
+    audio_eos_token: '<|audio_end|>',
+    audio_token: '<|audio_pad|>',
     bos_token: null,
     clean_up_tokenization_spaces: false,
     eos_token: '<|im_end|>',
