@@ -65,7 +65,7 @@ export function missingModelFiles(dir: string): string[] {
   if (!has('tokenizer.json') && !(has('vocab.json') && has('merges.txt'))) missing.push('tokenizer.json or vocab.json + merges.txt');
   if (has('model.safetensors.index.json')) {
     const index = JSON.parse(fs.readFileSync(path.join(dir, 'model.safetensors.index.json'), 'utf8'));
-    for (const shard of new Set(Object.values<string>(index.weight_map ?? {}))) if (!has(shard)) missing.push(shard);
+    for (const shard of new Set(Object.values(index.weight_map ?? {}) as string[])) if (!has(shard)) missing.push(shard);
   } else if (!has('model.safetensors')) {
     missing.push('model.safetensors (or model.safetensors.index.json)');
   }

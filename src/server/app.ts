@@ -1,0 +1,86 @@
+// The OpenAI-compatible HTTP server in front of a Pipeline. buildServer wires
+// the plugins in order: error shape first (covers everything), then auth,
+// metrics, and the routes.
+import { randomUUID } from 'node:crypto';
+import multipart from '@fastify/multipart';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Pipeline } from '../runtime/contracts.js';
+import audioRoutes from './audio-routes.js';
+import bearerAuth from './auth.js';
+import errorHandling from './error-handling.js';
+import infoRoutes, { HEALTH_PATH } from './info-routes.js';
+import metricsPlugin, { ServerMetrics } from './metrics.js';
+import { ModelCatalog } from './model-catalog.js';
+import gracefulShutdown from './shutdown.js';
+
+export interface BuildServerOptions {
+  pipeline: Pipeline;
+  /** Model ids clients may send; the first is canonical, the rest are aliases. */
+  servedModelNames: string[];
+  /** When set, every route but /health needs "Authorization: Bearer <apiKey>". */
+  apiKey?: string;
+  /** Largest audio upload (default 25 MiB, OpenAI's limit). */
+  maxUploadBytes?: number;
+  /** Time allowed to receive a whole request, upload included (default 300 s). */
+  requestTimeoutMs?: number;
+  /** Idle time after which a connection is dropped (default 900 s, longer than any single inference). */
+  connectionTimeoutMs?: number;
+  /** false/true, fastify logger options, or a ready pino logger. */
+  logger?: boolean | FastifyServerOptions['logger'] | FastifyBaseLogger;
+}
+
+export const DEFAULT_MAX_UPLOAD_BYTES = 25 * 2 ** 20;
+export const DEFAULT_REQUEST_TIMEOUT_MS = 300_000;
+export const DEFAULT_CONNECTION_TIMEOUT_MS = 900_000;
+const MAX_FIELD_BYTES = 256 * 1024;
+const MAX_FIELDS = 64;
+const CLOSING_RETRY_AFTER_S = 5;
+/** Node checks request timeouts every 30 s by default; short timeouts need a finer check to mean anything. */
+const MAX_TIMEOUT_CHECK_INTERVAL_MS = 30_000;
+
+const isLoggerInstance = (logger: unknown): logger is FastifyBaseLogger =>
+  typeof logger === 'object' && logger !== null && typeof (logger as { child?: unknown }).child === 'function';
+
+function loggerOptions(logger: BuildServerOptions['logger']): Pick<FastifyServerOptions, 'logger' | 'loggerInstance'> {
+  if (isLoggerInstance(logger)) return { loggerInstance: logger };
+  return { logger: (logger as FastifyServerOptions['logger']) ?? false };
+}
+
+export async function buildServer(opts: BuildServerOptions): Promise<FastifyInstance> {
+  const requestTimeout = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  const maxUploadBytes = opts.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES;
+  const catalog = new ModelCatalog(opts.servedModelNames);
+  const metrics = new ServerMetrics(opts.pipeline);
+
+  const app = Fastify({
+    ...loggerOptions(opts.logger),
+    requestTimeout,
+    connectionTimeout: opts.connectionTimeoutMs ?? DEFAULT_CONNECTION_TIMEOUT_MS,
+    http: {
+      headersTimeout: Math.min(60_000, requestTimeout),
+      connectionsCheckingInterval: Math.min(MAX_TIMEOUT_CHECK_INTERVAL_MS, Math.max(10, Math.floor(requestTimeout / 4))),
+    },
+    // shutdown.ts answers requests during close itself, in the OpenAI error shape.
+    return503OnClosing: false,
+    // Client-chosen ids could collide, and stages key their work by this id.
+    requestIdHeader: false,
+    genReqId: () => randomUUID(),
+  }) as unknown as FastifyInstance;
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  await app.register(errorHandling);
+  await app.register(gracefulShutdown, { retryAfterS: CLOSING_RETRY_AFTER_S });
+  if (opts.apiKey) await app.register(bearerAuth, { apiKey: opts.apiKey, exemptPaths: [HEALTH_PATH] });
+  await app.register(metricsPlugin, { metrics });
+  await app.register(multipart);
+  await app.register(infoRoutes, { pipeline: opts.pipeline, catalog });
+  await app.register(audioRoutes, {
+    pipeline: opts.pipeline,
+    catalog,
+    metrics,
+    limits: { maxFileBytes: maxUploadBytes, maxFieldBytes: MAX_FIELD_BYTES, maxFields: MAX_FIELDS },
+  });
+  return app;
+}

@@ -1,0 +1,51 @@
+// POST /v1/audio/transcriptions (every OpenAI response format, SSE streaming)
+// and POST /v1/audio/translations (refused: the model only transcribes).
+import type { FastifyInstance } from 'fastify';
+import type { Payload, Pipeline } from '../runtime/contracts.js';
+import { clientAbortSignal } from './client-abort.js';
+import { ApiError, ERR_UNSUPPORTED_FEATURE } from './errors.js';
+import type { ServerMetrics } from './metrics.js';
+import type { ModelCatalog } from './model-catalog.js';
+import { formatTranscription } from './response-formats.js';
+import { streamTranscription } from './sse.js';
+import { entryPayload, parseTranscriptionRequest } from './transcription-request.js';
+import { readTranscriptionResult, type TranscriptionResult } from './transcription-result.js';
+import { readUploadForm, type UploadLimits } from './upload-form.js';
+
+export interface AudioRoutesOptions {
+  pipeline: Pipeline;
+  catalog: ModelCatalog;
+  metrics: ServerMetrics;
+  limits: UploadLimits;
+}
+
+export const TRANSCRIPTIONS_PATH = '/v1/audio/transcriptions';
+export const TRANSLATIONS_PATH = '/v1/audio/translations';
+
+export default async function audioRoutes(app: FastifyInstance, opts: AudioRoutesOptions): Promise<void> {
+  const { pipeline, catalog, metrics, limits } = opts;
+
+  app.post(TRANSCRIPTIONS_PATH, async (request, reply) => {
+    const signal = clientAbortSignal(reply);
+    const form = await readUploadForm(request, limits);
+    const transcription = parseTranscriptionRequest(form.fields, catalog);
+    const payload = entryPayload(form.file, transcription);
+    const started = performance.now();
+    const submit = (onEvent?: (event: Payload) => void) => pipeline.submit(payload, { id: request.id, signal, onEvent });
+    const observe = (result: TranscriptionResult) => metrics.observeTranscription(result.duration, (performance.now() - started) / 1000);
+
+    if (transcription.params.stream) {
+      const result = await streamTranscription(reply, request.id, submit);
+      if (result) observe(result);
+      return reply;
+    }
+    const result = readTranscriptionResult(await submit());
+    observe(result);
+    const response = formatTranscription(result, transcription.params.response_format);
+    return reply.type(response.contentType).send(response.body);
+  });
+
+  app.post(TRANSLATIONS_PATH, async () => {
+    throw new ApiError(400, ERR_UNSUPPORTED_FEATURE, `The model '${catalog.canonical}' cannot translate; use ${TRANSCRIPTIONS_PATH} to transcribe in the spoken language.`);
+  });
+}

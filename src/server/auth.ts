@@ -1,0 +1,37 @@
+// Optional bearer-key check on every route except the exempt ones (health
+// probes carry no credentials). Keys are compared as SHA-256 digests with
+// timingSafeEqual, so neither the key's content nor its length leaks through timing.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { ApiError, ERR_INVALID_API_KEY } from './errors.js';
+
+export interface BearerAuthOptions {
+  apiKey: string;
+  /** Paths (no query string) reachable without a key. */
+  exemptPaths: string[];
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest();
+
+function bearerToken(header: string | undefined): string | undefined {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  return match?.[1];
+}
+
+async function bearerAuth(app: FastifyInstance, opts: BearerAuthOptions): Promise<void> {
+  if (!opts.apiKey) throw new Error('bearer auth needs a non-empty apiKey');
+  const expected = sha256(opts.apiKey);
+  const exempt = new Set(opts.exemptPaths);
+
+  app.addHook('onRequest', async (request) => {
+    if (exempt.has(request.url.split('?')[0])) return;
+    const token = bearerToken(request.headers.authorization);
+    if (token === undefined) {
+      throw new ApiError(401, ERR_INVALID_API_KEY, 'Missing API key: send it as "Authorization: Bearer <key>".');
+    }
+    if (!timingSafeEqual(sha256(token), expected)) throw new ApiError(401, ERR_INVALID_API_KEY, 'Incorrect API key provided.');
+  });
+}
+
+export default fp(bearerAuth, { name: 'sgl-omni-bearer-auth', fastify: '5.x' });

@@ -1,0 +1,93 @@
+// Transcription results in each OpenAI response_format, as the exact bytes
+// sent. Subtitles are built from the segments: SRT cues are numbered and use
+// "00:00:01,500"; WebVTT starts with a WEBVTT header and uses "00:00:01.500".
+import type { TranscriptionResult, TranscriptSegment } from './transcription-result.js';
+
+export const RESPONSE_FORMATS = ['json', 'text', 'verbose_json', 'srt', 'vtt'] as const;
+export type ResponseFormat = (typeof RESPONSE_FORMATS)[number];
+
+export const isResponseFormat = (value: string): value is ResponseFormat => (RESPONSE_FORMATS as readonly string[]).includes(value);
+
+export interface FormattedResponse {
+  contentType: string;
+  body: string;
+}
+
+export interface DurationUsage {
+  type: 'duration';
+  seconds: number;
+}
+
+/** Billed seconds, whole and rounded up like OpenAI's. */
+export function durationUsage(durationS: number): DurationUsage {
+  return { type: 'duration', seconds: Math.ceil(durationS) };
+}
+
+/** hh:mm:ss plus milliseconds after `separator`; hours grow past two digits when needed. */
+export function subtitleTimestamp(seconds: number, separator: ',' | '.'): string {
+  const totalMs = Math.round(Math.max(0, seconds) * 1000);
+  const ms = totalMs % 1000;
+  const totalS = (totalMs - ms) / 1000;
+  const pad = (n: number, width = 2) => String(n).padStart(width, '0');
+  return `${pad(Math.floor(totalS / 3600))}:${pad(Math.floor(totalS / 60) % 60)}:${pad(totalS % 60)}${separator}${pad(ms, 3)}`;
+}
+
+/** Cue text: trimmed, and without blank lines (a blank line ends a cue in both formats). */
+const cueText = (text: string) => text.trim().replace(/\n\s*\n/g, '\n');
+const cuesOf = (segments: TranscriptSegment[]) => segments.filter((segment) => cueText(segment.text) !== '');
+
+export function toSrt(segments: TranscriptSegment[]): string {
+  return cuesOf(segments)
+    .map((s, i) => `${i + 1}\n${subtitleTimestamp(s.start, ',')} --> ${subtitleTimestamp(s.end, ',')}\n${cueText(s.text)}\n\n`)
+    .join('');
+}
+
+/** WebVTT cue text may not contain '<', '&' or '-->' raw. */
+const escapeVtt = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+export function toVtt(segments: TranscriptSegment[]): string {
+  const cues = cuesOf(segments).map((s) => `${subtitleTimestamp(s.start, '.')} --> ${subtitleTimestamp(s.end, '.')}\n${escapeVtt(cueText(s.text))}\n\n`);
+  return `WEBVTT\n\n${cues.join('')}`;
+}
+
+export function toVerboseJson(result: TranscriptionResult) {
+  return {
+    task: 'transcribe',
+    // OpenAI names languages in lower-case English ("english").
+    language: result.language.toLowerCase(),
+    duration: result.duration,
+    text: result.text,
+    segments: result.segments.map((s) => ({
+      id: s.id,
+      // Whisper's seek is the window offset in 10 ms mel frames; ours is the segment's start in the same unit.
+      seek: Math.round(s.start * 100),
+      start: s.start,
+      end: s.end,
+      text: s.text,
+      tokens: s.tokens,
+      temperature: s.temperature,
+      avg_logprob: s.avg_logprob,
+      compression_ratio: s.compression_ratio,
+      no_speech_prob: s.no_speech_prob,
+    })),
+    usage: durationUsage(result.duration),
+  };
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+const TEXT_TYPE = 'text/plain; charset=utf-8';
+
+export function formatTranscription(result: TranscriptionResult, format: ResponseFormat): FormattedResponse {
+  switch (format) {
+    case 'json':
+      return { contentType: JSON_TYPE, body: JSON.stringify({ text: result.text, usage: durationUsage(result.duration) }) };
+    case 'text':
+      return { contentType: TEXT_TYPE, body: result.text };
+    case 'verbose_json':
+      return { contentType: JSON_TYPE, body: JSON.stringify(toVerboseJson(result)) };
+    case 'srt':
+      return { contentType: TEXT_TYPE, body: toSrt(result.segments) };
+    case 'vtt':
+      return { contentType: 'text/vtt; charset=utf-8', body: toVtt(result.segments) };
+  }
+}

@@ -1,0 +1,98 @@
+// The form fields of POST /v1/audio/transcriptions, checked and turned into
+// the pipeline's entry payload (see notes/PAYLOADS.md). Unknown fields are
+// ignored, as OpenAI does; an empty field counts as not sent (curl -F language=).
+import type { Payload } from '../runtime/contracts.js';
+import { ApiError, ERR_UNSUPPORTED_FEATURE, invalidValue } from './errors.js';
+import type { ModelCatalog } from './model-catalog.js';
+import { isResponseFormat, RESPONSE_FORMATS, type ResponseFormat } from './response-formats.js';
+import type { UploadedFile } from './upload-form.js';
+
+/** `params` of the entry payload. */
+export interface TranscriptionParams {
+  language?: string;
+  prompt?: string;
+  temperature: number;
+  max_new_tokens?: number;
+  stream: boolean;
+  response_format: ResponseFormat;
+}
+
+export interface TranscriptionRequest {
+  /** The model id the client named (or the canonical one). */
+  model: string;
+  params: TranscriptionParams;
+}
+
+const STREAMABLE_FORMATS: ResponseFormat[] = ['json', 'text'];
+const GRANULARITY_FIELDS = ['timestamp_granularities[]', 'timestamp_granularities'];
+
+function single(fields: Map<string, string[]>, name: string): string | undefined {
+  const values = (fields.get(name) ?? []).filter((value) => value !== '');
+  if (values.length > 1) throw invalidValue(name, `'${name}' was sent ${values.length} times; send it once.`);
+  return values[0];
+}
+
+function parseTemperature(raw: string | undefined): number {
+  if (raw === undefined) return 0;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0 || value > 1) throw invalidValue('temperature', `temperature must be a number from 0 to 1 (got '${raw}').`);
+  return value;
+}
+
+function parseMaxNewTokens(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (!/^\s*\d+\s*$/.test(raw) || !Number.isSafeInteger(value) || value < 1) {
+    throw invalidValue('max_new_tokens', `max_new_tokens must be a whole number of at least 1 (got '${raw}').`);
+  }
+  return value;
+}
+
+function parseBoolean(name: string, raw: string | undefined): boolean {
+  if (raw === undefined) return false;
+  const value = raw.trim().toLowerCase();
+  if (value === 'true' || value === '1') return true;
+  if (value === 'false' || value === '0') return false;
+  throw invalidValue(name, `${name} must be true or false (got '${raw}').`);
+}
+
+function parseResponseFormat(raw: string | undefined): ResponseFormat {
+  if (raw === undefined) return 'json';
+  if (!isResponseFormat(raw)) throw invalidValue('response_format', `response_format must be one of ${RESPONSE_FORMATS.join(', ')} (got '${raw}').`);
+  return raw;
+}
+
+/** Segment timestamps are always produced; word timestamps are refused until a forced aligner exists. */
+function checkGranularities(fields: Map<string, string[]>): void {
+  const values = GRANULARITY_FIELDS.flatMap((name) => fields.get(name) ?? []).filter((value) => value !== '');
+  for (const value of values) {
+    if (value === 'word') {
+      throw new ApiError(400, ERR_UNSUPPORTED_FEATURE, "Word timestamps are not supported by this server yet; use timestamp_granularities[]=segment with response_format=verbose_json.", 'timestamp_granularities');
+    }
+    if (value !== 'segment') throw invalidValue('timestamp_granularities', `timestamp_granularities[] must be 'segment' (got '${value}').`);
+  }
+}
+
+export function parseTranscriptionRequest(fields: Map<string, string[]>, catalog: ModelCatalog): TranscriptionRequest {
+  const model = catalog.resolve(single(fields, 'model'));
+  const response_format = parseResponseFormat(single(fields, 'response_format'));
+  const stream = parseBoolean('stream', single(fields, 'stream'));
+  if (stream && !STREAMABLE_FORMATS.includes(response_format)) {
+    throw invalidValue('stream', `stream=true works with response_format ${STREAMABLE_FORMATS.join(' or ')} (got '${response_format}').`);
+  }
+  checkGranularities(fields);
+
+  const params: TranscriptionParams = { temperature: parseTemperature(single(fields, 'temperature')), stream, response_format };
+  const language = single(fields, 'language');
+  if (language !== undefined) params.language = language;
+  const prompt = single(fields, 'prompt');
+  if (prompt !== undefined) params.prompt = prompt;
+  const maxNewTokens = parseMaxNewTokens(single(fields, 'max_new_tokens'));
+  if (maxNewTokens !== undefined) params.max_new_tokens = maxNewTokens;
+  return { model, params };
+}
+
+/** The payload the pipeline's first stage receives; it owns the file bytes from here on. */
+export function entryPayload(file: UploadedFile, request: TranscriptionRequest): Payload {
+  return { audio: file.bytes, filename: file.filename, contentType: file.contentType, params: request.params };
+}

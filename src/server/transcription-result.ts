@@ -1,0 +1,62 @@
+// The final payload of a transcription pipeline (see notes/PAYLOADS.md), read
+// defensively: the HTTP layer must not turn a malformed payload into a
+// malformed response, so anything missing is an internal error.
+import type { Payload } from '../runtime/contracts.js';
+
+export interface TranscriptSegment {
+  id: number;
+  start: number;
+  end: number;
+  text: string;
+  tokens: number[];
+  temperature: number;
+  avg_logprob: number;
+  compression_ratio: number;
+  no_speech_prob: number;
+}
+
+export interface TranscriptionResult {
+  text: string;
+  /** Detected language as the model names it ("English"), '' when none. */
+  language: string;
+  /** Seconds of audio. */
+  duration: number;
+  segments: TranscriptSegment[];
+}
+
+export class MalformedResultError extends Error {
+  override name = 'MalformedResultError';
+}
+
+const isNumber = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
+const numberOr = (value: unknown, fallback: number) => (isNumber(value) ? value : fallback);
+
+function readSegment(raw: unknown, index: number): TranscriptSegment {
+  const s = (raw ?? {}) as Record<string, unknown>;
+  if (!isNumber(s.start) || !isNumber(s.end) || typeof s.text !== 'string') {
+    throw new MalformedResultError(`pipeline result segment ${index} lacks start/end/text`);
+  }
+  return {
+    id: numberOr(s.id, index),
+    start: s.start,
+    end: s.end,
+    text: s.text,
+    tokens: Array.isArray(s.tokens) ? s.tokens.filter(isNumber) : [],
+    temperature: numberOr(s.temperature, 0),
+    avg_logprob: numberOr(s.avg_logprob, 0),
+    compression_ratio: numberOr(s.compression_ratio, 0),
+    no_speech_prob: numberOr(s.no_speech_prob, 0),
+  };
+}
+
+export function readTranscriptionResult(payload: Payload): TranscriptionResult {
+  const { text, language, duration, segments } = payload;
+  if (typeof text !== 'string') throw new MalformedResultError('pipeline result has no text');
+  if (!isNumber(duration) || duration < 0) throw new MalformedResultError('pipeline result has no duration');
+  return {
+    text,
+    language: typeof language === 'string' ? language : '',
+    duration,
+    segments: Array.isArray(segments) ? segments.map(readSegment) : [],
+  };
+}

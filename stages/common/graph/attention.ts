@@ -1,0 +1,95 @@
+// Attention blocks.
+//
+// Encoder: bidirectional multi-head attention over padded windows with a key
+// padding mask, through onnxruntime's fused MultiHeadAttention.
+//
+// Decoder: causal grouped-query attention over a KV cache the host owns. The
+// cache is not updated inside the graph: onnxruntime-node 1.30 never hands a
+// preallocated output buffer to onnxruntime (it copies the result back), so
+// GroupQueryAttention's past/present buffer sharing cannot work from Node, and
+// a present output costs a copy of the whole cache per layer per step (measured
+// ~120 ms per layer at batch 1 with 4096 positions). Instead the graph reads
+// zero-copy views of the cache rows [n, kvHeads, stride, headDim], masks
+// positions at or beyond each row's length, and returns only the new
+// keys/values, which the host writes into its cache.
+import type { GraphBuilder } from '../../../src/onnx/graph-builder.js';
+import type { BlockContext } from './context.js';
+import { fusedLinear, linear, type LinearSpec } from './linear.js';
+
+export interface SelfAttentionSpec { q: LinearSpec; k: LinearSpec; v: LinearSpec; out: LinearSpec }
+
+/** x [B, L, D], keyMask [B, L] int32 (1 = real token). Scale is 1/sqrt(head_dim). */
+export function maskedSelfAttention(ctx: BlockContext, x: string, keyMask: string, spec: SelfAttentionSpec, heads: number, name: string): string {
+  const [q, k, v] = fusedLinear(ctx, x, [spec.q, spec.k, spec.v], `${name}.qkv`);
+  const attn = ctx.g.op1('MultiHeadAttention', [q, k, v, '', keyMask], { num_heads: heads }, { domain: 'com.microsoft' });
+  return linear(ctx, attn, spec.out, `${name}.out`);
+}
+
+export interface CachedAttentionInputs {
+  /** Rotated queries [n, S, heads*headDim]. */
+  q: string;
+  /** Rotated keys and values of the new tokens [n, S, kvHeads*headDim]. */
+  k: string;
+  v: string;
+  /** Cache views [n, kvHeads, stride, headDim]; row b holds past[b] valid positions. */
+  pastK: string;
+  pastV: string;
+  /** Additive mask and past length from causalCacheMask(). */
+  mask: CausalCacheMask;
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+}
+
+export interface CausalCacheMask {
+  /** [1] int64: positions per cache row (the stride). */
+  stride: string;
+  /** [n, 1, groups*S, stride+S] float: 0 where attended, -1e30 elsewhere. */
+  additive: string;
+}
+
+/**
+ * Mask for new tokens at positions past[b]..past[b]+S-1 of row b: cache key j
+ * is visible when j < past[b]; new key t when t <= s. Rows of the query matrix
+ * are laid out (group, s), hence the tiling by `groups`. `pastK` only lends
+ * its shape (the stride).
+ */
+export function causalCacheMask(g: GraphBuilder, pastLen: string, seqLen: string, pastK: string, groups: number): CausalCacheMask {
+  const stride = g.op1('Slice', [g.op1('Shape', [pastK]), g.constI64([2]), g.constI64([3])]);
+  const zero = g.constI64(0);
+  const one = g.constI64(1);
+  const keys = g.op1('Range', [zero, g.op1('Add', [g.op1('Squeeze', [stride]), seqLen]), one]);
+  const jj = g.op1('Reshape', [keys, g.constI64([1, 1, 1, -1])]);
+  const ss = g.op1('Reshape', [g.op1('Range', [zero, seqLen, one]), g.constI64([1, 1, -1, 1])]);
+  const lens = g.op1('Reshape', [pastLen, g.constI64([-1, 1, 1, 1])]);
+  const inPast = g.op1('Less', [jj, lens]);
+  const t = g.op1('Sub', [jj, stride]);
+  const inNew = g.op1('And', [g.op1('GreaterOrEqual', [t, zero]), g.op1('LessOrEqual', [t, ss])]);
+  const visible = g.op1('Or', [inPast, inNew]);
+  const additive = g.op1('Where', [visible, g.constF(0), g.constF(-1e30)]);
+  return { stride, additive: g.op1('Tile', [additive, g.constI64([1, 1, groups, 1])]) };
+}
+
+/** Returns the attention output [n, S, heads*headDim] and the new keys/values [n, kvHeads, S, headDim]. */
+export function cachedAttention(g: GraphBuilder, a: CachedAttentionInputs): { out: string; newK: string; newV: string } {
+  const groups = a.heads / a.kvHeads;
+  const hd = a.headDim;
+  const toHeads = (x: string) => g.op1('Transpose', [g.op1('Reshape', [x, g.constI64([0, 0, a.kvHeads, hd])])], { perm: [0, 2, 1, 3] });
+  const newK = toHeads(a.k);
+  const newV = toHeads(a.v);
+  // [n, S, kv, groups, hd] → [n, kv, groups*S, hd]: one matrix per KV head.
+  const q5 = g.op1('Reshape', [a.q, g.constI64([0, 0, a.kvHeads, groups, hd])]);
+  const q4 = g.op1('Reshape', [g.op1('Transpose', [q5], { perm: [0, 2, 3, 1, 4] }), g.constI64([0, 0, -1, hd])]);
+  const zero = g.constI64([0]);
+  const axis3 = g.constI64([3]);
+  const scale = { float: 1 / Math.sqrt(hd) };
+  const fused = (x: string, y: string) => g.op1('FusedMatMul', [x, y], { transB: 1, alpha: scale }, { domain: 'com.microsoft' });
+  const scores = g.op1('Concat', [fused(q4, a.pastK), fused(q4, newK)], { axis: 3 });
+  const probs = g.op1('Softmax', [g.op1('Add', [scores, a.mask.additive])], { axis: -1 });
+  const pPast = g.op1('Slice', [probs, zero, a.mask.stride, axis3]);
+  const pNew = g.op1('Slice', [probs, a.mask.stride, g.constI64([2 ** 62]), axis3]);
+  const o4 = g.op1('Add', [g.op1('MatMul', [pPast, a.pastV]), g.op1('MatMul', [pNew, newV])]);
+  const o5 = g.op1('Reshape', [o4, g.constI64([0, 0, groups, -1, hd])]);
+  const out = g.op1('Reshape', [g.op1('Transpose', [o5], { perm: [0, 3, 1, 2, 4] }), g.constI64([0, 0, -1])]);
+  return { out, newK, newV };
+}

@@ -1,0 +1,67 @@
+// Stage `qwen3-asr/decoder`: audio embeddings → transcript, with continuous
+// batching. The stage runs with `concurrency` > 1, so many requests are inside
+// process() at once; each turns its segments into sequences for the one
+// BatchScheduler of this worker, which decodes them together in KV slots.
+// Consumes segments[i].audio/tokens and params; sets text, language, duration
+// and segments (PAYLOADS.md); emits { type: 'delta', delta } when params.stream.
+import type { ItemContext, ItemResult, Payload, StagePlugin } from '../../src/runtime/contracts.js';
+import { toErrorInfo } from '../../src/runtime/errors.js';
+import { createDecoderRunner } from './runner/index.js';
+import { BatchScheduler } from './scheduler/batch-scheduler.js';
+import { badPayload } from './scheduler/errors.js';
+import { DEFAULT_PRECISION, modelStageOptionsSchema, runnerOptions } from './scheduler/runner-options.js';
+import { readDecodeParams } from './scheduler/request-params.js';
+import { transcribe, type EncodedSegment } from './scheduler/transcription.js';
+import { loadAsrText } from './text/index.js';
+
+const STAGE = 'qwen3-asr/decoder';
+const DEFAULTS = { precision: DEFAULT_PRECISION, max_running: 16, max_context: 1024, prefill_chunk: 256, max_segments_in_flight: 8 };
+
+const plugin: StagePlugin = {
+  name: STAGE,
+  optionsSchema: modelStageOptionsSchema({
+    max_running: { type: 'integer', minimum: 1, default: DEFAULTS.max_running },
+    max_context: { type: 'integer', minimum: 32, default: DEFAULTS.max_context },
+    prefill_chunk: { type: 'integer', minimum: 1, default: DEFAULTS.prefill_chunk },
+    max_segments_in_flight: { type: 'integer', minimum: 1, default: DEFAULTS.max_segments_in_flight },
+  }),
+  async create(env) {
+    const options = { ...DEFAULTS, ...env.options } as typeof DEFAULTS;
+    const text = loadAsrText(env.modelPath);
+    const runner = await createDecoderRunner({
+      ...runnerOptions(env, options.precision),
+      maxSlots: options.max_running,
+      maxContext: options.max_context,
+    });
+    const scheduler = new BatchScheduler(runner, { eosIds: text.eosIds, audioTokenId: text.audioTokenId, prefillChunkTokens: options.prefill_chunk });
+
+    const transcribeItem = async (payload: Payload, ctx: ItemContext): Promise<ItemResult> => {
+      try {
+        const params = readDecodeParams(payload.params, text.resolveLanguage);
+        const { segments, ...rest } = payload;
+        const result = await transcribe(scheduler, text.codec, { ...params, segments: encodedSegments(segments), maxSegmentsInFlight: options.max_segments_in_flight }, ctx);
+        return { ok: true, payload: { ...rest, ...result } };
+      } catch (err) {
+        return { ok: false, error: toErrorInfo(err, env.stageName) };
+      }
+    };
+
+    return {
+      process: (items) => Promise.all(items.map(({ payload, ctx }) => transcribeItem(payload, ctx))),
+      async dispose() {
+        await scheduler.close();
+        await runner.dispose();
+      },
+    };
+  },
+};
+export default plugin;
+
+function encodedSegments(value: unknown): EncodedSegment[] {
+  if (!Array.isArray(value) || value.length === 0) throw badPayload(STAGE, 'segments', 'a non-empty array (run qwen3-asr/encoder first)');
+  for (const [i, s] of (value as Partial<EncodedSegment>[]).entries()) {
+    const ok = s.audio instanceof Float32Array && Number.isInteger(s.tokens) && s.tokens! > 0 && s.audio.length % s.tokens! === 0 && typeof s.start === 'number' && typeof s.end === 'number';
+    if (!ok) throw badPayload(STAGE, `segments[${i}]`, '{ start, end, audio: Float32Array [tokens, hidden], tokens }');
+  }
+  return value as EncodedSegment[];
+}

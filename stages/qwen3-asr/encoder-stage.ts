@@ -1,0 +1,84 @@
+// Stage `qwen3-asr/encoder`: every segment's log-mel features → audio
+// embeddings. All segments of all items handed over in one batch go through
+// one runner.encode call; identical audio (same features) is encoded once.
+// Consumes segments[i].mel/frames; sets segments[i].audio [tokens, hidden] and segments[i].tokens.
+import type { ItemResult, Payload, StagePlugin } from '../../src/runtime/contracts.js';
+import { toErrorInfo } from '../../src/runtime/errors.js';
+import { createEncoderRunner } from './runner/index.js';
+import type { MelInput } from './runner/types.js';
+import { EncodeCache, fingerprint } from './scheduler/encode-cache.js';
+import { badPayload, ERR_ENCODER_FAILED, runnerFailed } from './scheduler/errors.js';
+import { DEFAULT_PRECISION, modelStageOptionsSchema, runnerOptions } from './scheduler/runner-options.js';
+
+const STAGE = 'qwen3-asr/encoder';
+const DEFAULTS = { precision: DEFAULT_PRECISION, cache_entries: 64, cache_mb: 256 };
+
+interface MelSegment {
+  start: number;
+  end: number;
+  mel: Float32Array;
+  frames: number;
+}
+
+const plugin: StagePlugin = {
+  name: STAGE,
+  optionsSchema: modelStageOptionsSchema({
+    cache_entries: { type: 'integer', minimum: 0, default: DEFAULTS.cache_entries },
+    cache_mb: { type: 'number', minimum: 0, default: DEFAULTS.cache_mb },
+  }),
+  async create(env) {
+    const options = { ...DEFAULTS, ...env.options } as typeof DEFAULTS;
+    const runner = await createEncoderRunner(runnerOptions(env, options.precision));
+    const cache = new EncodeCache<MelInput>({ maxEntries: options.cache_entries, maxBytes: options.cache_mb * 1024 * 1024 });
+    const encode = async (clips: MelInput[]) => {
+      try {
+        return await runner.encode(clips);
+      } catch (err) {
+        throw runnerFailed(ERR_ENCODER_FAILED, err);
+      }
+    };
+
+    return {
+      async process(items): Promise<ItemResult[]> {
+        const parsed = items.map(({ payload }) => {
+          try {
+            return { segments: melSegments(payload) };
+          } catch (err) {
+            return { error: toErrorInfo(err, env.stageName) };
+          }
+        });
+        const clips = parsed.flatMap((p) => p.segments?.map((s) => ({ key: fingerprint(s.mel, s.frames), input: { mel: s.mel, frames: s.frames } })) ?? []);
+        let embeddings: Float32Array[];
+        try {
+          embeddings = await cache.encodeAll(clips, encode);
+        } catch (err) {
+          const error = toErrorInfo(err, env.stageName);
+          return parsed.map((p) => (p.error ? { ok: false, error: p.error } : { ok: false, error }));
+        }
+        let next = 0;
+        return items.map(({ payload }, i): ItemResult => {
+          const { segments, error } = parsed[i];
+          if (!segments) return { ok: false, error: error! };
+          const encoded = segments.map(({ mel: _mel, ...segment }) => {
+            const audio = embeddings[next++];
+            return { ...segment, audio, tokens: audio.length / runner.outputDim };
+          });
+          return { ok: true, payload: { ...payload, segments: encoded } };
+        });
+      },
+      dispose: () => runner.dispose(),
+    };
+  },
+};
+export default plugin;
+
+function melSegments(payload: Payload): MelSegment[] {
+  const { segments } = payload;
+  if (!Array.isArray(segments) || segments.length === 0) throw badPayload(STAGE, 'segments', 'a non-empty array (run audio/whisper-mel first)');
+  for (const [i, s] of (segments as Partial<MelSegment>[]).entries()) {
+    if (!(s.mel instanceof Float32Array) || !Number.isInteger(s.frames) || s.frames! < 1 || s.mel.length % s.frames! !== 0) {
+      throw badPayload(STAGE, `segments[${i}]`, '{ mel: Float32Array [n_mels, frames], frames }');
+    }
+  }
+  return segments as MelSegment[];
+}

@@ -1,0 +1,83 @@
+// Builds the encoder and decoder ONNX graphs of a checkpoint and caches them on
+// disk. A cache entry is keyed by config.json, the safetensors headers and file
+// sizes, the precision and the builder version; it is written into a temporary
+// folder and renamed into place, so a half-written entry is never used and a
+// second start only opens the files.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { GraphBuilder } from '../../../src/onnx/graph-builder.js';
+import { readHeader } from '../../../src/weights/safetensors.js';
+import type { BlockContext, LinearPrecision } from '../../common/graph/context.js';
+import { buildDecoder } from './decoder.js';
+import { buildEncoder } from './encoder.js';
+import { loadModelSpec, type ModelSpec } from './model-spec.js';
+
+/** Bump a part's version when its graph structure or weight encoding changes. */
+export const GRAPH_VERSIONS = { encoder: 1, decoder: 2 } as const;
+
+export type GraphPart = 'encoder' | 'decoder';
+
+export interface ConvertProgress { part: GraphPart; tensor: string; doneElements: number; totalElements: number }
+
+export interface ConvertOptions {
+  modelPath: string;
+  cacheDir: string;
+  precision: LinearPrecision;
+  onProgress?: (p: ConvertProgress) => void;
+}
+
+export async function convertModel(opts: ConvertOptions): Promise<{ encoderPath: string; decoderPath: string }> {
+  const spec = loadModelSpec(opts.modelPath);
+  return { encoderPath: ensureGraph(spec, 'encoder', opts), decoderPath: ensureGraph(spec, 'decoder', opts) };
+}
+
+/** Path of the cached graph for one part, building it first when missing. */
+export function ensureGraph(spec: ModelSpec, part: GraphPart, opts: ConvertOptions): string {
+  const dir = path.join(opts.cacheDir, `qwen3-asr-${part}-${opts.precision}-${cacheKey(spec, part, opts.precision)}`);
+  const model = path.join(dir, 'model.onnx');
+  if (fs.existsSync(model)) return model;
+  fs.mkdirSync(opts.cacheDir, { recursive: true });
+  const tmp = `${dir}.tmp-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
+  fs.mkdirSync(tmp);
+  try {
+    buildPart(spec, part, opts, tmp);
+    try {
+      fs.renameSync(tmp, dir);
+    } catch (err) {
+      // Another process finished the same entry first: keep theirs.
+      if (!fs.existsSync(model)) throw err;
+    }
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+  return model;
+}
+
+function buildPart(spec: ModelSpec, part: GraphPart, opts: ConvertOptions, outDir: string): void {
+  const g = new GraphBuilder(`qwen3_asr_${part}`);
+  g.openExternalData(path.join(outDir, 'weights.bin'));
+  const totalElements = spec.partElements(part);
+  let doneElements = 0;
+  const ctx: BlockContext = {
+    g, weights: spec.weights, precision: opts.precision,
+    onWeight: (tensor, n) => {
+      doneElements = Math.min(totalElements, doneElements + n);
+      opts.onProgress?.({ part, tensor, doneElements, totalElements });
+    },
+  };
+  if (part === 'encoder') buildEncoder(ctx, spec.encoder);
+  else buildDecoder(ctx, spec.decoder);
+  g.save(path.join(outDir, 'model.onnx'));
+}
+
+function cacheKey(spec: ModelSpec, part: GraphPart, precision: string): string {
+  const h = crypto.createHash('sha256');
+  h.update(JSON.stringify({ builder: GRAPH_VERSIONS[part], part, precision }));
+  h.update(fs.readFileSync(path.join(spec.dir, 'config.json')));
+  for (const file of spec.weightFiles) {
+    h.update(`${path.basename(file)}:${fs.statSync(file).size}:`);
+    h.update(JSON.stringify(readHeader(file).map((t) => [t.name, t.dtype, t.shape, t.offset])));
+  }
+  return h.digest('hex').slice(0, 16);
+}

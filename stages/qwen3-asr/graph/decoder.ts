@@ -1,0 +1,99 @@
+// Qwen3 text decoder (the ASR "thinker" LLM) as one ONNX graph that serves
+// prefill chunks and batched decode steps alike.
+//
+// Inputs  input_ids      [n, S] int64
+//         audio_embeds   [A, hidden]          spliced, in order, where input_ids == audio_token_id
+//         past_len       [n] int64            tokens each row already holds in the cache
+//         past_key_i / past_value_i [n, kvHeads, stride, headDim]  host-owned cache views
+// Outputs logits         [n, vocab]           last position of each row
+//         new_key_i / new_value_i   [n, kvHeads, S, headDim]  (keys rotated) for the host to store
+import { applyRotary, rotaryTables } from '../../common/graph/rotary.js';
+import { cachedAttention, causalCacheMask } from '../../common/graph/attention.js';
+import { takeWeight, type BlockContext } from '../../common/graph/context.js';
+import { fusedLinear, linear } from '../../common/graph/linear.js';
+import { swiGluMlp } from '../../common/graph/mlp.js';
+import { rmsNorm, skipRmsNorm } from '../../common/graph/norms.js';
+import type { DecoderDims } from './dims.js';
+import { DEC, EMBED, LM_HEAD, decLayer } from './names.js';
+
+export const DECODER_IO = {
+  inputIds: 'input_ids',
+  audio: 'audio_embeds',
+  pastLen: 'past_len',
+  logits: 'logits',
+  pastKey: (i: number) => `past_key_${i}`,
+  pastValue: (i: number) => `past_value_${i}`,
+  newKey: (i: number) => `new_key_${i}`,
+  newValue: (i: number) => `new_value_${i}`,
+} as const;
+
+export function buildDecoder(ctx: BlockContext, d: DecoderDims): void {
+  const { g } = ctx;
+  const io = DECODER_IO;
+  const ids = g.input(io.inputIds, 'int64', ['batch', 'seq']);
+  const audio = g.input(io.audio, 'float32', ['audio_tokens', d.hidden]);
+  const pastLen = g.input(io.pastLen, 'int64', ['batch']);
+
+  const seqLen = g.op1('Squeeze', [g.op1('Slice', [g.op1('Shape', [ids]), g.constI64([1]), g.constI64([2])])]);
+  const positions = g.op1('Add', [
+    g.op1('Unsqueeze', [pastLen, g.constI64([1])]),
+    g.op1('Unsqueeze', [g.op1('Range', [g.constI64(0), seqLen, g.constI64(1)]), g.constI64([0])]),
+  ]);
+  const cacheShape = ['batch', d.kvHeads, 'stride', d.headDim];
+  const past = Array.from({ length: d.layers }, (_, i) => ({
+    k: g.input(io.pastKey(i), 'float32', cacheShape), v: g.input(io.pastValue(i), 'float32', cacheShape),
+  }));
+  const mask = causalCacheMask(g, pastLen, seqLen, past[0].k, d.heads / d.kvHeads);
+  const rope = rotaryTables(g, 'rope', d.ropeTheta, d.headDim, d.maxPositions);
+
+  let h = spliceAudio(ctx, embed(ctx, ids), ids, audio, d);
+  let x = rmsNorm(ctx, h, `${decLayer(0)}.input_layernorm.weight`, d.rmsNormEps);
+  for (let i = 0; i < d.layers; i++) {
+    const p = decLayer(i);
+    const [q, k, v] = fusedLinear(ctx, x, ['q', 'k', 'v'].map((n) => ({ weight: `${p}.self_attn.${n}_proj.weight` })), `${p}.qkv`);
+    const headNorm = (t: string, which: 'q' | 'k', heads: number) => applyRotary(g, g.op1('Reshape', [
+      rmsNorm(ctx, g.op1('Reshape', [t, g.constI64([0, 0, heads, d.headDim])]), `${p}.self_attn.${which}_norm.weight`, d.rmsNormEps),
+      g.constI64([0, 0, -1]),
+    ]), positions, rope, heads);
+    const att = cachedAttention(g, {
+      q: headNorm(q, 'q', d.heads), k: headNorm(k, 'k', d.kvHeads), v, pastK: past[i].k, pastV: past[i].v, mask,
+      heads: d.heads, kvHeads: d.kvHeads, headDim: d.headDim,
+    });
+    g.op1('Identity', [att.newK], {}, { output: io.newKey(i) });
+    g.op1('Identity', [att.newV], {}, { output: io.newValue(i) });
+    g.output(io.newKey(i), 'float32', ['batch', d.kvHeads, 'seq', d.headDim]);
+    g.output(io.newValue(i), 'float32', ['batch', d.kvHeads, 'seq', d.headDim]);
+
+    const o = linear(ctx, att.out, { weight: `${p}.self_attn.o_proj.weight` }, `${p}.o_proj`);
+    const mid = skipRmsNorm(ctx, o, h, `${p}.post_attention_layernorm.weight`, d.rmsNormEps);
+    const m = swiGluMlp(ctx, mid.normed, { weight: `${p}.mlp.gate_proj.weight` }, { weight: `${p}.mlp.up_proj.weight` },
+      { weight: `${p}.mlp.down_proj.weight` }, `${p}.mlp`);
+    const nextNorm = i + 1 < d.layers ? `${decLayer(i + 1)}.input_layernorm.weight` : `${DEC}.norm.weight`;
+    const end = skipRmsNorm(ctx, m, mid.sum, nextNorm, d.rmsNormEps);
+    h = end.sum;
+    x = end.normed;
+  }
+  const last = g.op1('Gather', [x, g.constI64(-1)], { axis: 1 });
+  const head = ctx.weights.has(LM_HEAD) ? LM_HEAD : EMBED;
+  const logits = linear(ctx, last, { weight: head }, 'lm_head');
+  g.op1('Identity', [logits], {}, { output: io.logits });
+  g.output(io.logits, 'float32', ['batch', d.vocabSize]);
+}
+
+function embed(ctx: BlockContext, ids: string): string {
+  const w = takeWeight(ctx, EMBED);
+  return ctx.g.op1('Gather', [ctx.g.initializer('embed_tokens', 'float32', w.shape, w.data), ids], { axis: 0 });
+}
+
+/** Replaces the embeddings of audio_token_id positions, in order, by the rows of `audio`. */
+function spliceAudio(ctx: BlockContext, emb: string, ids: string, audio: string, d: DecoderDims): string {
+  const { g } = ctx;
+  const isAudio = g.op1('Equal', [ids, g.constI64(d.audioTokenId)]);
+  const flatMask = g.op1('Reshape', [isAudio, g.constI64([-1])]);
+  const order = g.op1('Sub', [g.op1('CumSum', [g.op1('Cast', [flatMask], { to: 7 }), g.constI64(0)]), g.constI64(1)]);
+  const zeroRow = g.op1('Slice', [g.op1('Shape', [audio]), g.constI64([0]), g.constI64([1])]);
+  const rowIndex = g.op1('Where', [flatMask, order, zeroRow]);
+  const table = g.op1('Concat', [audio, g.constF(new Array(d.hidden).fill(0), [1, d.hidden])], { axis: 0 });
+  const rows = g.op1('Reshape', [g.op1('Gather', [table, rowIndex], { axis: 0 }), g.op1('Shape', [emb])]);
+  return g.op1('Where', [g.op1('Unsqueeze', [isAudio, g.constI64([-1])]), rows, emb]);
+}

@@ -1,0 +1,52 @@
+// Everything the converters need to know about one checkpoint folder: the
+// architecture numbers, a weight source in canonical tensor names, the weight
+// files (for the cache key) and the size of each graph part (for progress).
+import { SafetensorsCheckpoint } from '../../../src/weights/safetensors.js';
+import type { WeightSource } from '../../common/graph/context.js';
+import { loadQwen3AsrConfig, type Qwen3AsrConfig } from '../config.js';
+import type { DecoderDims, EncoderDims } from './dims.js';
+import { ENC } from './names.js';
+
+/** LayerNorm epsilon of the audio encoder (not in config.json; nn.LayerNorm's default). */
+const ENCODER_LN_EPS = 1e-5;
+
+export interface ModelSpec {
+  dir: string;
+  encoder: EncoderDims;
+  decoder: DecoderDims;
+  weights: WeightSource;
+  weightFiles: string[];
+  /** Weight elements a part reads (progress total). */
+  partElements(part: 'encoder' | 'decoder'): number;
+}
+
+export function encoderDims(c: Qwen3AsrConfig): EncoderDims {
+  return { ...c.audio, layerNormEps: ENCODER_LN_EPS };
+}
+
+export function decoderDims(c: Qwen3AsrConfig): DecoderDims {
+  const { tieWordEmbeddings: _tied, ...text } = c.text;
+  return { ...text, audioTokenId: c.audioTokenId };
+}
+
+export function loadModelSpec(dir: string): ModelSpec {
+  const cfg = loadQwen3AsrConfig(dir);
+  const ckpt = new SafetensorsCheckpoint(dir);
+  const resolve = (n: string) => cfg.tensorName(n);
+  const weights: WeightSource = {
+    has: (n) => ckpt.has(resolve(n)),
+    shape: (n) => ckpt.info(resolve(n)).shape,
+    float32: (n) => ckpt.float32(resolve(n)),
+  };
+  // Encoder tensors are whatever the canonical audio-tower names map to (the -hf layout moves the projector).
+  const encoderPrefixes = [`${ENC}.conv2d1.`, `${ENC}.proj1.`, `${ENC}.proj2.`].map((n) => resolve(n).split('.').slice(0, -2).join('.') + '.');
+  const isEncoder = (name: string) => encoderPrefixes.some((p) => name.startsWith(p));
+  const elements = (part: 'encoder' | 'decoder') => [...ckpt.tensors.values()]
+    .filter((t) => isEncoder(t.name) === (part === 'encoder'))
+    .reduce((a, t) => a + t.shape.reduce((x, y) => x * y, 1), 0);
+  return {
+    dir, encoder: encoderDims(cfg), decoder: decoderDims(cfg), weights,
+    weightFiles: [...new Set([...ckpt.tensors.values()].map((t) => t.file))].sort(),
+    partElements: elements,
+  };
+}

@@ -1,0 +1,21 @@
+// Reads checkpoint tensors as float64 for the reference forward pass.
+import { SafetensorsCheckpoint } from '../../../src/weights/safetensors.js';
+import type { Tensor64 } from './math.js';
+
+export class ReferenceWeights {
+  private readonly ckpt: SafetensorsCheckpoint;
+
+  /** `resolve` maps a canonical (original-layout) tensor name to the name on disk. */
+  constructor(dir: string, private readonly resolve: (canonical: string) => string = (n) => n) {
+    this.ckpt = new SafetensorsCheckpoint(dir);
+  }
+
+  has(name: string): boolean {
+    return this.ckpt.has(this.resolve(name));
+  }
+
+  get(name: string): Tensor64 {
+    const actual = this.resolve(name);
+    return { data: Float64Array.from(this.ckpt.float32(actual)), shape: this.ckpt.info(actual).shape };
+  }
+}

@@ -1,0 +1,84 @@
+// DecoderRunner over the decoder graph and a host-owned KV store. Prefill runs
+// one slot (one row); a decode step runs the first n rows, where n covers every
+// requested slot, feeding rows that are not part of the step (sequences still
+// prefilling) a throwaway token whose keys/values are not stored.
+import ort from 'onnxruntime-node';
+import { DECODER_IO } from '../graph/decoder.js';
+import type { DecoderDims } from '../graph/dims.js';
+import { KvStore } from './kv-store.js';
+import type { DecoderRunner } from './types.js';
+
+export class DecoderInputError extends Error {
+  readonly code = 'ERR_DECODER_INPUT';
+}
+
+export class OnnxDecoderRunner implements DecoderRunner {
+  readonly vocabSize: number;
+  private readonly kv: KvStore;
+
+  constructor(private readonly session: ort.InferenceSession, private readonly dims: DecoderDims, readonly maxSlots: number, readonly maxContext: number) {
+    this.vocabSize = dims.vocabSize;
+    this.kv = new KvStore({ layers: dims.layers, maxSlots, kvHeads: dims.kvHeads, maxContext, headDim: dims.headDim });
+  }
+
+  async prefill(slot: number, ids: Int32Array, audio?: Float32Array): Promise<Float32Array> {
+    if (ids.length === 0) throw new DecoderInputError('prefill needs at least one token');
+    const audioRows = audio ? audio.length / this.dims.hidden : 0;
+    const audioIds = ids.reduce((a, id) => a + (id === this.dims.audioTokenId ? 1 : 0), 0);
+    if (audio && (!Number.isInteger(audioRows) || audioRows !== audioIds)) {
+      throw new DecoderInputError(`audio holds ${audio.length} values; ${audioIds} audio tokens need ${audioIds}×${this.dims.hidden}`);
+    }
+    if (!audio && audioIds > 0) throw new DecoderInputError(`${audioIds} audio tokens but no audio embeddings`);
+    const row = this.kv.row(slot);
+    this.kv.reserve(slot, ids.length);
+    return this.step(row, 1, [row], [ids], audio ?? new Float32Array(0), audioRows);
+  }
+
+  async decode(slots: number[], tokens: Int32Array): Promise<Float32Array> {
+    if (slots.length !== tokens.length) throw new DecoderInputError(`${slots.length} slots but ${tokens.length} tokens`);
+    if (new Set(slots).size !== slots.length) throw new DecoderInputError('a slot appears twice in one decode step');
+    for (const s of slots) this.kv.reserve(s, 1);
+    const rows = slots.map((s) => this.kv.row(s));
+    const n = Math.max(...rows) + 1;
+    return this.step(0, n, rows, slots.map((_, i) => tokens.subarray(i, i + 1)), new Float32Array(0), 0);
+  }
+
+  length(slot: number): number { return this.kv.length(slot); }
+
+  release(slot: number): void { this.kv.release(slot); }
+
+  async dispose(): Promise<void> { await this.session.release(); }
+
+  /** Runs cache rows first..first+n-1; `rows[i]` gets `ids[i]` (all the same length); returns logits in `rows` order. */
+  private async step(first: number, n: number, rows: number[], ids: Int32Array[], audio: Float32Array, audioRows: number): Promise<Float32Array> {
+    const d = this.dims;
+    const io = DECODER_IO;
+    const seq = ids[0].length;
+    const idTensor = new BigInt64Array(n * seq);
+    rows.forEach((r, i) => ids[i].forEach((id, t) => { idTensor[(r - first) * seq + t] = BigInt(id); }));
+    const pastLen = BigInt64Array.from({ length: n }, (_, b) => BigInt(this.kv.rowLength(first + b)));
+    const feeds: Record<string, ort.Tensor> = {
+      [io.inputIds]: new ort.Tensor('int64', idTensor, [n, seq]),
+      [io.audio]: new ort.Tensor('float32', audio, [audioRows, d.hidden]),
+      [io.pastLen]: new ort.Tensor('int64', pastLen, [n]),
+    };
+    const cacheDims = [n, d.kvHeads, this.kv.stride, d.headDim];
+    for (let l = 0; l < d.layers; l++) {
+      const v = this.kv.view(l, first, n);
+      feeds[io.pastKey(l)] = new ort.Tensor('float32', v.k, cacheDims);
+      feeds[io.pastValue(l)] = new ort.Tensor('float32', v.v, cacheDims);
+    }
+    const res = await this.session.run(feeds);
+    for (let l = 0; l < d.layers; l++) {
+      const k = res[io.newKey(l)].data as Float32Array;
+      const v = res[io.newValue(l)].data as Float32Array;
+      for (const r of rows) this.kv.write(l, r, k, v, r - first, seq);
+    }
+    for (const r of rows) this.kv.append(r, seq);
+    const all = res[io.logits].data as Float32Array;
+    const V = d.vocabSize;
+    const logits = new Float32Array(rows.length * V);
+    rows.forEach((r, i) => logits.set(all.subarray((r - first) * V, (r - first + 1) * V), i * V));
+    return logits;
+  }
+}

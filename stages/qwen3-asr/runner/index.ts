@@ -1,0 +1,34 @@
+// Factories for the Qwen3-ASR model runners: convert (or reuse cached) graphs,
+// open onnxruntime sessions on the requested device.
+import { ensureGraph } from '../graph/convert.js';
+import { loadModelSpec } from '../graph/model-spec.js';
+import { OnnxDecoderRunner } from './decoder-runner.js';
+import { OnnxEncoderRunner } from './encoder-runner.js';
+import { createSession, DeviceError, parseDevice } from './session.js';
+import type { DecoderRunner, DecoderRunnerOptions, EncoderRunner, RunnerOptions } from './types.js';
+
+export { DeviceError } from './session.js';
+
+function checkPrecision(opts: RunnerOptions): void {
+  if (opts.precision === 'fp16' && parseDevice(opts.device).kind !== 'cuda') {
+    throw new DeviceError(`precision fp16 needs a CUDA device (got "${opts.device}"); on cpu use fp32, int8 or int4`);
+  }
+}
+
+export async function createEncoderRunner(opts: RunnerOptions): Promise<EncoderRunner> {
+  checkPrecision(opts);
+  const spec = loadModelSpec(opts.modelPath);
+  const file = ensureGraph(spec, 'encoder', opts);
+  return new OnnxEncoderRunner(await createSession(file, opts.device, opts.threads), spec.encoder);
+}
+
+export async function createDecoderRunner(opts: DecoderRunnerOptions): Promise<DecoderRunner> {
+  checkPrecision(opts);
+  if (!(opts.maxSlots >= 1) || !(opts.maxContext >= 1)) throw new RangeError(`maxSlots and maxContext must be positive (got ${opts.maxSlots}, ${opts.maxContext})`);
+  const spec = loadModelSpec(opts.modelPath);
+  if (opts.maxContext > spec.decoder.maxPositions) {
+    throw new RangeError(`maxContext ${opts.maxContext} exceeds the model's ${spec.decoder.maxPositions} positions`);
+  }
+  const file = ensureGraph(spec, 'decoder', opts);
+  return new OnnxDecoderRunner(await createSession(file, opts.device, opts.threads), spec.decoder, opts.maxSlots, opts.maxContext);
+}

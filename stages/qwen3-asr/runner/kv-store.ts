@@ -1,0 +1,141 @@
+// Host-owned KV cache for continuous batching. Per layer one buffer for keys
+// and one for values, laid out [rows, kvHeads, stride, headDim]. Live sequences
+// occupy the first rows, so a step over n rows feeds zero-copy subarray views;
+// releasing a row moves the last live row into it. Scheduler slot numbers are
+// logical and map to rows here.
+//
+// `stride` (positions per row) follows the longest live sequence instead of
+// being fixed at maxContext: attention reads all `stride` positions of every
+// row it is given, so a tight stride keeps that read close to the real context.
+// The layout is rewritten in place when the stride grows or shrinks, which
+// happens once per STRIDE_QUANTUM tokens of growth at most.
+
+export class KvCapacityError extends Error {
+  readonly code = 'ERR_KV_CAPACITY';
+}
+
+export interface KvShape { layers: number; maxSlots: number; kvHeads: number; maxContext: number; headDim: number }
+
+const STRIDE_QUANTUM = 64;
+
+export class KvStore {
+  readonly keys: Float32Array[];
+  readonly values: Float32Array[];
+  /** Positions per row in the current layout. */
+  stride: number;
+  private readonly rowOfSlot = new Map<number, number>();
+  private readonly slotOfRow: number[] = [];
+  private readonly lengths: number[] = [];
+
+  constructor(readonly shape: KvShape) {
+    const size = shape.maxSlots * shape.kvHeads * shape.maxContext * shape.headDim;
+    this.keys = Array.from({ length: shape.layers }, () => new Float32Array(size));
+    this.values = Array.from({ length: shape.layers }, () => new Float32Array(size));
+    this.stride = Math.min(shape.maxContext, STRIDE_QUANTUM);
+  }
+
+  /** Physical row of a slot, taking the next free row for a slot seen for the first time. */
+  row(slot: number): number {
+    if (!Number.isInteger(slot) || slot < 0 || slot >= this.shape.maxSlots) throw new KvCapacityError(`slot ${slot} is outside 0..${this.shape.maxSlots - 1}`);
+    let r = this.rowOfSlot.get(slot);
+    if (r === undefined) {
+      r = this.slotOfRow.length;
+      this.rowOfSlot.set(slot, r);
+      this.slotOfRow.push(slot);
+      this.lengths.push(0);
+    }
+    return r;
+  }
+
+  length(slot: number): number {
+    const r = this.rowOfSlot.get(slot);
+    return r === undefined ? 0 : this.lengths[r];
+  }
+
+  rowLength(row: number): number { return this.lengths[row]; }
+
+  /** Makes room for `extra` more tokens in the slot, or throws when the context is full. */
+  reserve(slot: number, extra: number): void {
+    const need = this.length(slot) + extra;
+    if (need > this.shape.maxContext) {
+      throw new KvCapacityError(`slot ${slot} holds ${this.length(slot)} tokens; ${extra} more exceed the context of ${this.shape.maxContext}`);
+    }
+    if (need > this.stride) this.relayout(this.strideFor(need));
+  }
+
+  /** Zero-copy views [rows, kvHeads, stride, headDim] of rows first..first+rows-1 for one layer. */
+  view(layer: number, first: number, rows: number): { k: Float32Array; v: Float32Array } {
+    const block = this.shape.kvHeads * this.stride * this.shape.headDim;
+    return { k: this.keys[layer].subarray(first * block, (first + rows) * block), v: this.values[layer].subarray(first * block, (first + rows) * block) };
+  }
+
+  /**
+   * Stores new keys/values [n, kvHeads, S, headDim] of batch entry `b` into
+   * row `row` at positions length..length+S-1 (call append() after all layers).
+   */
+  write(layer: number, row: number, newK: Float32Array, newV: Float32Array, b: number, seq: number): void {
+    const { kvHeads, headDim } = this.shape;
+    const pos = this.lengths[row];
+    for (let h = 0; h < kvHeads; h++) {
+      const src = (b * kvHeads + h) * seq * headDim;
+      const dst = ((row * kvHeads + h) * this.stride + pos) * headDim;
+      this.keys[layer].set(newK.subarray(src, src + seq * headDim), dst);
+      this.values[layer].set(newV.subarray(src, src + seq * headDim), dst);
+    }
+  }
+
+  append(row: number, seq: number): void {
+    this.lengths[row] += seq;
+  }
+
+  /** Frees a slot; the last live row moves into its place. */
+  release(slot: number): void {
+    const r = this.rowOfSlot.get(slot);
+    if (r === undefined) return;
+    const last = this.slotOfRow.length - 1;
+    if (r !== last) {
+      const { kvHeads, headDim } = this.shape;
+      const used = this.lengths[last] * headDim;
+      for (const buf of [...this.keys, ...this.values]) {
+        for (let h = 0; h < kvHeads; h++) {
+          const from = (last * kvHeads + h) * this.stride * headDim;
+          buf.copyWithin((r * kvHeads + h) * this.stride * headDim, from, from + used);
+        }
+      }
+      const moved = this.slotOfRow[last];
+      this.slotOfRow[r] = moved;
+      this.rowOfSlot.set(moved, r);
+      this.lengths[r] = this.lengths[last];
+    }
+    this.rowOfSlot.delete(slot);
+    this.slotOfRow.pop();
+    this.lengths.pop();
+    // Shrink with hysteresis (only when half the stride is unused) so that one
+    // long sequence finishing does not leave every later step reading its length.
+    const target = this.strideFor(Math.max(1, ...this.lengths));
+    if (target <= this.stride / 2) this.relayout(target);
+  }
+
+  private strideFor(tokens: number): number {
+    return Math.min(this.shape.maxContext, Math.ceil((tokens * 1.25) / STRIDE_QUANTUM) * STRIDE_QUANTUM);
+  }
+
+  /**
+   * Rewrites live rows from the current stride to `next` in place. Growing
+   * walks the (row, head) blocks backwards and shrinking forwards, so no block
+   * is overwritten before it has moved.
+   */
+  private relayout(next: number): void {
+    const { kvHeads, headDim } = this.shape;
+    const blocks = this.slotOfRow.length * kvHeads;
+    const order = next > this.stride ? Array.from({ length: blocks }, (_, i) => blocks - 1 - i) : Array.from({ length: blocks }, (_, i) => i);
+    for (const buf of [...this.keys, ...this.values]) {
+      for (const b of order) {
+        const used = this.lengths[Math.floor(b / kvHeads)] * headDim;
+        const from = b * this.stride * headDim;
+        buf.copyWithin(b * next * headDim, from, from + used);
+      }
+    }
+    this.stride = next;
+  }
+}

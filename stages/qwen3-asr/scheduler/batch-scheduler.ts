@@ -1,0 +1,205 @@
+// Continuous batching over a DecoderRunner's KV slots. One loop per worker:
+// each turn admits waiting sequences into free slots, spends at most
+// `prefillChunkTokens` of prompt on prefill (so a long prompt is fed over
+// several turns and never stalls running sequences for long), then advances
+// every decoding sequence by one token in a single runner.decode call.
+// A sequence that finishes leaves at once and its slot goes to the next one.
+import { StageError } from '../../../src/runtime/contracts.js';
+import type { DecoderRunner } from '../runner/types.js';
+import { cancelled, ERR_CONTEXT_OVERFLOW, ERR_DECODER_FAILED, runnerFailed } from './errors.js';
+import { KvSlotPool } from './kv-slot-pool.js';
+import { Sampler } from './sampler.js';
+import { Sequence, type FinishReason, type SequenceOutput, type SequenceSpec } from './sequence.js';
+
+export interface BatchSchedulerOptions {
+  eosIds: readonly number[];
+  /** Prompt id whose embeddings the audio rows replace. */
+  audioTokenId: number;
+  /** Prompt tokens prefilled per scheduler turn, across sequences. */
+  prefillChunkTokens: number;
+}
+
+export interface SequenceHandle {
+  /** Resolves with the generated tokens; rejects with a StageError (cancelled, runner failure). */
+  result: Promise<SequenceOutput>;
+  /** Drops the sequence: waiting ones never start, running ones free their slot after the current step. */
+  cancel(): void;
+}
+
+export interface SchedulerStats {
+  waiting: number;
+  running: number;
+  /** Tokens generated since start (EOS included), for throughput metrics. */
+  generatedTokens: number;
+  decodeSteps: number;
+}
+
+export class BatchScheduler {
+  private readonly slots: KvSlotPool;
+  private readonly eosIds: ReadonlySet<number>;
+  private readonly waiting: Sequence[] = [];
+  /** Sequences holding a slot, in admission order (prefill goes first-come first-served). */
+  private readonly active: Sequence[] = [];
+  private loop?: Promise<void>;
+  /** True from wake() until run() sees no work; cleared synchronously, so a submit never finds a loop that is ending. */
+  private looping = false;
+  private generatedTokens = 0;
+  private decodeSteps = 0;
+
+  constructor(private readonly runner: DecoderRunner, private readonly opts: BatchSchedulerOptions) {
+    if (!(opts.prefillChunkTokens >= 1)) throw new RangeError(`prefillChunkTokens must be ≥ 1, got ${opts.prefillChunkTokens}`);
+    this.slots = new KvSlotPool(runner.maxSlots);
+    this.eosIds = new Set(opts.eosIds);
+  }
+
+  get maxContext(): number {
+    return this.runner.maxContext;
+  }
+
+  stats(): SchedulerStats {
+    return { waiting: this.waiting.length, running: this.active.length, generatedTokens: this.generatedTokens, decodeSteps: this.decodeSteps };
+  }
+
+  /** Queues a sequence. Throws StageError 400 when prompt + maxNewTokens exceeds the context. */
+  submit(spec: SequenceSpec): SequenceHandle {
+    const total = spec.promptIds.length + spec.maxNewTokens;
+    if (total > this.runner.maxContext) {
+      throw new StageError(ERR_CONTEXT_OVERFLOW, `prompt of ${spec.promptIds.length} tokens plus max_new_tokens ${spec.maxNewTokens} exceeds the decoder context of ${this.runner.maxContext} tokens`, 400, 'max_new_tokens');
+    }
+    if (!(spec.maxNewTokens >= 1)) throw new RangeError(`maxNewTokens must be ≥ 1, got ${spec.maxNewTokens}`);
+    const rowSize = audioRowSize(spec, this.opts.audioTokenId);
+    let settle!: Sequence['settle'];
+    const result = new Promise<SequenceOutput>((resolve, reject) => (settle = { resolve, reject }));
+    const seq = new Sequence(spec, new Sampler(spec.temperature, spec.seed), this.opts.audioTokenId, rowSize, settle);
+    this.waiting.push(seq);
+    this.wake();
+    return { result, cancel: () => this.cancel(seq) };
+  }
+
+  /** Cancels everything and waits for the loop to stop (the runner is then idle). */
+  async close(): Promise<void> {
+    for (const seq of [...this.waiting, ...this.active]) this.cancel(seq);
+    await this.loop;
+  }
+
+  private cancel(seq: Sequence): void {
+    if (seq.state === 'done' || seq.cancelled) return;
+    seq.cancelled = true;
+    if (seq.state === 'waiting') {
+      this.waiting.splice(this.waiting.indexOf(seq), 1);
+      seq.state = 'done';
+    }
+    // A sequence with a slot may be inside the runner call under way: its slot is freed by the loop right after.
+    seq.settle.reject(cancelled());
+  }
+
+  private wake(): void {
+    if (this.looping) return;
+    this.looping = true;
+    // Started from a microtask so sequences submitted in the same tick share the first turn.
+    this.loop = Promise.resolve().then(() => this.run());
+  }
+
+  private async run(): Promise<void> {
+    try {
+      while (this.waiting.length > 0 || this.active.length > 0) {
+        this.dropCancelled();
+        this.admit();
+        await this.prefillTurn();
+        await this.decodeTurn();
+      }
+    } finally {
+      this.looping = false;
+    }
+  }
+
+  private admit(): void {
+    while (this.waiting.length > 0 && this.slots.available > 0) {
+      const seq = this.waiting.shift()!;
+      seq.slot = this.slots.acquire()!;
+      seq.state = 'prefill';
+      this.active.push(seq);
+    }
+  }
+
+  private async prefillTurn(): Promise<void> {
+    let budget = this.opts.prefillChunkTokens;
+    for (const seq of this.active.filter((s) => s.state === 'prefill')) {
+      if (budget <= 0) break;
+      if (seq.cancelled) continue;
+      const chunk = seq.nextChunk(budget);
+      let logits: Float32Array;
+      try {
+        logits = await this.runner.prefill(seq.slot, chunk.ids, chunk.audio);
+      } catch (err) {
+        this.fail(seq, runnerFailed(ERR_DECODER_FAILED, err));
+        continue;
+      }
+      budget -= chunk.ids.length;
+      seq.advancePrefill(chunk);
+      if (seq.prefilled < seq.promptLength || seq.cancelled) continue;
+      seq.state = 'decode';
+      this.accept(seq, logits);
+    }
+  }
+
+  private async decodeTurn(): Promise<void> {
+    const batch = this.active.filter((s) => s.state === 'decode' && !s.cancelled);
+    if (batch.length === 0) return;
+    let logits: Float32Array;
+    try {
+      logits = await this.runner.decode(
+        batch.map((s) => s.slot),
+        Int32Array.from(batch, (s) => s.lastToken),
+      );
+    } catch (err) {
+      const error = runnerFailed(ERR_DECODER_FAILED, err);
+      for (const seq of batch) this.fail(seq, error);
+      return;
+    }
+    this.decodeSteps++;
+    const vocab = this.runner.vocabSize;
+    batch.forEach((seq, i) => {
+      if (!seq.cancelled) this.accept(seq, logits.subarray(i * vocab, (i + 1) * vocab));
+    });
+  }
+
+  private accept(seq: Sequence, logits: Float32Array): void {
+    this.generatedTokens++;
+    const finish = seq.accept(logits, this.eosIds);
+    if (finish) this.finish(seq, finish);
+  }
+
+  private finish(seq: Sequence, reason: FinishReason): void {
+    this.leave(seq);
+    seq.settle.resolve({ tokens: seq.tokens, logprobs: seq.logprobs, finishReason: reason, probeLogprob: seq.probeLogprob });
+  }
+
+  private fail(seq: Sequence, error: StageError): void {
+    this.leave(seq);
+    seq.settle.reject(error);
+  }
+
+  private dropCancelled(): void {
+    for (const seq of this.active.filter((s) => s.cancelled)) this.leave(seq);
+  }
+
+  /** Frees the slot of an active sequence (only between runner calls). */
+  private leave(seq: Sequence): void {
+    this.active.splice(this.active.indexOf(seq), 1);
+    this.runner.release(seq.slot);
+    this.slots.release(seq.slot);
+    seq.state = 'done';
+  }
+}
+
+/** Floats per audio row: the audio must hold one equal row per audio_pad id in the prompt. */
+function audioRowSize(spec: SequenceSpec, audioTokenId: number): number {
+  if (!spec.audio) return 0;
+  let pads = 0;
+  for (const id of spec.promptIds) if (id === audioTokenId) pads++;
+  if (pads === 0 || spec.audio.length % pads !== 0) {
+    throw new StageError(ERR_DECODER_FAILED, `audio of ${spec.audio.length} floats does not split into ${pads} audio_pad rows`, 500);
+  }
+  return spec.audio.length / pads;
+}

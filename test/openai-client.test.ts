@@ -1,0 +1,122 @@
+// The official `openai` npm client against a listening server: every
+// response format, streaming, errors as the SDK's typed exceptions, auth, and
+// aborting a request from the client side.
+import net from 'node:net';
+import OpenAI, { toFile } from 'openai';
+import t, { type Test } from 'tap';
+import { PipelineError } from '../src/runtime/contracts.js';
+import { buildServer } from '../src/server/app.js';
+import { answer, CANNED_DELTAS, CANNED_RESULT, FAKE_WAV, fail, ScriptedPipeline, waitForAbort } from './fixtures/server/scripted-pipeline.js';
+
+const MODEL = 'Qwen/Qwen3-ASR-1.7B';
+const API_KEY = 'sk-local-test';
+
+async function serve(t: Test, pipeline: ScriptedPipeline) {
+  const app = await buildServer({ pipeline, servedModelNames: [MODEL, 'qwen3-asr'], apiKey: API_KEY });
+  t.teardown(() => app.close());
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const { port } = app.server.address() as net.AddressInfo;
+  return new OpenAI({ apiKey: API_KEY, baseURL: `http://127.0.0.1:${port}/v1`, maxRetries: 0 });
+}
+
+const audio = () => toFile(Buffer.from(FAKE_WAV), 'query_to_cars.wav', { type: 'audio/wav' });
+
+t.test('every response format', async (t) => {
+  const pipeline = new ScriptedPipeline();
+  const client = await serve(t, pipeline);
+
+  const json = await client.audio.transcriptions.create({ file: await audio(), model: MODEL, language: 'en', prompt: 'cars', temperature: 0.2 });
+  t.same(json, { text: CANNED_RESULT.text, usage: { type: 'duration', seconds: 4 } });
+  t.strictSame(pipeline.submissions[0].input.params, { temperature: 0.2, stream: false, response_format: 'json', language: 'en', prompt: 'cars' });
+  t.equal(pipeline.submissions[0].input.filename, 'query_to_cars.wav');
+
+  const text = await client.audio.transcriptions.create({ file: await audio(), model: MODEL, response_format: 'text' });
+  t.equal(text, 'Hello world. Second line here.');
+
+  const verbose = await client.audio.transcriptions.create({ file: await audio(), model: 'qwen3-asr', response_format: 'verbose_json', timestamp_granularities: ['segment'] });
+  t.equal(verbose.language, 'english');
+  t.equal(verbose.duration, 3.2);
+  t.equal(verbose.segments?.length, 2);
+  t.same(verbose.segments?.[1], { id: 1, seek: 150, start: 1.5, end: 3.2, text: ' Second line here.', tokens: [10440, 1555, 1588, 13], temperature: 0, avg_logprob: -0.5, compression_ratio: 1.2, no_speech_prob: 0.02 });
+
+  const srt = await client.audio.transcriptions.create({ file: await audio(), model: MODEL, response_format: 'srt' });
+  t.equal(srt, '1\n00:00:00,000 --> 00:00:01,500\nHello world.\n\n2\n00:00:01,500 --> 00:00:03,200\nSecond line here.\n\n');
+  const vtt = await client.audio.transcriptions.create({ file: await audio(), model: MODEL, response_format: 'vtt' });
+  t.equal(vtt, 'WEBVTT\n\n00:00:00.000 --> 00:00:01.500\nHello world.\n\n00:00:01.500 --> 00:00:03.200\nSecond line here.\n\n');
+
+  // Our extension travels as an extra form field.
+  const extension = { max_new_tokens: 32 };
+  await client.audio.transcriptions.create({ file: await audio(), model: MODEL, ...extension });
+  t.equal((pipeline.submissions.at(-1)!.input.params as { max_new_tokens: number }).max_new_tokens, 32);
+});
+
+t.test('stream: true yields delta events then done', async (t) => {
+  const client = await serve(t, new ScriptedPipeline(answer(CANNED_RESULT, CANNED_DELTAS)));
+  const stream = await client.audio.transcriptions.create({ file: await audio(), model: MODEL, stream: true });
+  const events = [];
+  for await (const event of stream) events.push(event);
+  t.same(events, [
+    ...CANNED_DELTAS.map((delta) => ({ type: 'transcript.text.delta', delta })),
+    { type: 'transcript.text.done', text: CANNED_RESULT.text, usage: { type: 'duration', seconds: 4 } },
+  ]);
+});
+
+t.test('errors arrive as the SDK exception classes with status, code and param', async (t) => {
+  const pipeline = new ScriptedPipeline();
+  const client = await serve(t, pipeline);
+
+  const notFound = await client.audio.transcriptions.create({ file: await audio(), model: 'whisper-1' }).catch((err) => err);
+  t.ok(notFound instanceof OpenAI.NotFoundError);
+  t.match(notFound, { status: 404, code: 'model_not_found', param: 'model', type: 'invalid_request_error' });
+
+  const badWord = await client.audio.transcriptions.create({ file: await audio(), model: MODEL, response_format: 'verbose_json', timestamp_granularities: ['word'] }).catch((err) => err);
+  t.ok(badWord instanceof OpenAI.BadRequestError);
+  t.match(badWord, { status: 400, param: 'timestamp_granularities' });
+
+  pipeline.script = fail(new PipelineError('ERR_INVALID_PARAM', "Unsupported language 'klingon'", 400, 'language'));
+  const badLanguage = await client.audio.transcriptions.create({ file: await audio(), model: MODEL, language: 'klingon' }).catch((err) => err);
+  t.ok(badLanguage instanceof OpenAI.BadRequestError);
+  t.match(badLanguage, { status: 400, param: 'language', message: /Unsupported language 'klingon'/ });
+
+  pipeline.script = fail(new PipelineError('ERR_OVERLOADED', 'server is at capacity', 503, undefined, 1));
+  const busy = await client.audio.transcriptions.create({ file: await audio(), model: MODEL }).catch((err) => err);
+  t.ok(busy instanceof OpenAI.InternalServerError);
+  t.match(busy, { status: 503, code: 'overloaded' });
+  t.equal(busy.headers.get('retry-after'), '1');
+
+  pipeline.script = fail(new PipelineError('ERR_STAGE_CRASHED', 'decoder worker died', 500), ['Hello']);
+  const stream = await client.audio.transcriptions.create({ file: await audio(), model: MODEL, stream: true });
+  const seen: unknown[] = [];
+  const midStream = await (async () => {
+    for await (const event of stream) seen.push(event);
+  })().catch((err) => err);
+  t.same(seen, [{ type: 'transcript.text.delta', delta: 'Hello' }]);
+  t.ok(midStream instanceof OpenAI.APIError, 'a failure mid-stream surfaces as an APIError');
+  t.match(midStream.message, /The server had an error while processing your request/);
+
+  const wrongKey = new OpenAI({ apiKey: 'sk-wrong', baseURL: client.baseURL, maxRetries: 0 });
+  const unauthorized = await wrongKey.models.list().catch((err) => err);
+  t.ok(unauthorized instanceof OpenAI.AuthenticationError);
+  t.equal(unauthorized.code, 'invalid_api_key');
+});
+
+t.test('models through the SDK', async (t) => {
+  const client = await serve(t, new ScriptedPipeline());
+  const ids = [];
+  for await (const model of client.models.list()) ids.push(model.id);
+  t.same(ids, [MODEL, 'qwen3-asr']);
+  t.equal((await client.models.retrieve(MODEL)).id, MODEL);
+});
+
+t.test('aborting the SDK call aborts the pipeline work', async (t) => {
+  const pipeline = new ScriptedPipeline(waitForAbort());
+  const client = await serve(t, pipeline);
+  const controller = new AbortController();
+  const call = client.audio.transcriptions.create({ file: await audio(), model: MODEL }, { signal: controller.signal }).catch((err) => err);
+  while (pipeline.submissions.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+  const aborted = pipeline.nextAbort();
+  controller.abort();
+  await aborted;
+  t.ok((await call) instanceof OpenAI.APIUserAbortError);
+  t.equal(pipeline.submissions[0].aborted, true);
+});

@@ -1,0 +1,84 @@
+// Conversion cache (atomic, keyed, fast second start), progress reporting, and
+// device / precision checks of the runner factories.
+import fs from 'node:fs';
+import path from 'node:path';
+import t from 'tap';
+import { SafetensorsCheckpoint, writeSafetensors } from '../src/weights/safetensors.js';
+import { loadQwen3AsrConfig } from '../stages/qwen3-asr/config.js';
+import { convertModel, type ConvertProgress } from '../stages/qwen3-asr/graph/convert.js';
+import { relativeError, seededValues, tinyModel } from '../stages/qwen3-asr/reference/fixture.js';
+import { createDecoderRunner, createEncoderRunner } from '../stages/qwen3-asr/runner/index.js';
+import { CUDA_INSTALL_HINT } from '../stages/qwen3-asr/runner/session.js';
+
+const model = await tinyModel('qwen3-asr-graph-convert');
+
+t.test('convert builds both graphs once, reports progress, and reuses the cache', async (t) => {
+  const events: ConvertProgress[] = [];
+  const first = await convertModel({ modelPath: model.dir, cacheDir: model.cacheDir, precision: 'int4', onProgress: (p) => events.push(p) });
+  for (const part of ['encoder', 'decoder'] as const) {
+    const mine = events.filter((e) => e.part === part);
+    t.ok(mine.length > 5, `${part}: ${mine.length} progress events`);
+    t.ok(mine.every((e, i) => i === 0 || e.doneElements >= mine[i - 1].doneElements), `${part}: progress never goes back`);
+    t.equal(mine.at(-1)!.doneElements, mine.at(-1)!.totalElements, `${part}: progress ends at the total`);
+  }
+  for (const file of [first.encoderPath, first.decoderPath]) t.ok(fs.statSync(file).size > 0 && fs.existsSync(file.replace(/model\.onnx$/, 'weights.bin')));
+  const mtime = fs.statSync(first.decoderPath).mtimeMs;
+
+  const again: ConvertProgress[] = [];
+  const second = await convertModel({ modelPath: model.dir, cacheDir: model.cacheDir, precision: 'int4', onProgress: (p) => again.push(p) });
+  t.same(second, first, 'same files');
+  t.equal(again.length, 0, 'nothing rebuilt');
+  t.equal(fs.statSync(first.decoderPath).mtimeMs, mtime);
+
+  const fp32 = await convertModel({ modelPath: model.dir, cacheDir: model.cacheDir, precision: 'fp32' });
+  t.not(fp32.decoderPath, first.decoderPath, 'the precision is part of the key');
+  t.same(fs.readdirSync(model.cacheDir).filter((n) => n.includes('.tmp-')), [], 'no temporary folders left');
+});
+
+t.test('a changed checkpoint gets a new cache entry', async (t) => {
+  const before = await convertModel({ modelPath: model.dir, cacheDir: model.cacheDir, precision: 'fp32' });
+  const cfgFile = `${model.dir}/config.json`;
+  const original = fs.readFileSync(cfgFile, 'utf8');
+  t.teardown(() => fs.writeFileSync(cfgFile, original));
+  fs.writeFileSync(cfgFile, original.replace('"rope_theta": 1000000', '"rope_theta": 10000'));
+  const after = await convertModel({ modelPath: model.dir, cacheDir: model.cacheDir, precision: 'fp32' });
+  t.not(after.decoderPath, before.decoderPath);
+});
+
+t.test('the transformers "-hf" layout of the same weights gives the same outputs', async (t) => {
+  const hfDir = path.join(model.dir, '..', 'checkpoint-hf');
+  const original = JSON.parse(fs.readFileSync(path.join(model.dir, 'config.json'), 'utf8'));
+  const { thinker_config: thinker, ...top } = original;
+  fs.mkdirSync(hfDir, { recursive: true });
+  fs.writeFileSync(path.join(hfDir, 'config.json'), JSON.stringify({ ...top, ...thinker }));
+  const rename = loadQwen3AsrConfig(hfDir).tensorName;
+  const ckpt = new SafetensorsCheckpoint(model.dir);
+  writeSafetensors(path.join(hfDir, 'model.safetensors'), [...ckpt.tensors.values()].map((info) => ({
+    name: rename(info.name), dtype: info.dtype, shape: info.shape, data: ckpt.raw(info.name),
+  })));
+  t.ok(ckpt.has('thinker.audio_tower.proj1.weight') && new SafetensorsCheckpoint(hfDir).has('model.multi_modal_projector.linear_1.weight'), 'tensors renamed');
+
+  const run = async (dir: string) => {
+    const base = { modelPath: dir, cacheDir: model.cacheDir, precision: 'fp32' as const, device: 'cpu', threads: 1 };
+    const enc = await createEncoderRunner(base);
+    const dec = await createDecoderRunner({ ...base, maxSlots: 1, maxContext: 32 });
+    const audio = (await enc.encode([{ frames: 120, mel: seededValues(128 * 120, 4) }]))[0];
+    const A = model.decoder.audioTokenId;
+    const logits = await dec.prefill(0, Int32Array.from([1, 2, ...new Array(audio.length / model.decoder.hidden).fill(A), 3]), audio);
+    await Promise.all([enc.dispose(), dec.dispose()]);
+    return { audio, logits };
+  };
+  const a = await run(model.dir);
+  const b = await run(hfDir);
+  t.equal(relativeError(b.audio, a.audio), 0, 'encoder outputs identical');
+  t.equal(relativeError(b.logits, a.logits), 0, 'logits identical');
+});
+
+t.test('devices and precisions the runtime cannot serve are refused clearly', async (t) => {
+  const base = { modelPath: model.dir, cacheDir: model.cacheDir, threads: 1 };
+  await t.rejects(createEncoderRunner({ ...base, precision: 'fp16', device: 'cpu' }), { code: 'ERR_DEVICE', message: /fp16 needs a CUDA device/ });
+  await t.rejects(createDecoderRunner({ ...base, precision: 'fp32', device: 'tpu', maxSlots: 1, maxContext: 8 }), { code: 'ERR_DEVICE', message: /unknown device "tpu"/ });
+  await t.rejects(createDecoderRunner({ ...base, precision: 'fp32', device: 'cpu', maxSlots: 0, maxContext: 8 }), RangeError);
+  // This machine's onnxruntime-node has no CUDA provider libraries (.npmrc skips them).
+  await t.rejects(createEncoderRunner({ ...base, precision: 'fp32', device: 'cuda:0' }), { code: 'ERR_DEVICE', message: CUDA_INSTALL_HINT.slice(0, 60) });
+});

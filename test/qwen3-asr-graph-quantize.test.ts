@@ -1,0 +1,99 @@
+// Weight-only quantisation in MatMulNBits layout, the linear block in each
+// precision against a float64 matmul, and the fp16 conversion.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import ort from 'onnxruntime-node';
+import onnxProto from 'onnx-proto';
+import t from 'tap';
+import { GraphBuilder } from '../src/onnx/graph-builder.js';
+import type { LinearPrecision, WeightSource } from '../stages/common/graph/context.js';
+import { linear } from '../stages/common/graph/linear.js';
+import { float32ToFloat16, quantizeNBits } from '../stages/common/graph/quantize.js';
+import { relativeError, seededValues } from '../stages/qwen3-asr/reference/fixture.js';
+
+const N = 40;
+const K = 80; // 2.5 blocks of 32: exercises a partial block and an odd block count
+const M = 3;
+const w = seededValues(N * K, 7, 0.5);
+w.fill(0, 0, 32); // an all-zero block
+const x = seededValues(M * K, 9, 1);
+
+function dequantize(bits: 4 | 8): Float64Array {
+  const q = quantizeNBits(w, N, K, bits, 32);
+  const out = new Float64Array(N * K);
+  const zpRow = Math.ceil((q.blocksPerRow * bits) / 8);
+  const nibble = (bytes: Uint8Array, i: number) => (bytes[i >> 1] >> ((i & 1) * 4)) & 15;
+  for (let n = 0; n < N; n++) {
+    for (let b = 0; b < q.blocksPerRow; b++) {
+      const zp = bits === 8 ? q.zeroPoints[n * zpRow + b] : nibble(q.zeroPoints.subarray(n * zpRow), b);
+      const blob = q.packed.subarray((n * q.blocksPerRow + b) * 4 * bits);
+      for (let i = 0; i < 32 && b * 32 + i < K; i++) {
+        const code = bits === 8 ? blob[i] : nibble(blob, i);
+        out[n * K + b * 32 + i] = (code - zp) * q.scales[n * q.blocksPerRow + b];
+      }
+    }
+  }
+  return out;
+}
+
+t.test('dequantised weights are within half a step of the originals; zero blocks stay zero', async (t) => {
+  for (const bits of [8, 4] as const) {
+    const deq = dequantize(bits);
+    const q = quantizeNBits(w, N, K, bits, 32);
+    let worst = 0;
+    for (let n = 0; n < N; n++) {
+      for (let k = 0; k < K; k++) {
+        const step = q.scales[n * q.blocksPerRow + Math.floor(k / 32)];
+        worst = Math.max(worst, Math.abs(deq[n * K + k] - w[n * K + k]) / step);
+      }
+    }
+    t.ok(worst <= 0.5 + 1e-6, `${bits}-bit: worst error ${worst.toFixed(3)} steps`);
+    t.same(Array.from(deq.subarray(0, 32)), new Array(32).fill(0), `${bits}-bit: zero block`);
+  }
+});
+
+async function runLinear(precision: LinearPrecision, dir: string): Promise<{ y: Float32Array; model: onnxProto.onnx.ModelProto }> {
+  const weights: WeightSource = { has: () => true, shape: () => [N, K], float32: () => w.slice() };
+  const g = new GraphBuilder('linear');
+  g.input('x', 'float32', [M, K]);
+  g.op1('Identity', [linear({ g, weights, precision }, 'x', { weight: 'w' }, 'proj')], {}, { output: 'y' });
+  g.output('y', 'float32', [M, N]);
+  const file = path.join(dir, `${precision}.onnx`);
+  g.save(file);
+  const session = await ort.InferenceSession.create(file);
+  const y = (await session.run({ x: new ort.Tensor('float32', x, [M, K]) })).y.data as Float32Array;
+  await session.release();
+  return { y, model: onnxProto.onnx.ModelProto.decode(fs.readFileSync(file)) };
+}
+
+function matmul(weights: ArrayLike<number>): Float64Array {
+  const y = new Float64Array(M * N);
+  for (let m = 0; m < M; m++) for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) y[m * N + n] += x[m * K + k] * weights[n * K + k];
+  return y;
+}
+
+t.test('linear() in fp32, fp16, int8 and int4 against a float64 matmul', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sgl-linear-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const fp32 = await runLinear('fp32', dir);
+  t.ok(relativeError(fp32.y, matmul(w)) < 1e-6, 'fp32 is exact');
+  // fp16 graphs are built for CUDA; onnxruntime's CPU kernels run them too, which checks the graph here
+  const fp16 = await runLinear('fp16', dir);
+  t.ok(relativeError(fp16.y, matmul(w)) < 2e-3, `fp16 (${relativeError(fp16.y, matmul(w)).toExponential(2)})`);
+  for (const bits of [8, 4] as const) {
+    const { y, model } = await runLinear(bits === 8 ? 'int8' : 'int4', dir);
+    // accuracy level 4 also quantises activations to int8 per block: ~1% on top of the weight error
+    t.ok(relativeError(y, matmul(dequantize(bits))) < 2e-2, `int${bits}: close to the dequantised weights (${relativeError(y, matmul(dequantize(bits))).toExponential(2)})`);
+    const nodes = model.graph!.node!.filter((n) => n.opType === 'MatMulNBits');
+    t.equal(nodes.length, 1);
+    const attr = (name: string) => Number(nodes[0].attribute!.find((a) => a.name === name)!.i);
+    t.same([attr('bits'), attr('block_size'), attr('accuracy_level')], [bits, 32, 4], `int${bits}: bits, block 32, accuracy level 4`);
+  }
+});
+
+t.test('float32 → float16 rounds to nearest even, with subnormals and overflow', async (t) => {
+  const src = Float32Array.from([1, -2, 0.1, 65504, 65520, 1e-8, 6e-8, 2 ** -14, Infinity, 1 + 2 ** -11, 1 + 3 * 2 ** -11]);
+  t.same(Array.from(float32ToFloat16(src)), [0x3c00, 0xc000, 0x2e66, 0x7bff, 0x7c00, 0, 1, 0x0400, 0x7c00, 0x3c00, 0x3c02]);
+  t.equal(float32ToFloat16(Float32Array.of(NaN))[0] & 0x7c00, 0x7c00, 'NaN keeps an all-ones exponent');
+});
