@@ -119,9 +119,18 @@ t.test('a slow upload hits the request timeout', async (t) => {
   const head = `POST /v1/audio/transcriptions HTTP/1.1\r\nHost: x\r\nContent-Type: ${contentType}\r\nContent-Length: ${body.length}\r\n\r\n`;
   // Half the body, then silence: the server must give up rather than wait forever.
   const { reply } = rawRequest(port, Buffer.concat([Buffer.from(head), body.subarray(0, body.length >> 1)]));
-  t.match(await reply, /^HTTP\/1\.1 408 /);
+  const answer = await reply;
+  t.match(answer, /^HTTP\/1\.1 408 Request Timeout\r\n/);
+  t.same(JSON.parse(answer.split('\r\n\r\n')[1]), { error: { message: 'The request was not received in time (slow upload?).', type: 'invalid_request_error', param: null, code: 'request_timeout' } });
   t.equal(pipeline.submissions.length, 0);
   t.equal((await fetch(`${url}/health`)).status, 200);
+});
+
+t.test('malformed HTTP gets a 400 in the OpenAI shape', async (t) => {
+  const { port } = await listen(t, new ScriptedPipeline());
+  const answer = await rawRequest(port, 'GET / HTTP/1.1\r\nHost x\r\n\r\n').reply;
+  t.match(answer, /^HTTP\/1\.1 400 Bad Request\r\n/);
+  t.match(answer, /"code":"bad_http_request"/);
 });
 
 t.test('during shutdown: the accepted request finishes with Connection: close, nothing new starts', async (t) => {

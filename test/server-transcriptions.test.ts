@@ -147,6 +147,16 @@ t.test('multipart shape errors', async (t) => {
   t.equal(pipeline.submissions.length, 1, 'only the request at the limit was submitted');
 });
 
+t.test('the default upload limit is 25 MiB', async (t) => {
+  const { pipeline, post } = await setup(t);
+  const limit = 25 * 2 ** 20;
+  t.equal((await post({}, [{ ...WAV_FILE, bytes: new Uint8Array(limit) }])).statusCode, 200, 'well past fastify\'s 1 MiB bodyLimit');
+  t.equal((pipeline.submissions[0].input.audio as ArrayBuffer).byteLength, limit);
+  const over = await post({}, [{ ...WAV_FILE, bytes: new Uint8Array(limit + 1) }]);
+  t.equal(over.statusCode, 413);
+  t.equal(errorOf(over).message, 'The audio file is larger than the 25 MiB limit.');
+});
+
 t.test('pipeline errors keep status, param and Retry-After; 500s hide details', async (t) => {
   const pipeline = new ScriptedPipeline();
   const { post } = await setup(t, pipeline);

@@ -7,7 +7,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServ
 import type { Pipeline } from '../runtime/contracts.js';
 import audioRoutes from './audio-routes.js';
 import bearerAuth from './auth.js';
-import errorHandling from './error-handling.js';
+import errorHandling, { writeClientError } from './error-handling.js';
 import infoRoutes, { HEALTH_PATH } from './info-routes.js';
 import metricsPlugin, { ServerMetrics } from './metrics.js';
 import { ModelCatalog } from './model-catalog.js';
@@ -60,6 +60,7 @@ export async function buildServer(opts: BuildServerOptions): Promise<FastifyInst
       headersTimeout: Math.min(60_000, requestTimeout),
       connectionsCheckingInterval: Math.min(MAX_TIMEOUT_CHECK_INTERVAL_MS, Math.max(10, Math.floor(requestTimeout / 4))),
     },
+    clientErrorHandler: writeClientError,
     // shutdown.ts answers requests during close itself, in the OpenAI error shape.
     return503OnClosing: false,
     // Client-chosen ids could collide, and stages key their work by this id.

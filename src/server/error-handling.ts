@@ -1,8 +1,11 @@
 // Answers every failure and unknown route in the OpenAI error shape.
-// Registered first so it covers every route.
+// Registered first so it covers every route. Requests that never became
+// requests (timed-out uploads, malformed HTTP) are answered by writeClientError.
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { ApiError, ERR_NOT_FOUND, errorBody, STATUS_CLIENT_CLOSED, toApiError } from './errors.js';
+import { ApiError, ERR_BAD_HTTP, ERR_HEADERS_TOO_LARGE, ERR_NOT_FOUND, ERR_REQUEST_TIMEOUT, errorBody, STATUS_CLIENT_CLOSED, toApiError } from './errors.js';
 
 export function sendApiError(reply: FastifyReply, err: ApiError): FastifyReply {
   if (err.retryAfterS !== undefined) reply.header('retry-after', String(Math.max(1, Math.ceil(err.retryAfterS))));
@@ -14,6 +17,26 @@ function logFailure(request: FastifyRequest, raw: unknown, err: ApiError): void 
   if (err.status >= 500) request.log.error({ err: raw, code: err.code }, 'request failed');
   else if (err.status === STATUS_CLIENT_CLOSED) request.log.info('client closed the request');
   else request.log.info({ status: err.status, code: err.code, param: err.param }, err.message);
+}
+
+/** Node's clientError errors (raised before any route ran) as the answer to send. */
+function clientErrorOf(err: NodeJS.ErrnoException): ApiError {
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return new ApiError(408, ERR_REQUEST_TIMEOUT, 'The request was not received in time (slow upload?).');
+  if (err.code === 'HPE_HEADER_OVERFLOW') return new ApiError(431, ERR_HEADERS_TOO_LARGE, 'The request headers are too large.');
+  return new ApiError(400, ERR_BAD_HTTP, 'Malformed HTTP request.');
+}
+
+/** fastify's clientErrorHandler: writes the answer straight to the socket and closes it. */
+export function writeClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  if (!socket.writable) {
+    socket.destroy(err);
+    return;
+  }
+  const apiError = clientErrorOf(err);
+  const body = JSON.stringify(errorBody(apiError));
+  const head = `HTTP/1.1 ${apiError.status} ${STATUS_CODES[apiError.status]}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
+  socket.end(head + body);
 }
 
 async function errorHandling(app: FastifyInstance): Promise<void> {

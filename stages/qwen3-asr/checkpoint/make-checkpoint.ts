@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { float32ToBf16, byteSize, writeSafetensorsStreaming, type TensorSpec } from '../../../src/weights/safetensors.js';
 import { learnBpe, specialId, tokenizerConfig, QWEN_FIRST_SPECIAL, QWEN_SPECIAL_TOKENS } from './bpe-vocab.js';
+import { SUPPORTED_LANGUAGES } from '../text/languages.js';
 import { CHECKPOINT_SHAPES, type CheckpointShape, type CheckpointSize } from './sizes.js';
 
 export interface MakeCheckpointOptions {
@@ -15,12 +16,6 @@ export interface MakeCheckpointOptions {
   seed?: number;
   onProgress?: (doneBytes: number, totalBytes: number) => void;
 }
-
-const SUPPORTED_LANGUAGES = [
-  'Chinese', 'English', 'Cantonese', 'Arabic', 'German', 'French', 'Spanish', 'Portuguese', 'Indonesian', 'Italian',
-  'Korean', 'Russian', 'Thai', 'Vietnamese', 'Japanese', 'Turkish', 'Hindi', 'Malay', 'Dutch', 'Swedish', 'Danish',
-  'Finnish', 'Polish', 'Czech', 'Filipino', 'Persian', 'Greek', 'Romanian', 'Hungarian', 'Macedonian',
-];
 
 const CHAT_TEMPLATE = "{%- for message in messages -%}{%- if message['role'] == 'system' -%}<|im_start|>system\n"
   + "{%- if message['content'] is string -%}{{ message['content'] }}{%- else -%}{%- for c in message['content'] -%}{%- if c['type'] == 'text' -%}{{ c['text'] }}{%- endif -%}{%- endfor -%}{%- endif -%}<|im_end|>\n"
