@@ -93,12 +93,18 @@ t.test('a bad language is a 400 in the OpenAI error shape', async (t) => {
 });
 
 t.test('past max_running + max_waiting the route answers 503 with Retry-After', async (t) => {
-  // Two requests overlap (one decodes 600 tokens): one gets the only running place, the other is refused.
-  const responses = await Promise.all([post({ max_new_tokens: '600' }), new Promise((resolve) => setTimeout(resolve, 300)).then(() => post({}))]);
-  t.same(responses.map((r) => r.status).sort(), [200, 503]);
-  const refused = responses.find((r) => r.status === 503)!;
+  // A streaming request that has sent its first event holds the only running place.
+  const abort = new AbortController();
+  const holder = await post({ stream: 'true', max_new_tokens: '800' }, abort.signal);
+  t.equal(holder.status, 200);
+  const reader = holder.body!.getReader();
+  await reader.read();
+  const refused = await post({});
+  t.equal(refused.status, 503);
   t.equal(refused.headers.get('retry-after'), '2');
   t.match(await refused.json(), { error: { message: String, type: String } });
+  abort.abort();
+  await reader.read().catch(() => {});
 });
 
 t.test('a client that disconnects frees the decoder slot', async (t) => {
