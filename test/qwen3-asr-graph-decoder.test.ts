@@ -71,6 +71,20 @@ t.test('a batched decode over slots of different lengths equals each slot alone'
   t.ok(relativeError(steps[2].subarray(0, d.vocabSize), referenceLogits(model.reference, d, seq)) < 1e-4, 'and the reference agrees (slot 2, step 3)');
 });
 
+t.test('a sampled audio_pad in a batched decode step is an ordinary token', async (t) => {
+  // Decode steps carry no audio rows; with several rows feeding audio_token_id at once
+  // the splice must not index past the (empty) audio table.
+  const r = await withRunner(t, 'fp32');
+  await r.prefill(0, ids(prompt), audio);
+  await r.prefill(1, ids(others[0]));
+  const logits = await r.decode([0, 1], ids([A, A]));
+  const expected = [referenceLogits(model.reference, d, [...prompt, A], audio), referenceLogits(model.reference, d, [...others[0], A])];
+  expected.forEach((ref, row) => {
+    const err = relativeError(logits.subarray(row * d.vocabSize, (row + 1) * d.vocabSize), ref);
+    t.ok(err < 1e-4, `row ${row}: ${err.toExponential(2)}`);
+  });
+});
+
 t.test('released slots are reused; the moved sequence keeps its cache', async (t) => {
   const r = await withRunner(t, 'fp32', 3);
   await r.prefill(0, ids(others[0]));

@@ -85,15 +85,21 @@ function embed(ctx: BlockContext, ids: string): string {
   return ctx.g.op1('Gather', [ctx.g.initializer('embed_tokens', 'float32', w.shape, w.data), ids], { axis: 0 });
 }
 
-/** Replaces the embeddings of audio_token_id positions, in order, by the rows of `audio`. */
+/**
+ * Replaces the embeddings of audio_token_id positions, in order, by the rows of `audio`.
+ * Audio-token positions past the last row keep their token embedding: a decode step
+ * carries no audio, and a sampled audio_pad is an ordinary token there (as upstream,
+ * where audio features are scattered only into the prompt).
+ */
 function spliceAudio(ctx: BlockContext, emb: string, ids: string, audio: string, d: DecoderDims): string {
   const { g } = ctx;
-  const isAudio = g.op1('Equal', [ids, g.constI64(d.audioTokenId)]);
-  const flatMask = g.op1('Reshape', [isAudio, g.constI64([-1])]);
-  const order = g.op1('Sub', [g.op1('CumSum', [g.op1('Cast', [flatMask], { to: 7 }), g.constI64(0)]), g.constI64(1)]);
-  const zeroRow = g.op1('Slice', [g.op1('Shape', [audio]), g.constI64([0]), g.constI64([1])]);
-  const rowIndex = g.op1('Where', [flatMask, order, zeroRow]);
+  const isAudioToken = g.op1('Reshape', [g.op1('Equal', [ids, g.constI64(d.audioTokenId)]), g.constI64([-1])]);
+  const order = g.op1('Sub', [g.op1('CumSum', [g.op1('Cast', [isAudioToken], { to: 7 }), g.constI64(0)]), g.constI64(1)]);
+  const audioRows = g.op1('Slice', [g.op1('Shape', [audio]), g.constI64([0]), g.constI64([1])]);
+  const takesRow = g.op1('And', [isAudioToken, g.op1('Less', [order, audioRows])]);
+  const rowIndex = g.op1('Where', [takesRow, order, audioRows]);
   const table = g.op1('Concat', [audio, g.constF(new Array(d.hidden).fill(0), [1, d.hidden])], { axis: 0 });
   const rows = g.op1('Reshape', [g.op1('Gather', [table, rowIndex], { axis: 0 }), g.op1('Shape', [emb])]);
-  return g.op1('Where', [g.op1('Unsqueeze', [isAudio, g.constI64([-1])]), rows, emb]);
+  const takesRowShaped = g.op1('Unsqueeze', [g.op1('Reshape', [takesRow, g.op1('Shape', [ids])]), g.constI64([-1])]);
+  return g.op1('Where', [takesRowShaped, rows, emb]);
 }

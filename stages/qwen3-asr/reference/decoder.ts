@@ -6,7 +6,10 @@ import type { ReferenceWeights } from './weights.js';
 
 const P = 'thinker.model';
 
-/** Logits [vocab] of the last position of `ids`; audio rows [count, hidden] replace audio_token_id embeddings in order. */
+/**
+ * Logits [vocab] of the last position of `ids`; audio rows [count, hidden] replace
+ * audio_token_id embeddings in order, and audio tokens past the last row keep their embedding.
+ */
 export function referenceLogits(w: ReferenceWeights, d: DecoderDims, ids: ArrayLike<number>, audio?: ArrayLike<number>): Float64Array {
   const n = ids.length;
   const H = d.hidden;
@@ -14,7 +17,7 @@ export function referenceLogits(w: ReferenceWeights, d: DecoderDims, ids: ArrayL
   let h: Float64Array = new Float64Array(n * H);
   let a = 0;
   for (let t = 0; t < n; t++) {
-    if (ids[t] === d.audioTokenId && audio) {
+    if (ids[t] === d.audioTokenId && audio && (a + 1) * H <= audio.length) {
       for (let i = 0; i < H; i++) h[t * H + i] = audio[a * H + i];
       a++;
     } else {
