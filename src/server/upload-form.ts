@@ -1,6 +1,7 @@
 // Reads a multipart/form-data request into exactly one uploaded file (held in
 // memory, in an ArrayBuffer of its own, never on disk) and the text fields.
 // Every size is bounded while parsing, so an oversized part costs at most its limit.
+import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { FastifyRequest } from 'fastify';
 import '@fastify/multipart';
@@ -60,6 +61,7 @@ export async function readUploadForm(request: FastifyRequest, limits: UploadLimi
       }
     }
   } catch (err) {
+    discardRestOfBody(request.raw, limits.maxFileBytes);
     throw asFormError(err, limits.maxFileBytes);
   }
   if (!file) {
@@ -67,6 +69,23 @@ export async function readUploadForm(request: FastifyRequest, limits: UploadLimi
     throw new ApiError(400, ERR_MISSING_FILE, `The audio file is required as the multipart file field 'file'${hint}.`, FILE_FIELD);
   }
   return { file, fields };
+}
+
+/**
+ * A form refused part-way (a second file, a bad part) leaves the rest of the body unread, and
+ * an unread body stalls its connection: the next request on it, and server shutdown, would wait
+ * for ever. The rest is read and dropped, as Node does with bodies nobody reads; a client still
+ * sending more than `maxBytes` after the refusal loses the connection instead.
+ */
+function discardRestOfBody(raw: IncomingMessage, maxBytes: number): void {
+  if (raw.readableEnded) return;
+  raw.unpipe();
+  let left = maxBytes;
+  raw.on('data', (chunk: Buffer) => {
+    left -= chunk.length;
+    if (left < 0) raw.destroy();
+  });
+  raw.resume();
 }
 
 /** Copies the stream into one ArrayBuffer of exactly its size (Buffers may share a pooled slab). */

@@ -15,13 +15,10 @@ export const unsupportedAudio = (why: string) => new StageError(ERR_AUDIO_UNSUPP
 export const undecodableAudio = (why: string) => new StageError(ERR_AUDIO_DECODE, `Could not decode audio file: ${why}`, 400, 'file');
 export const audioTooShort = (why: string) => new StageError(ERR_AUDIO_TOO_SHORT, `Audio file is too short: ${why}`, 400, 'file');
 
-export function audioTooLong(durationS: number, maxS: number): StageError {
-  return new StageError(
-    ERR_AUDIO_TOO_LONG,
-    `Audio file is ${durationS.toFixed(1)} s long; the limit is ${maxS} s`,
-    400,
-    'file',
-  );
+/** decodedSoFar: decoding stopped at durationS, past the limit, before the end of the file. */
+export function audioTooLong(durationS: number, maxS: number, { decodedSoFar = false } = {}): StageError {
+  const length = decodedSoFar ? `at least ${durationS.toFixed(1)} s long` : `${durationS.toFixed(1)} s long`;
+  return new StageError(ERR_AUDIO_TOO_LONG, `Audio file is ${length}; the limit is ${maxS} s`, 400, 'file');
 }
 
 export function badPayload(stage: string, key: string, expected: string): StageError {

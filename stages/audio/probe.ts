@@ -63,6 +63,8 @@ function flacDuration(bytes: Uint8Array): number | null {
 function oggDuration(bytes: Uint8Array, codec: 'vorbis' | 'opus'): number | null {
   const dv = view(bytes);
   const packet = 27 + bytes[26];
+  // Vorbis identification packet: rate at 12..16; OpusHead: pre-skip at 10..12
+  if (packet + (codec === 'opus' ? 12 : 16) > bytes.length) return null;
   const rate = codec === 'opus' ? 48000 : dv.getUint32(packet + 12, true);
   const preSkip = codec === 'opus' ? dv.getUint16(packet + 10, true) : 0;
   for (let at = bytes.length - 27; at >= 0; at--) {

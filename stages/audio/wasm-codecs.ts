@@ -2,7 +2,8 @@
 // WASM builds of mpg123, libFLAC, libvorbis and libopus (wasm-audio-decoders).
 // A decoder instance per file keeps concurrent items apart; the compiled WASM
 // module is cached by the library, so an instance costs only its memory.
-import { undecodableAudio } from './errors.js';
+import { StageError } from '../../src/runtime/contracts.js';
+import { audioTooLong, undecodableAudio } from './errors.js';
 
 export type WasmCodec = 'mp3' | 'flac' | 'vorbis' | 'opus';
 
@@ -21,8 +22,9 @@ interface DecodedAudio {
 
 interface Decoder {
   ready: Promise<void>;
-  decodeFile?(data: Uint8Array): Promise<DecodedAudio>;
   decode(data: Uint8Array): DecodedAudio | Promise<DecodedAudio>;
+  /** Decodes what the parser still holds at the end of the stream (absent for MP3). */
+  flush?(): Promise<DecodedAudio>;
   free(): void;
 }
 
@@ -41,26 +43,78 @@ async function createDecoder(codec: WasmCodec): Promise<Decoder> {
   }
 }
 
+/**
+ * Bytes fed to the decoder at a time. Compressed audio can expand enormously (a FLAC
+ * frame of constant samples is 13 bytes for 32768 samples), so the length is checked
+ * after every feed: a file far over the cap costs one feed past the cap, not all of it.
+ */
+const FEED_BYTES = 4096;
+
+export interface WasmDecodeOptions {
+  /** Decoding stops, and the file is refused, once more audio than this has come out. */
+  maxDurationS: number;
+}
+
 /** Decodes a whole file; frames the codec reports as corrupt are skipped, as players do. */
-export async function decodeWithWasm(codec: WasmCodec, bytes: Uint8Array): Promise<DecodedPcm> {
+export async function decodeWithWasm(codec: WasmCodec, bytes: Uint8Array, opts: WasmDecodeOptions): Promise<DecodedPcm> {
   const decoder = await createDecoder(codec);
   await decoder.ready;
   try {
-    let result: DecodedAudio;
+    const output = new DecodedOutput(CODEC_NAMES[codec], opts.maxDurationS);
     try {
-      result = await (decoder.decodeFile ? decoder.decodeFile(bytes) : decoder.decode(bytes));
+      for (let at = 0; at < bytes.length; at += FEED_BYTES) output.add(await decoder.decode(bytes.subarray(at, at + FEED_BYTES)));
+      if (decoder.flush) output.add(await decoder.flush());
     } catch (err) {
+      if (err instanceof StageError) throw err;
       throw undecodableAudio(`${CODEC_NAMES[codec]} decoder failed: ${(err as Error).message}`);
     }
-    if (result.samplesDecoded === 0 || result.channelData.length === 0) {
-      const why = result.errors[0]?.message ?? 'no audio frames found';
-      throw undecodableAudio(`${CODEC_NAMES[codec]} stream has no decodable audio (${why})`);
-    }
-    const channels = result.channelData.map((plane) => plane.subarray(0, result.samplesDecoded));
-    if (codec === 'flac' && result.bitDepth) rescaleIntegerSamples(channels, result.bitDepth);
-    return { channels, sampleRate: result.sampleRate };
+    const pcm = output.join();
+    if (codec === 'flac' && output.bitDepth) rescaleIntegerSamples(pcm.channels, output.bitDepth);
+    return pcm;
   } finally {
     decoder.free();
+  }
+}
+
+/** The decoder's output feed by feed, held until the end of the file and then joined per channel. */
+class DecodedOutput {
+  private readonly pieces: Float32Array[][] = [];
+  private frames = 0;
+  private sampleRate = 0;
+  private firstError: string | undefined;
+  bitDepth: number | undefined;
+
+  constructor(
+    private readonly codecName: string,
+    private readonly maxDurationS: number,
+  ) {}
+
+  add(result: DecodedAudio): void {
+    this.firstError ??= result.errors[0]?.message;
+    if (result.samplesDecoded === 0 || result.channelData.length === 0) return;
+    const first = this.pieces[0];
+    if (first && (result.channelData.length !== first.length || result.sampleRate !== this.sampleRate))
+      throw undecodableAudio(`${this.codecName} stream changes from ${first.length} channels at ${this.sampleRate} Hz to ${result.channelData.length} at ${result.sampleRate} Hz`);
+    this.sampleRate = result.sampleRate;
+    this.bitDepth ??= result.bitDepth;
+    this.pieces.push(result.channelData.map((plane) => plane.subarray(0, result.samplesDecoded)));
+    this.frames += result.samplesDecoded;
+    if (this.frames > this.maxDurationS * this.sampleRate) throw audioTooLong(this.frames / this.sampleRate, this.maxDurationS, { decodedSoFar: true });
+  }
+
+  join(): DecodedPcm {
+    if (this.frames === 0) throw undecodableAudio(`${this.codecName} stream has no decodable audio (${this.firstError ?? 'no audio frames found'})`);
+    const channels = this.pieces[0].map((_, c) => {
+      if (this.pieces.length === 1) return this.pieces[0][c];
+      const plane = new Float32Array(this.frames);
+      let offset = 0;
+      for (const piece of this.pieces) {
+        plane.set(piece[c], offset);
+        offset += piece[c].length;
+      }
+      return plane;
+    });
+    return { channels, sampleRate: this.sampleRate };
   }
 }
 
