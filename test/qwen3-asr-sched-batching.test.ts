@@ -67,7 +67,16 @@ t.test('more sequences than slots: at most maxSlots run, each output as if alone
   outs.forEach((out, i) => t.same(out.tokens, expectedTokens(ks[i], 4 + i), `sequence ${i}`));
   t.ok(decodes(runner).every((c) => c.slots.length <= 2 && new Set(c.slots).size === c.slots.length));
   t.ok(decodes(runner).some((c) => c.slots.length === 2), 'two sequences did decode together');
-  t.same(sched.stats(), { waiting: 0, running: 0, generatedTokens: 24 + 5, decodeSteps: decodes(runner).length });
+  const prefills = runner.calls.filter((c): c is Extract<Call, { kind: 'prefill' }> => c.kind === 'prefill');
+  t.match(sched.stats(), {
+    waiting: 0,
+    running: 0,
+    generatedTokens: 24 + 5,
+    decodeSteps: decodes(runner).length,
+    decodeRows: decodes(runner).reduce((n, c) => n + c.slots.length, 0),
+    prefillCalls: prefills.length,
+    prefillTokens: ks.reduce((n, _, i) => n + 4 + i, 0),
+  });
 });
 
 t.test('one decode step advances every decoding sequence', async (t) => {

@@ -33,7 +33,13 @@ export interface StageEnv {
   cacheDir: string;
   /** Worker index within the stage's pool. */
   workerIndex: number;
+  /** Publishes this worker's cumulative counters (replacing its previous ones); the pipeline sums
+   *  them over the stage's workers in Pipeline.stageMetrics(). Absent where a stage runs outside a pipeline. */
+  publishMetrics?(metrics: StageMetrics): void;
 }
+
+/** Cumulative counters a stage keeps about its own work, by name (e.g. generated_tokens, decode_ms). */
+export type StageMetrics = Record<string, number>;
 
 /** Result of one item: either an output payload or an error for that item only. */
 export type ItemResult = { ok: true; payload: Payload } | { ok: false; error: StageErrorInfo };
@@ -97,7 +103,31 @@ export interface Pipeline {
   submit(input: Payload, opts?: SubmitOptions): Promise<Payload>;
   /** Queue depth etc. per stage, for metrics. */
   stats(): StageStats[];
-  close(): Promise<void>;
+  /** Requests inside the graph and waiting to enter it (admission), for metrics. */
+  admissionCounts?(): { running: number; waiting: number };
+  /** Counters stages published about their own work (StageEnv.publishMetrics), by stage name. */
+  stageMetrics?(): Record<string, StageMetrics>;
+  /** Calls `listener` after each batch any stage finishes (for metrics); returns the unsubscribe. */
+  onStageBatch?(listener: (batch: StageBatch) => void): () => void;
+  /** Fails waiting requests, lets running ones finish within the drain time, then stops the workers. */
+  close(opts?: CloseOptions): Promise<void>;
+}
+
+export interface CloseOptions {
+  /** Replaces the pipeline's drain_timeout_s; 0 fails every open request now (a forced shutdown).
+   *  A call during a close already under way can shorten its drain. */
+  drainTimeoutMs?: number;
+}
+
+/** One batch a stage ran, whatever its items' outcome. */
+export interface StageBatch {
+  stage: string;
+  /** Items in the batch. */
+  size: number;
+  /** Seconds each item waited in the stage queue before the batch started. */
+  waitSeconds: number[];
+  /** Seconds from handing the batch to a worker to the worker finishing it. */
+  seconds: number;
 }
 
 export interface StageStats {

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import type { ResolvedPipelineConfig } from '../config/types.js';
-import type { Payload, Pipeline, StageStats, SubmitOptions } from './contracts.js';
+import type { CloseOptions, Payload, Pipeline, StageBatch, StageMetrics, StageStats, SubmitOptions } from './contracts.js';
 import { Admission } from './admission.js';
 import { shuttingDownError } from './errors.js';
 import { silentLogger, type Logger } from './logger.js';
@@ -29,9 +29,12 @@ class StagePipeline implements Pipeline {
   private readonly stages: StageRunner[];
   private readonly admission: Admission;
   private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly batchListeners = new Set<(batch: StageBatch) => void>();
   private readonly logger: Logger;
   private readonly loaded: Promise<void>;
   private closing?: Promise<void>;
+  /** Ends the drain of a close under way at once. */
+  private endDrain?: () => void;
 
   constructor(private readonly resolved: ResolvedPipelineConfig, opts: CreatePipelineOptions) {
     const { config } = resolved;
@@ -44,6 +47,9 @@ class StagePipeline implements Pipeline {
       cacheDir: opts.cacheDir ?? path.join(os.homedir(), '.cache', 'sgl-omni'),
       logger: this.logger,
       retryAfterS: config.admission.retry_after_s,
+      onBatch: (batch: StageBatch) => {
+        for (const listener of this.batchListeners) listener(batch);
+      },
     };
     this.stages = resolved.stages.map((stage) => new StageRunner(stage, runnerOpts));
     this.loaded = Promise.all(this.stages.map((s) => s.ready())).then(() => {
@@ -88,24 +94,37 @@ class StagePipeline implements Pipeline {
     }
   }
 
+  onStageBatch(listener: (batch: StageBatch) => void): () => void {
+    this.batchListeners.add(listener);
+    return () => this.batchListeners.delete(listener);
+  }
+
   stats(): StageStats[] {
     return this.stages.map((s) => s.stats());
   }
 
-  close(): Promise<void> {
+  admissionCounts(): { running: number; waiting: number } {
+    return this.admission.counts;
+  }
+
+  stageMetrics(): Record<string, StageMetrics> {
+    return Object.fromEntries(this.stages.map((s) => [s.name, s.metrics()]));
+  }
+
+  close(opts: CloseOptions = {}): Promise<void> {
     this.closing ??= this.shutdown();
+    const timer = setTimeout(() => this.endDrain?.(), opts.drainTimeoutMs ?? this.resolved.config.drain_timeout_s * 1000);
+    const clear = () => clearTimeout(timer);
+    this.closing.then(clear, clear);
     return this.closing;
   }
 
   private async shutdown(): Promise<void> {
     this.admission.rejectWaiting(shuttingDownError());
-    const deadlineMs = this.resolved.config.drain_timeout_s * 1000;
-    let timer: NodeJS.Timeout | undefined;
     const drained = Promise.allSettled([...this.inFlight]).then(() => 'drained' as const);
-    const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), deadlineMs)));
-    const outcome = await Promise.race([drained, timedOut]);
-    clearTimeout(timer);
-    if (outcome === 'timeout') this.logger.warn({ pipeline: this.name, inFlight: this.inFlight.size }, 'drain deadline passed; failing remaining requests');
+    const deadline = new Promise<'deadline'>((resolve) => (this.endDrain = () => resolve('deadline')));
+    const outcome = await Promise.race([drained, deadline]);
+    if (outcome === 'deadline' && this.inFlight.size > 0) this.logger.warn({ pipeline: this.name, inFlight: this.inFlight.size }, 'drain deadline passed; failing remaining requests');
     await Promise.all(this.stages.map((s) => s.close()));
   }
 }

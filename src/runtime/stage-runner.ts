@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import { Piscina } from 'piscina';
 import type { ResolvedStage } from '../config/types.js';
-import { PipelineError, type ItemResult, type Payload, type StageStats } from './contracts.js';
+import { PipelineError, type ItemResult, type Payload, type StageBatch, type StageMetrics, type StageStats } from './contracts.js';
 import { cancelledError, ERR_QUEUE_FULL, ERR_STAGE_CRASHED, ERR_STAGE_FAILED, ERR_STAGE_UNAVAILABLE, fromErrorInfo, shuttingDownError } from './errors.js';
 import type { Logger } from './logger.js';
 import { isWorkerStatus, type CancelMessage, type DisposeMessage, type StageTask, type StageWorkerData, type TaskMessage, type WorkerStatus } from './protocol.js';
@@ -30,12 +30,15 @@ interface PendingItem extends StageItem {
   settled: boolean;
   task?: RunningTask;
   detach(): void;
+  /** performance.now() when it entered the queue. */
+  queuedAt: number;
 }
 
 interface RunningTask {
   items: PendingItem[];
   port: MessagePort;
   resultsSeen: boolean;
+  startedAt: number;
 }
 
 export interface StageRunnerOptions {
@@ -43,6 +46,7 @@ export interface StageRunnerOptions {
   cacheDir: string;
   logger: Logger;
   retryAfterS: number;
+  onBatch?(batch: StageBatch): void;
 }
 
 type LoadState = { kind: 'loading' } | { kind: 'ready' } | { kind: 'failed'; reason: string };
@@ -58,6 +62,8 @@ export class StageRunner {
   private readonly readyWorkers = new Set<number>();
   private readonly reportedWorkers = new Set<number>();
   private readonly disposedWorkers = new Set<number>();
+  /** Latest counters each worker published, by thread id. */
+  private readonly workerMetrics = new Map<number, StageMetrics>();
   private state: LoadState = { kind: 'loading' };
   private readonly loaded: Promise<void>;
   private settleLoad!: (err?: Error) => void;
@@ -136,6 +142,13 @@ export class StageRunner {
     return { stage: this.name, queued: this.queue.length, running: this.runningItems, completed: this.completed, failed: this.failed };
   }
 
+  /** The counters the stage's workers published, summed over workers. */
+  metrics(): StageMetrics {
+    const sum: StageMetrics = {};
+    for (const metrics of this.workerMetrics.values()) for (const [name, value] of Object.entries(metrics)) sum[name] = (sum[name] ?? 0) + value;
+    return sum;
+  }
+
   /** Runs one item through this stage. Rejects with PipelineError (503 when the queue is full). */
   process(item: StageItem): Promise<Payload> {
     if (this.closed) return Promise.reject(shuttingDownError());
@@ -149,6 +162,7 @@ export class StageRunner {
       const pending: PendingItem = {
         ...item,
         settled: false,
+        queuedAt: performance.now(),
         resolve,
         reject,
         detach: () => item.signal?.removeEventListener('abort', onAbort),
@@ -186,6 +200,10 @@ export class StageRunner {
   }
 
   private onWorkerStatus(status: WorkerStatus): void {
+    if (status.type === 'sgl-omni:metrics') {
+      this.workerMetrics.set(status.threadId, status.metrics);
+      return;
+    }
     if (status.type !== 'sgl-omni:disposed') this.reportedWorkers.add(status.threadId);
     if (status.type === 'sgl-omni:ready') {
       this.readyWorkers.add(status.threadId);
@@ -195,7 +213,7 @@ export class StageRunner {
         this.settleLoad();
       }
     } else if (status.type === 'sgl-omni:load-failed') {
-      const reason = `stage ${this.name} failed to load: ${status.message}`;
+      const reason = status.message;
       this.opts.logger.error({ stage: this.name, threadId: status.threadId }, reason);
       if (this.state.kind === 'failed') return;
       this.state = { kind: 'failed', reason };
@@ -229,7 +247,7 @@ export class StageRunner {
 
   private runTask(items: PendingItem[]): void {
     const { port1, port2 } = new MessageChannel();
-    const task: RunningTask = { items, port: port1, resultsSeen: false };
+    const task: RunningTask = { items, port: port1, resultsSeen: false, startedAt: performance.now() };
     this.tasks.add(task);
     this.runningItems += items.length;
     for (const item of items) item.task = task;
@@ -273,6 +291,12 @@ export class StageRunner {
     }
     this.tasks.delete(task);
     this.runningItems -= task.items.length;
+    this.opts.onBatch?.({
+      stage: this.name,
+      size: task.items.length,
+      waitSeconds: task.items.map((item) => (task.startedAt - item.queuedAt) / 1000),
+      seconds: (performance.now() - task.startedAt) / 1000,
+    });
     this.schedulePump();
   }
 

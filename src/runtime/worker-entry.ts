@@ -17,6 +17,9 @@ function report(status: WorkerStatus): void {
   parentPort?.postMessage(status);
 }
 
+/** Why the instance could not be created, for the items that still reach this worker. */
+let loadFailure = '';
+
 async function createInstance(): Promise<StageInstance | undefined> {
   try {
     const mod = (await import(pathToFileURL(data.module).href)) as { default: StagePlugin };
@@ -28,13 +31,14 @@ async function createInstance(): Promise<StageInstance | undefined> {
       modelPath: data.modelPath,
       cacheDir: data.cacheDir,
       workerIndex,
+      publishMetrics: (metrics) => report({ type: 'sgl-omni:metrics', threadId, metrics }),
     };
     const instance = await mod.default.create(env);
     report({ type: 'sgl-omni:ready', threadId });
     return instance;
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    report({ type: 'sgl-omni:load-failed', threadId, message });
+    loadFailure = `stage ${data.stageName} failed to load: ${err instanceof Error ? err.message : String(err)}`;
+    report({ type: 'sgl-omni:load-failed', threadId, message: loadFailure });
     return undefined;
   }
 }
@@ -104,7 +108,7 @@ export default async function runTask(task: StageTask): Promise<void> {
   const instance = await instanceReady;
   const results = instance
     ? await processBatch(instance, task, contexts)
-    : failAll(task.items.length, ERR_STAGE_UNAVAILABLE, `stage ${data.stageName} failed to load`, 503);
+    : failAll(task.items.length, ERR_STAGE_UNAVAILABLE, loadFailure, 503);
   const message: TaskMessage = { type: 'result', results };
   task.port.postMessage(message, collectTransferables(results));
   // The main thread closes the port once it has drained it.

@@ -32,7 +32,7 @@ export default async function audioRoutes(app: FastifyInstance, opts: AudioRoute
     const payload = entryPayload(form.file, transcription);
     const started = performance.now();
     const submit = (onEvent?: (event: Payload) => void) => pipeline.submit(payload, { id: request.id, signal, onEvent });
-    const observe = (result: TranscriptionResult) => metrics.observeTranscription(result.duration, (performance.now() - started) / 1000);
+    const observe = (result: TranscriptionResult) => metrics.observeTranscription(result, (performance.now() - started) / 1000);
 
     if (transcription.params.stream) {
       const result = await streamTranscription(reply, request.id, submit);

@@ -1,34 +1,51 @@
 // Prometheus metrics of one server instance, in its own registry (never the
 // global one, so several servers in one process stay apart). Stage gauges are
-// read from pipeline.stats() at scrape time.
+// read from pipeline.stats() at scrape time; stage batches arrive through
+// pipeline.onStageBatch; the counters stage workers publish about their own
+// work (tokens, decode steps, time in the model) are copied at scrape time.
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Pipeline, StageStats } from '../runtime/contracts.js';
+import type { Pipeline, StageBatch, StageStats } from '../runtime/contracts.js';
+import type { TranscriptionResult } from './transcription-result.js';
 
 const PREFIX = 'sgl_omni_';
 const DURATION_BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
 const RTF_BUCKETS = [0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5];
+const BATCH_SIZE_BUCKETS = [1, 2, 4, 8, 16, 32, 64];
 /** Route label of requests that matched no route, so probes of random paths add one series, not many. */
 const UNMATCHED_ROUTE = 'unmatched';
+/** Published worker counters ending in this are milliseconds; they are shown in seconds. */
+const MS_SUFFIX = '_ms';
 
 export class ServerMetrics {
   readonly registry = new Registry();
   private readonly requests: Counter<'method' | 'route' | 'status'>;
   private readonly requestSeconds: Histogram<'method' | 'route'>;
   private readonly audioSeconds: Counter;
+  private readonly generatedTokens: Counter;
   private readonly rtf: Histogram;
+  private readonly batchSize: Histogram<'stage'>;
+  private readonly batchSeconds: Histogram<'stage'>;
+  private readonly queueWaitSeconds: Histogram<'stage'>;
+  private readonly workerGauges = new Map<string, Gauge<'stage'>>();
+  private readonly unsubscribe: () => void;
 
-  constructor(pipeline: Pipeline) {
+  constructor(private readonly pipeline: Pipeline) {
     const registers = [this.registry];
     this.requests = new Counter({ name: `${PREFIX}http_requests_total`, help: 'HTTP requests answered, by route and status', labelNames: ['method', 'route', 'status'], registers });
     this.requestSeconds = new Histogram({ name: `${PREFIX}http_request_duration_seconds`, help: 'Time from request start to the last byte of the answer', labelNames: ['method', 'route'], buckets: DURATION_BUCKETS_S, registers });
     this.audioSeconds = new Counter({ name: `${PREFIX}audio_seconds_processed_total`, help: 'Seconds of audio transcribed successfully', registers });
+    this.generatedTokens = new Counter({ name: `${PREFIX}generated_tokens_total`, help: 'Tokens generated for successful transcriptions (the segments’ tokens)', registers });
     this.rtf = new Histogram({ name: `${PREFIX}transcription_rtf`, help: 'Real-time factor of successful transcriptions (processing time / audio duration)', buckets: RTF_BUCKETS, registers });
+    this.batchSize = new Histogram({ name: `${PREFIX}stage_batch_size`, help: 'Items each stage ran together in one batch', labelNames: ['stage'], buckets: BATCH_SIZE_BUCKETS, registers });
+    this.batchSeconds = new Histogram({ name: `${PREFIX}stage_batch_seconds`, help: 'Time each stage spent on one batch', labelNames: ['stage'], buckets: DURATION_BUCKETS_S, registers });
+    this.queueWaitSeconds = new Histogram({ name: `${PREFIX}stage_queue_wait_seconds`, help: 'Time items waited in each stage queue', labelNames: ['stage'], buckets: DURATION_BUCKETS_S, registers });
     stageGauge(pipeline, registers, 'queued', 'Items waiting in each stage queue');
     stageGauge(pipeline, registers, 'running', 'Items being processed by each stage');
     stageGauge(pipeline, registers, 'completed', 'Items each stage finished since start');
     stageGauge(pipeline, registers, 'failed', 'Items each stage failed since start');
+    this.unsubscribe = pipeline.onStageBatch?.((batch) => this.observeBatch(batch)) ?? (() => {});
   }
 
   observeRequest(method: string, route: string | undefined, status: number, seconds: number): void {
@@ -37,9 +54,42 @@ export class ServerMetrics {
     this.requestSeconds.observe(labels, seconds);
   }
 
-  observeTranscription(audioSeconds: number, processingSeconds: number): void {
-    this.audioSeconds.inc(audioSeconds);
-    if (audioSeconds > 0) this.rtf.observe(processingSeconds / audioSeconds);
+  observeTranscription(result: TranscriptionResult, processingSeconds: number): void {
+    this.audioSeconds.inc(result.duration);
+    this.generatedTokens.inc(result.segments.reduce((sum, segment) => sum + segment.tokens.length, 0));
+    if (result.duration > 0) this.rtf.observe(processingSeconds / result.duration);
+  }
+
+  /** The exposition text, with the workers' latest published counters. */
+  async render(): Promise<string> {
+    for (const [stage, counters] of Object.entries(this.pipeline.stageMetrics?.() ?? {})) {
+      for (const [name, value] of Object.entries(counters)) {
+        const inMs = name.endsWith(MS_SUFFIX);
+        this.workerGauge(inMs ? `${name.slice(0, -MS_SUFFIX.length)}_seconds` : name).set({ stage }, inMs ? value / 1000 : value);
+      }
+    }
+    return this.registry.metrics();
+  }
+
+  /** Stops listening to the pipeline, which may outlive this server. */
+  close(): void {
+    this.unsubscribe();
+  }
+
+  private observeBatch({ stage, size, waitSeconds, seconds }: StageBatch): void {
+    this.batchSize.observe({ stage }, size);
+    this.batchSeconds.observe({ stage }, seconds);
+    for (const wait of waitSeconds) this.queueWaitSeconds.observe({ stage }, wait);
+  }
+
+  private workerGauge(name: string): Gauge<'stage'> {
+    const metricName = `${PREFIX}worker_${name.replace(/[^a-zA-Z0-9_]/g, '_')}`;
+    let gauge = this.workerGauges.get(metricName);
+    if (!gauge) {
+      gauge = new Gauge({ name: metricName, help: `'${name}' as the stage's workers last published it (cumulative unless it is a current count)`, labelNames: ['stage'], registers: [this.registry] });
+      this.workerGauges.set(metricName, gauge);
+    }
+    return gauge;
   }
 }
 
@@ -64,7 +114,8 @@ async function metricsPlugin(app: FastifyInstance, { metrics }: MetricsOptions):
   app.addHook('onResponse', async (request, reply) => {
     metrics.observeRequest(request.method, request.routeOptions.url, reply.statusCode, reply.elapsedTime / 1000);
   });
-  app.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+  app.addHook('onClose', async () => metrics.close());
+  app.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.render()));
 }
 
 export default fp(metricsPlugin, { name: 'sgl-omni-metrics', fastify: '5.x' });

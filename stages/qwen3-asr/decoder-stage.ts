@@ -4,10 +4,11 @@
 // BatchScheduler of this worker, which decodes them together in KV slots.
 // Consumes segments[i].audio/tokens and params; sets text, language, duration
 // and segments (PAYLOADS.md); emits { type: 'delta', delta } when params.stream.
+// Publishes the scheduler's counters (DECODER_METRICS) after every request and once a second.
 import type { ItemContext, ItemResult, Payload, StagePlugin } from '../../src/runtime/contracts.js';
 import { toErrorInfo } from '../../src/runtime/errors.js';
 import { createDecoderRunner } from './runner/index.js';
-import { BatchScheduler } from './scheduler/batch-scheduler.js';
+import { BatchScheduler, type SchedulerStats } from './scheduler/batch-scheduler.js';
 import { badPayload } from './scheduler/errors.js';
 import { DEFAULT_PRECISION, modelStageOptionsSchema, runnerOptions } from './scheduler/runner-options.js';
 import { readDecodeParams } from './scheduler/request-params.js';
@@ -16,6 +17,22 @@ import { loadAsrText } from './text/index.js';
 
 const STAGE = 'qwen3-asr/decoder';
 const DEFAULTS = { precision: DEFAULT_PRECISION, max_running: 16, max_context: 1024, prefill_chunk: 256, max_segments_in_flight: 8 };
+const METRICS_INTERVAL_MS = 1000;
+
+/** Published metric name → scheduler counter (cumulative; waiting/running are current). */
+const DECODER_METRICS = {
+  generated_tokens: 'generatedTokens',
+  decode_steps: 'decodeSteps',
+  decode_rows: 'decodeRows',
+  decode_ms: 'decodeMs',
+  prefill_tokens: 'prefillTokens',
+  prefill_calls: 'prefillCalls',
+  prefill_ms: 'prefillMs',
+  sample_ms: 'sampleMs',
+  busy_ms: 'busyMs',
+  waiting: 'waiting',
+  running: 'running',
+} as const satisfies Record<string, keyof SchedulerStats>;
 
 const plugin: StagePlugin = {
   name: STAGE,
@@ -34,6 +51,11 @@ const plugin: StagePlugin = {
       maxContext: options.max_context,
     });
     const scheduler = new BatchScheduler(runner, { eosIds: text.eosIds, audioTokenId: text.audioTokenId, prefillChunkTokens: options.prefill_chunk });
+    const publish = () => {
+      const stats = scheduler.stats();
+      env.publishMetrics?.(Object.fromEntries(Object.entries(DECODER_METRICS).map(([name, field]) => [name, stats[field]])));
+    };
+    const ticker = env.publishMetrics && setInterval(publish, METRICS_INTERVAL_MS).unref();
 
     const transcribeItem = async (payload: Payload, ctx: ItemContext): Promise<ItemResult> => {
       try {
@@ -43,12 +65,15 @@ const plugin: StagePlugin = {
         return { ok: true, payload: { ...rest, ...result } };
       } catch (err) {
         return { ok: false, error: toErrorInfo(err, env.stageName) };
+      } finally {
+        publish();
       }
     };
 
     return {
       process: (items) => Promise.all(items.map(({ payload, ctx }) => transcribeItem(payload, ctx))),
       async dispose() {
+        clearInterval(ticker);
         await scheduler.close();
         await runner.dispose();
       },

@@ -2,6 +2,7 @@
 // embeddings. All segments of all items handed over in one batch go through
 // one runner.encode call; identical audio (same features) is encoded once.
 // Consumes segments[i].mel/frames; sets segments[i].audio [tokens, hidden] and segments[i].tokens.
+// Publishes after every batch: batches, clips, encoder runs of distinct clips and their time, cache hits.
 import type { ItemResult, Payload, StagePlugin } from '../../src/runtime/contracts.js';
 import { toErrorInfo } from '../../src/runtime/errors.js';
 import { createEncoderRunner } from './runner/index.js';
@@ -30,11 +31,17 @@ const plugin: StagePlugin = {
     const options = { ...DEFAULTS, ...env.options } as typeof DEFAULTS;
     const runner = await createEncoderRunner(runnerOptions(env, options.precision));
     const cache = new EncodeCache<MelInput>({ maxEntries: options.cache_entries, maxBytes: options.cache_mb * 1024 * 1024 });
+    const counters = { batches: 0, clips: 0, encode_calls: 0, encoded_clips: 0, encode_ms: 0, cache_hits: 0 };
     const encode = async (clips: MelInput[]) => {
+      const started = performance.now();
       try {
         return await runner.encode(clips);
       } catch (err) {
         throw runnerFailed(ERR_ENCODER_FAILED, err);
+      } finally {
+        counters.encode_calls++;
+        counters.encoded_clips += clips.length;
+        counters.encode_ms += performance.now() - started;
       }
     };
 
@@ -54,6 +61,11 @@ const plugin: StagePlugin = {
         } catch (err) {
           const error = toErrorInfo(err, env.stageName);
           return parsed.map((p) => (p.error ? { ok: false, error: p.error } : { ok: false, error }));
+        } finally {
+          counters.batches++;
+          counters.clips += clips.length;
+          counters.cache_hits = cache.hits;
+          env.publishMetrics?.(counters);
         }
         let next = 0;
         return items.map(({ payload }, i): ItemResult => {

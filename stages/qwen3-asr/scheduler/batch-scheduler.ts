@@ -26,12 +26,25 @@ export interface SequenceHandle {
   cancel(): void;
 }
 
+/** Where the scheduler's time goes, cumulative since start (milliseconds are wall time of the loop's thread). */
 export interface SchedulerStats {
   waiting: number;
   running: number;
-  /** Tokens generated since start (EOS included), for throughput metrics. */
+  /** Tokens generated since start (EOS included): one per decode row plus one per finished prefill. */
   generatedTokens: number;
   decodeSteps: number;
+  /** Sequences advanced by decode steps, summed over steps (÷ decodeSteps = mean batch size). */
+  decodeRows: number;
+  /** Time inside runner.decode. */
+  decodeMs: number;
+  prefillTokens: number;
+  prefillCalls: number;
+  /** Time inside runner.prefill. */
+  prefillMs: number;
+  /** Time picking tokens from logits (sampling, logprobs). */
+  sampleMs: number;
+  /** Time the loop ran with work to do. */
+  busyMs: number;
 }
 
 export class BatchScheduler {
@@ -43,8 +56,7 @@ export class BatchScheduler {
   private loop?: Promise<void>;
   /** True from wake() until run() sees no work; cleared synchronously, so a submit never finds a loop that is ending. */
   private looping = false;
-  private generatedTokens = 0;
-  private decodeSteps = 0;
+  private readonly counters = { generatedTokens: 0, decodeSteps: 0, decodeRows: 0, decodeMs: 0, prefillTokens: 0, prefillCalls: 0, prefillMs: 0, sampleMs: 0, busyMs: 0 };
 
   constructor(private readonly runner: DecoderRunner, private readonly opts: BatchSchedulerOptions) {
     if (!(opts.prefillChunkTokens >= 1)) throw new RangeError(`prefillChunkTokens must be ≥ 1, got ${opts.prefillChunkTokens}`);
@@ -57,7 +69,7 @@ export class BatchScheduler {
   }
 
   stats(): SchedulerStats {
-    return { waiting: this.waiting.length, running: this.active.length, generatedTokens: this.generatedTokens, decodeSteps: this.decodeSteps };
+    return { waiting: this.waiting.length, running: this.active.length, ...this.counters };
   }
 
   /** Queues a sequence. Throws StageError 400 when prompt + maxNewTokens exceeds the context. */
@@ -101,6 +113,7 @@ export class BatchScheduler {
   }
 
   private async run(): Promise<void> {
+    const started = performance.now();
     try {
       while (this.waiting.length > 0 || this.active.length > 0) {
         this.dropCancelled();
@@ -109,6 +122,7 @@ export class BatchScheduler {
         await this.decodeTurn();
       }
     } finally {
+      this.counters.busyMs += performance.now() - started;
       this.looping = false;
     }
   }
@@ -129,12 +143,17 @@ export class BatchScheduler {
       if (seq.cancelled) continue;
       const chunk = seq.nextChunk(budget);
       let logits: Float32Array;
+      const started = performance.now();
       try {
         logits = await this.runner.prefill(seq.slot, chunk.ids, chunk.audio);
       } catch (err) {
         this.fail(seq, runnerFailed(ERR_DECODER_FAILED, err));
         continue;
+      } finally {
+        this.counters.prefillMs += performance.now() - started;
       }
+      this.counters.prefillCalls++;
+      this.counters.prefillTokens += chunk.ids.length;
       budget -= chunk.ids.length;
       seq.advancePrefill(chunk);
       if (seq.prefilled < seq.promptLength || seq.cancelled) continue;
@@ -147,6 +166,7 @@ export class BatchScheduler {
     const batch = this.active.filter((s) => s.state === 'decode' && !s.cancelled);
     if (batch.length === 0) return;
     let logits: Float32Array;
+    const started = performance.now();
     try {
       logits = await this.runner.decode(
         batch.map((s) => s.slot),
@@ -156,8 +176,11 @@ export class BatchScheduler {
       const error = runnerFailed(ERR_DECODER_FAILED, err);
       for (const seq of batch) this.fail(seq, error);
       return;
+    } finally {
+      this.counters.decodeMs += performance.now() - started;
     }
-    this.decodeSteps++;
+    this.counters.decodeSteps++;
+    this.counters.decodeRows += batch.length;
     const vocab = this.runner.vocabSize;
     batch.forEach((seq, i) => {
       if (!seq.cancelled) this.accept(seq, logits.subarray(i * vocab, (i + 1) * vocab));
@@ -165,8 +188,10 @@ export class BatchScheduler {
   }
 
   private accept(seq: Sequence, logits: Float32Array): void {
-    this.generatedTokens++;
+    this.counters.generatedTokens++;
+    const started = performance.now();
     const finish = seq.accept(logits, this.eosIds);
+    this.counters.sampleMs += performance.now() - started;
     if (finish) this.finish(seq, finish);
   }
 
