@@ -5,14 +5,19 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
+import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import YAML from 'yaml';
 import { ConfigError, explainPipelineConfig, loadPipelineConfig, OverrideArgsError, parseOverrideArgs, type Override, type ResolvedPipelineConfig } from './config/index.js';
 import { ModelPipelineError, pipelineForModel } from './config/models.js';
+import type { Pipeline } from './runtime/contracts.js';
+import type { Logger } from './runtime/logger.js';
 import { createPipeline } from './runtime/pipeline.js';
 import { compiledPath, repoRoot } from './util/paths.js';
 
 const DEFAULT_MAX_UPLOAD_MB = 25; // OpenAI's limit for audio uploads
+/** After a forced shutdown failed the open requests, how long their 503s get to reach the clients. */
+const FORCED_ANSWER_GRACE_MS = 2000;
 
 /** Errors the user can fix from the message alone (ours, or any with an ERR_ code): printed without a stack. */
 function isUserError(err: unknown): err is Error {
@@ -30,6 +35,8 @@ interface ServeFlags {
   cacheDir?: string;
   apiKey?: string;
   maxUploadMb: number;
+  requestTimeoutS?: number;
+  shutdownTimeoutS?: number;
 }
 
 function intIn(min: number, max: number) {
@@ -69,23 +76,19 @@ async function serve(flags: ServeFlags, overrides: Override[]): Promise<void> {
     servedModelNames: flags.servedModelName.length > 0 ? flags.servedModelName : [flags.modelPath],
     apiKey: flags.apiKey ?? process.env.SGL_OMNI_API_KEY,
     maxUploadBytes: flags.maxUploadMb * 1024 * 1024,
+    requestTimeoutMs: flags.requestTimeoutS === undefined ? undefined : flags.requestTimeoutS * 1000,
     logger,
   });
 
-  let stopping: Promise<void> | undefined;
-  const stop = (exitCode: number) => {
-    stopping ??= (async () => {
-      await app.close(); // stops accepting, waits for open requests
-      await pipeline.close(); // drains the stages, then stops the workers
-      process.exit(exitCode);
-    })();
-    return stopping;
-  };
+  const stop = stopper(app, pipeline, logger, (flags.shutdownTimeoutS ?? resolved.config.drain_timeout_s) * 1000);
+  let signals = 0;
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.on(signal, () => {
-      if (stopping) process.exit(1); // a second signal: stop now
-      logger.info({ signal }, 'shutting down');
-      void stop(0);
+      signals++;
+      logger.info({ signal }, signals === 1 ? 'shutting down: finishing the open requests' : 'shutting down now');
+      if (signals === 1) stop.drain(0);
+      else if (signals === 2) stop.force(`second ${signal}`);
+      else process.exit(1);
     });
   }
   await app.listen({ port: flags.port, host: flags.host });
@@ -93,9 +96,40 @@ async function serve(flags: ServeFlags, overrides: Override[]): Promise<void> {
     () => logger.info('pipeline loaded; serving'),
     (err: Error) => {
       logger.error({ err }, 'pipeline failed to load');
-      void stop(1);
+      stop.drain(1);
     },
   );
+}
+
+/**
+ * drain: refuse new requests, let the open ones finish, stop the workers, exit.
+ * force (a second signal, or the drain outlasting deadlineMs): fail every
+ * request still open with a 503, give the answers a moment to leave, exit 1.
+ */
+function stopper(app: FastifyInstance, pipeline: Pipeline, logger: Logger, deadlineMs: number) {
+  let httpClosed: Promise<void> | undefined;
+  let forcing = false;
+  const force = (reason: string) => {
+    if (forcing) return;
+    forcing = true;
+    logger.warn({ reason }, 'failing the requests still open with 503');
+    // Failing the items makes their handlers answer, and the HTTP close can complete.
+    pipeline.close({ drainTimeoutMs: 0 }).catch((err: Error) => logger.error({ err }, 'stopping the pipeline failed'));
+    const grace = new Promise((resolve) => setTimeout(resolve, FORCED_ANSWER_GRACE_MS));
+    void Promise.race([httpClosed, grace]).finally(() => process.exit(1));
+  };
+  const drain = (exitCode: number) => {
+    if (httpClosed) return;
+    httpClosed = app.close().catch((err: Error) => logger.error({ err }, 'closing the HTTP server failed'));
+    const deadline = setTimeout(() => force(`shutdown deadline of ${deadlineMs / 1000} s passed`), deadlineMs);
+    void httpClosed.then(async () => {
+      clearTimeout(deadline);
+      if (forcing) return;
+      await pipeline.close();
+      process.exit(exitCode);
+    });
+  };
+  return { drain, force };
 }
 
 function addServe(program: Command): void {
@@ -108,8 +142,10 @@ function addServe(program: Command): void {
     .option('--host <addr>', 'address to listen on', '0.0.0.0')
     .option('--pipeline <file>', 'pipeline YAML (default: chosen from config.json architectures via configs/models.yaml)')
     .option('--cache-dir <dir>', 'folder for downloads and converted graphs (default: ~/.cache/sgl-omni)')
-    .option('--api-key <key>', 'require this bearer token (default: env SGL_OMNI_API_KEY)')
+    .option('--api-key <key>', 'require this bearer token (default: env SGL_OMNI_API_KEY, which other users cannot read in the process list)')
     .option('--max-upload-mb <n>', 'largest accepted upload', intIn(1, 1 << 20), DEFAULT_MAX_UPLOAD_MB)
+    .option('--request-timeout-s <s>', 'time allowed to receive a whole request, upload included (default: 300)', intIn(1, 86_400))
+    .option('--shutdown-timeout-s <s>', 'on SIGTERM, time open requests get to finish before they are failed with 503 (default: the pipeline\'s drain_timeout_s)', intIn(0, 86_400))
     .allowUnknownOption()
     .allowExcessArguments()
     .action(async (flags: ServeFlags, cmd: Command) => serve(flags, overridesOf(cmd, 0).overrides));

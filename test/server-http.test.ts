@@ -6,6 +6,7 @@ import t, { type Test } from 'tap';
 import type { Payload } from '../src/runtime/contracts.js';
 import { buildServer, type BuildServerOptions } from '../src/server/app.js';
 import { answer, CANNED_RESULT, FAKE_WAV, multipartBody, ScriptedPipeline, waitForAbort } from './fixtures/server/scripted-pipeline.js';
+import { rawRequest } from './fixtures/server/raw-socket.js';
 
 async function listen(t: Test, pipeline: ScriptedPipeline, extra: Partial<BuildServerOptions> = {}) {
   const app = await buildServer({ pipeline, servedModelNames: ['m'], ...extra });
@@ -24,19 +25,6 @@ function audioForm(fields: Record<string, string> = {}): FormData {
 
 async function until(condition: () => boolean): Promise<void> {
   while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
-}
-
-/** A raw socket that sent `text` and collects whatever comes back until the server closes it. */
-function rawRequest(port: number, text: string | Buffer): { socket: net.Socket; reply: Promise<string> } {
-  const socket = net.connect(port, '127.0.0.1');
-  socket.write(text);
-  const reply = new Promise<string>((resolve) => {
-    let received = '';
-    socket.on('data', (chunk) => (received += chunk.toString('latin1')));
-    socket.on('close', () => resolve(received));
-    socket.on('error', () => {});
-  });
-  return { socket, reply };
 }
 
 t.test('fetch + FormData, every format', async (t) => {

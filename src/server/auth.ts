@@ -15,7 +15,7 @@ export interface BearerAuthOptions {
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest();
 
 function bearerToken(header: string | undefined): string | undefined {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  const match = /^Bearer\s+(.+?)\s*$/i.exec(header ?? '');
   return match?.[1];
 }
 
