@@ -50,7 +50,8 @@ with open(AUDIO, "rb") as f:
     with requests.post(URL, headers=HEADERS, data={"model": MODEL, "stream": "true"},
                        files={"file": (os.path.basename(AUDIO), f, "audio/wav")}, stream=True, timeout=300) as resp:
         resp.raise_for_status()
-        for line in resp.iter_lines(decode_unicode=True):
+        # Split on "\n" only: the default also splits on U+2028 and friends, which JSON leaves raw in text.
+        for line in resp.iter_lines(decode_unicode=True, delimiter="\n"):
             if not line or not line.startswith("data: ") or line == "data: [DONE]":
                 continue
             event = json.loads(line[len("data: "):])

@@ -13,6 +13,8 @@ export interface TranscriptionParams {
   prompt?: string;
   temperature: number;
   max_new_tokens?: number;
+  /** Sampling seed (an extension, as vLLM has): the same seed, audio and fields give the same text. */
+  seed?: number;
   stream: boolean;
   response_format: ResponseFormat;
 }
@@ -39,11 +41,12 @@ function parseTemperature(raw: string | undefined): number {
   return value;
 }
 
-function parseMaxNewTokens(raw: string | undefined): number | undefined {
+function parseWholeNumber(name: string, raw: string | undefined, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
   if (raw === undefined) return undefined;
   const value = Number(raw);
-  if (!/^\s*\d+\s*$/.test(raw) || !Number.isSafeInteger(value) || value < 1) {
-    throw invalidValue('max_new_tokens', `max_new_tokens must be a whole number of at least 1 (got '${raw}').`);
+  if (!/^\s*\d+\s*$/.test(raw) || !Number.isSafeInteger(value) || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `of at least ${min}` : `from ${min} to ${max}`;
+    throw invalidValue(name, `${name} must be a whole number ${range} (got '${raw}').`);
   }
   return value;
 }
@@ -87,8 +90,10 @@ export function parseTranscriptionRequest(fields: Map<string, string[]>, catalog
   if (language !== undefined) params.language = language;
   const prompt = single(fields, 'prompt');
   if (prompt !== undefined) params.prompt = prompt;
-  const maxNewTokens = parseMaxNewTokens(single(fields, 'max_new_tokens'));
+  const maxNewTokens = parseWholeNumber('max_new_tokens', single(fields, 'max_new_tokens'), 1);
   if (maxNewTokens !== undefined) params.max_new_tokens = maxNewTokens;
+  const seed = parseWholeNumber('seed', single(fields, 'seed'), 0, 2 ** 32 - 1);
+  if (seed !== undefined) params.seed = seed;
   return { model, params };
 }
 

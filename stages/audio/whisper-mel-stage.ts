@@ -11,7 +11,9 @@ import { processEach } from './stage-items.js';
 export { whisperLogMel } from './mel.js';
 export { splitAtQuietPoints } from './segment.js';
 
-const DEFAULTS = { n_mels: 128, max_segment_s: 1200, search_s: 5 };
+/** Qwen3-ASR takes at most 20 minutes of audio in one pass. */
+const MODEL_MAX_SEGMENT_S = 1200;
+const DEFAULTS = { n_mels: 128, max_segment_s: MODEL_MAX_SEGMENT_S, search_s: 5 };
 
 const plugin: StagePlugin = {
   name: 'audio/whisper-mel',
@@ -20,7 +22,7 @@ const plugin: StagePlugin = {
     additionalProperties: false,
     properties: {
       n_mels: { type: 'integer', minimum: 1, maximum: 256, default: DEFAULTS.n_mels },
-      max_segment_s: { type: 'number', minimum: 1, default: DEFAULTS.max_segment_s },
+      max_segment_s: { type: 'number', minimum: 1, maximum: MODEL_MAX_SEGMENT_S, default: DEFAULTS.max_segment_s },
       search_s: { type: 'number', minimum: 0, default: DEFAULTS.search_s },
     },
   },
