@@ -5,8 +5,11 @@
 // against the real-shape random 0.6B checkpoint (generated into ./.cache/ when
 // missing). Each request carries different audio (a slightly different gain of
 // the same speech), so the encoder's fingerprint cache cannot short-cut it.
-// Reports requests/s, audio s/s, latency and RTF (mean, p95), aggregate decoder
-// tokens/s, and each level's speedup over concurrency 1.
+// Reports requests/s, audio s/s, latency and RTF (mean, p95) and each level's
+// speedup over concurrency 1; then, from the counters the encoder and decoder
+// stages publish (Pipeline.stageMetrics), generated tokens per second over the
+// wall time, over the decoder's decode-step time and over its decode + prefill
+// time, the mean decode batch, and where the encoder's time went.
 // Usage: node dist/bench/concurrency.js [--levels 1,4,8,16,32] [--requests N] [--precision int8]
 //        [--model-path DIR] [--clip WAV] [--max-new-tokens N] [--via http|pipeline]
 //        [stages.decoder.options.max_running=8 ...]
@@ -17,7 +20,7 @@ import { parseArgs } from 'node:util';
 import { loadPipelineConfig } from '../src/config/load.js';
 import type { Override } from '../src/config/document.js';
 import { createProgress } from '../src/eval/progress.js';
-import type { Payload } from '../src/runtime/contracts.js';
+import type { Payload, StageMetrics } from '../src/runtime/contracts.js';
 import { createPipeline } from '../src/runtime/pipeline.js';
 import { buildServer } from '../src/server/app.js';
 import { repoRoot } from '../src/util/paths.js';
@@ -112,14 +115,33 @@ const p95 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.min(xs.length -
 let next = 0;
 await transcribe(next++); // warm-up: first-run allocations and JIT are not part of any level
 
-const rows: Record<string, string | number>[] = [];
-let base: { rps: number; tps: number } | undefined;
+/** Counters of the encoder and decoder stages; they publish after each item, so a short pause lets the last ones land. */
+async function counters(): Promise<{ encoder: StageMetrics; decoder: StageMetrics }> {
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const all = pipeline.stageMetrics?.() ?? {};
+  return { encoder: all.encoder ?? {}, decoder: all.decoder ?? {} };
+}
+const delta = (after: StageMetrics, before: StageMetrics, name: string) => (after[name] ?? 0) - (before[name] ?? 0);
+const ratio = (x: number, base: number | undefined) => (base ? `${(x / base).toFixed(2)}x` : '-');
+
+interface Level {
+  c: number;
+  n: number;
+  wallS: number;
+  latencies: number[];
+  tokens: number;
+  enc: (name: string) => number;
+  dec: (name: string) => number;
+}
+
+const levelsRun: Level[] = [];
 for (const c of levels) {
   const n = requestsAt(c);
   const progress = createProgress();
   progress.start(`concurrency ${c}: ${n} requests`, n);
   const results: Done[] = [];
   let issued = 0;
+  const before = await counters();
   const t0 = performance.now();
   const lane = async () => {
     while (issued < n) {
@@ -131,30 +153,70 @@ for (const c of levels) {
   await Promise.all(Array.from({ length: c }, lane));
   const wallS = (performance.now() - t0) / 1000;
   progress.stop();
-  const latencies = results.map((r) => r.latencyS);
-  const rtfs = latencies.map((l) => l / clipSeconds);
-  const rps = n / wallS;
-  const tps = results.reduce((s, r) => s + r.tokens, 0) / wallS;
-  base ??= { rps, tps };
-  rows.push({
-    concurrency: c,
-    requests: n,
-    'wall s': wallS.toFixed(1),
-    'req/s': rps.toFixed(3),
-    'audio s/s': (rps * clipSeconds).toFixed(2),
-    'latency mean s': mean(latencies).toFixed(2),
-    'latency p95 s': p95(latencies).toFixed(2),
-    'RTF mean': mean(rtfs).toFixed(3),
-    'RTF p95': p95(rtfs).toFixed(3),
-    'decoder tok/s': tps.toFixed(1),
-    'speedup req/s': `${(rps / base.rps).toFixed(2)}x`,
-    'speedup tok/s': `${(tps / base.tps).toFixed(2)}x`,
+  const after = await counters();
+  levelsRun.push({
+    c,
+    n,
+    wallS,
+    latencies: results.map((r) => r.latencyS),
+    tokens: results.reduce((s, r) => s + r.tokens, 0),
+    enc: (name) => delta(after.encoder, before.encoder, name),
+    dec: (name) => delta(after.decoder, before.decoder, name),
   });
 }
 await server?.close();
 await pipeline.close();
 
+const base = levelsRun[0];
+const rps = (l: Level) => l.n / l.wallS;
+const wallTps = (l: Level) => l.tokens / l.wallS;
+/** Generated tokens over the time of the decode steps that produced them (prefill's first tokens excluded). */
+const stepTps = (l: Level) => l.dec('decode_rows') / (l.dec('decode_ms') / 1000);
+/** Every generated token over decode + prefill time: the decoder's own throughput. */
+const decoderTps = (l: Level) => l.dec('generated_tokens') / ((l.dec('decode_ms') + l.dec('prefill_ms')) / 1000);
+
 console.log(`\nQwen3-ASR ${url ? 'over HTTP' : 'pipeline.submit'}, ${path.basename(modelPath)} ${values.precision}, clip ${path.basename(clipPath)} (${clipSeconds.toFixed(1)} s), ${os.cpus().length} cores`);
-console.table(rows);
-const at8 = rows.find((r) => r.concurrency === 8);
-if (at8 && base) console.log(`decoder tokens/s at concurrency 8 vs 1: ${at8['speedup tok/s']} (issue #4 asks for ≥ 3x)`);
+console.table(
+  levelsRun.map((l) => {
+    const rtfs = l.latencies.map((x) => x / clipSeconds);
+    return {
+      concurrency: l.c,
+      requests: l.n,
+      'wall s': l.wallS.toFixed(1),
+      'req/s': rps(l).toFixed(3),
+      'audio s/s': (rps(l) * clipSeconds).toFixed(2),
+      'latency mean s': mean(l.latencies).toFixed(2),
+      'latency p95 s': p95(l.latencies).toFixed(2),
+      'RTF mean': mean(rtfs).toFixed(3),
+      'RTF p95': p95(rtfs).toFixed(3),
+      'speedup req/s': ratio(rps(l), rps(base)),
+    };
+  }),
+);
+console.log('Where the time went (stage counters over each level):');
+console.table(
+  levelsRun.map((l) => ({
+    concurrency: l.c,
+    'tokens': l.tokens,
+    'tok/s wall': wallTps(l).toFixed(1),
+    'tok/s decode steps': stepTps(l).toFixed(1),
+    'tok/s decode+prefill': decoderTps(l).toFixed(1),
+    'mean batch': (l.dec('decode_rows') / l.dec('decode_steps')).toFixed(2),
+    'decode s': (l.dec('decode_ms') / 1000).toFixed(1),
+    'prefill s': (l.dec('prefill_ms') / 1000).toFixed(1),
+    'sample s': (l.dec('sample_ms') / 1000).toFixed(2),
+    'decoder busy s': (l.dec('busy_ms') / 1000).toFixed(1),
+    'encoder s': (l.enc('encode_ms') / 1000).toFixed(1),
+    'clips/encoder run': (l.enc('encoded_clips') / l.enc('encode_calls')).toFixed(2),
+    'speedup wall': ratio(wallTps(l), wallTps(base)),
+    'speedup steps': ratio(stepTps(l), stepTps(base)),
+    'speedup decoder': ratio(decoderTps(l), decoderTps(base)),
+  })),
+);
+const at8 = levelsRun.find((l) => l.c === 8);
+if (at8 && base.c === 1) {
+  console.log(
+    `issue #4 (≥ 3x decoder tokens/s at concurrency 8 vs 1): ${ratio(wallTps(at8), wallTps(base))} over wall time, ` +
+      `${ratio(stepTps(at8), stepTps(base))} over decode-step time, ${ratio(decoderTps(at8), decoderTps(base))} over decode + prefill time`,
+  );
+}
