@@ -287,6 +287,8 @@ const scrape = async () => (scrapes++, (await fetch(`${server.base}/metrics`)).t
 t.test('GET /metrics moves by what one request did', async (t) => {
   const limit = 5;
   const stages = server.pipeline.stats().map((s) => s.stage);
+  // Work of earlier tests (a cancelled stream) may still be finishing in a worker: let it land first.
+  for (let i = 0; i < 250 && server.pipeline.stats().some((s) => s.running + s.queued > 0); i++) await new Promise((resolve) => setTimeout(resolve, 20));
   const before = await scrape();
   const scrapesBefore = scrapes;
   const res = await post({ model: MODEL, response_format: 'verbose_json', max_new_tokens: String(limit) });

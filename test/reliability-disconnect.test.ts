@@ -58,6 +58,9 @@ for (const stream of [false, true]) {
     t.equal(cancelled().length, 1, 'the worker saw the cancel and stopped holding the item');
     t.same(admission(server), { running: 0, waiting: 0 }, 'the admission slot was released');
     t.equal((await quick(server)).status, 200, 'the slot is free again');
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    const count = (status: number) => Number(new RegExp(`sgl_omni_http_requests_total\\{method="POST",route="/v1/audio/transcriptions",status="${status}"\\} (\\d+)`).exec(metrics)?.[1] ?? 0);
+    t.same([count(499), count(503), count(200)], [1, 1, 1], 'the request the client left is counted once, as 499');
   });
 }
 
@@ -93,6 +96,9 @@ t.test('leaving mid-upload submits nothing and holds no slot', async (t) => {
   await upload.reply;
   t.equal(stats(server).completed + stats(server).failed + stats(server).running, 0, 'nothing reached the stage');
   t.equal((await quick(server)).status, 200);
+  const metrics = await (await fetch(`${server.url}/metrics`)).text();
+  t.match(metrics, /sgl_omni_http_requests_total\{method="POST",route="\/v1\/audio\/transcriptions",status="499"\} 1\n/, 'counted as the client closing it (499)');
+  t.notMatch(metrics, /status="400"/, 'not as a malformed request');
 });
 
 t.test('a stalled upload holds no slot and ends with 408 at the request timeout', async (t) => {

@@ -1,7 +1,7 @@
 // The runtime on test stages: routing, batching, transfer, events, per-item errors.
 import t from 'tap';
 import { PipelineError, type Payload } from '../src/runtime/contracts.js';
-import { fixtureStage, startTestPipeline } from './fixtures/stages/pipeline-helper.js';
+import { fixtureStage, startTestPipeline, waitFor } from './fixtures/stages/pipeline-helper.js';
 
 const routes = ['/v1/audio/transcriptions'];
 
@@ -16,6 +16,8 @@ t.test('a request walks a → b → c and keeps its id', async (t) => {
   const out = await pipeline.submit({ visited: [] }, { id: 'req-1' });
   t.same(out.visited, ['A', 'B', 'C']);
   t.same((out.trace as Payload[]).map((s) => [s.stage, s.id]), [['a', 'req-1'], ['b', 'req-1'], ['c', 'req-1']]);
+  // An item settles when its result arrives; its task counts as running until the worker returns.
+  await waitFor(() => pipeline.stats().every((s) => s.running === 0));
   t.match(pipeline.stats(), [
     { stage: 'a', queued: 0, running: 0, completed: 1, failed: 0 },
     { stage: 'b', completed: 1 },

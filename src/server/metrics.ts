@@ -7,6 +7,8 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Pipeline, StageBatch, StageStats } from '../runtime/contracts.js';
+import { onClientGone } from './client-abort.js';
+import { STATUS_CLIENT_CLOSED } from './errors.js';
 import type { TranscriptionResult } from './transcription-result.js';
 
 const PREFIX = 'sgl_omni_';
@@ -111,7 +113,18 @@ export interface MetricsOptions {
 }
 
 async function metricsPlugin(app: FastifyInstance, { metrics }: MetricsOptions): Promise<void> {
+  // A request whose client left before its whole answer was written (mid-upload, mid-inference,
+  // mid-stream) gets no onResponse: it is counted as 499 when its response closes unfinished.
+  const aborted = new WeakSet<object>();
+  app.addHook('onRequest', async (request, reply) => {
+    const started = performance.now();
+    onClientGone(reply, () => {
+      aborted.add(request);
+      metrics.observeRequest(request.method, request.routeOptions.url, STATUS_CLIENT_CLOSED, (performance.now() - started) / 1000);
+    });
+  });
   app.addHook('onResponse', async (request, reply) => {
+    if (aborted.has(request)) return;
     metrics.observeRequest(request.method, request.routeOptions.url, reply.statusCode, reply.elapsedTime / 1000);
   });
   app.addHook('onClose', async () => metrics.close());
