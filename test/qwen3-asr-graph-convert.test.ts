@@ -3,12 +3,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
+import type { StageEnv } from '../src/runtime/contracts.js';
 import { SafetensorsCheckpoint, writeSafetensors } from '../src/weights/safetensors.js';
 import { loadQwen3AsrConfig } from '../stages/qwen3-asr/config.js';
 import { convertModel, type ConvertProgress } from '../stages/qwen3-asr/graph/convert.js';
 import { relativeError, seededValues, tinyModel } from '../stages/qwen3-asr/reference/fixture.js';
 import { createDecoderRunner, createEncoderRunner } from '../stages/qwen3-asr/runner/index.js';
 import { CUDA_INSTALL_HINT } from '../stages/qwen3-asr/runner/session.js';
+import { runnerOptions } from '../stages/qwen3-asr/scheduler/runner-options.js';
 
 const model = await tinyModel('qwen3-asr-graph-convert');
 
@@ -33,6 +35,23 @@ t.test('convert builds both graphs once, reports progress, and reuses the cache'
   const fp32 = await convertModel({ modelPath: model.dir, cacheDir: model.cacheDir, precision: 'fp32' });
   t.not(fp32.decoderPath, first.decoderPath, 'the precision is part of the key');
   t.same(fs.readdirSync(model.cacheDir).filter((n) => n.includes('.tmp-')), [], 'no temporary folders left');
+});
+
+t.test("a model stage logs a conversion's start and every tenth of it, nothing when cached", async (t) => {
+  const lines: Array<{ msg: string; fields?: Record<string, unknown> }> = [];
+  const env = { modelPath: model.dir, cacheDir: model.cacheDir, device: 'cpu', threads: 1, log: (_level: string, msg: string, fields?: Record<string, unknown>) => lines.push({ msg, fields }) };
+  const opts = runnerOptions(env as unknown as StageEnv, 'int8');
+  await convertModel(opts);
+  for (const part of ['encoder', 'decoder']) {
+    const mine = lines.filter((l) => l.fields?.part === part);
+    t.match(mine[0].msg, new RegExp(`^converting the checkpoint's ${part} to an ONNX graph \\(int8\\)`));
+    const percents = mine.slice(1).map((l) => l.fields!.percent as number);
+    t.equal(percents.at(-1), 100, `${part}: ends at 100%`);
+    t.ok(percents.every((p, i) => p % 10 === 0 && (i === 0 || p > percents[i - 1])), `${part}: steps of 10% that only go up (${percents.join(' ')})`);
+  }
+  lines.length = 0;
+  await convertModel(runnerOptions(env as unknown as StageEnv, 'int8'));
+  t.same(lines, [], 'a cached graph is not announced');
 });
 
 t.test('a changed checkpoint gets a new cache entry', async (t) => {

@@ -36,7 +36,12 @@ export interface StageEnv {
   /** Publishes this worker's cumulative counters (replacing its previous ones); the pipeline sums
    *  them over the stage's workers in Pipeline.stageMetrics(). Absent where a stage runs outside a pipeline. */
   publishMetrics?(metrics: StageMetrics): void;
+  /** Writes to the server's log, tagged with the stage and worker (long loads report progress
+   *  here). Absent where a stage runs outside a pipeline. */
+  log?(level: StageLogLevel, msg: string, fields?: Record<string, unknown>): void;
 }
+
+export type StageLogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 /** Cumulative counters a stage keeps about its own work, by name (e.g. generated_tokens, decode_ms). */
 export type StageMetrics = Record<string, number>;

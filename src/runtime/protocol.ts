@@ -1,6 +1,6 @@
 // Messages between the main thread's stage runners and the generic worker entry.
 import type { MessagePort } from 'node:worker_threads';
-import type { ItemResult, Payload, StageMetrics } from './contracts.js';
+import type { ItemResult, Payload, StageLogLevel, StageMetrics } from './contracts.js';
 
 /** piscina workerData: everything a worker needs to create its stage instance. */
 export interface StageWorkerData {
@@ -43,7 +43,8 @@ export type WorkerStatus =
   /** message: "stage <name> failed to load: <why>". */
   | { type: 'sgl-omni:load-failed'; threadId: number; message: string }
   | { type: 'sgl-omni:disposed'; threadId: number }
-  | { type: 'sgl-omni:metrics'; threadId: number; metrics: StageMetrics };
+  | { type: 'sgl-omni:metrics'; threadId: number; metrics: StageMetrics }
+  | { type: 'sgl-omni:log'; threadId: number; level: StageLogLevel; msg: string; fields: Record<string, unknown> };
 
 export function isWorkerStatus(m: unknown): m is WorkerStatus {
   return typeof m === 'object' && m !== null && typeof (m as { type?: unknown }).type === 'string' && (m as { type: string }).type.startsWith('sgl-omni:');

@@ -177,21 +177,28 @@ export class StageRunner {
   async close(disposeTimeoutMs = 5000): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.state.kind === 'loading') this.settleLoad(shuttingDownError()); // also ends the keep-alive
-    for (const item of this.queue.splice(0)) this.reject(item, shuttingDownError());
-    for (const task of this.tasks) for (const item of task.items) this.reject(item, shuttingDownError());
-    if (this.disposeAcksPending() > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      const disposed = new Promise<void>((resolve) => {
-        this.onAllDisposed = resolve;
-        timer = setTimeout(resolve, disposeTimeoutMs);
-      });
-      this.control.postMessage({ type: 'dispose' } satisfies DisposeMessage);
-      await disposed;
-      clearTimeout(timer);
+    // Idle (unref'd) workers do not keep the process alive: without this, a process with nothing
+    // else to do could exit in the middle of the close its caller awaits.
+    const keepAlive = setInterval(() => {}, 60_000);
+    try {
+      if (this.state.kind === 'loading') this.settleLoad(shuttingDownError()); // also ends the loading keep-alive
+      for (const item of this.queue.splice(0)) this.reject(item, shuttingDownError());
+      for (const task of this.tasks) for (const item of task.items) this.reject(item, shuttingDownError());
+      if (this.disposeAcksPending() > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        const disposed = new Promise<void>((resolve) => {
+          this.onAllDisposed = resolve;
+          timer = setTimeout(resolve, disposeTimeoutMs);
+        });
+        this.control.postMessage({ type: 'dispose' } satisfies DisposeMessage);
+        await disposed;
+        clearTimeout(timer);
+      }
+      this.control.close();
+      await this.pool.destroy();
+    } finally {
+      clearInterval(keepAlive);
     }
-    this.control.close();
-    await this.pool.destroy();
   }
 
   /** Live workers that will answer a dispose request (those still starting have no channel yet). */
@@ -202,6 +209,10 @@ export class StageRunner {
   private onWorkerStatus(status: WorkerStatus): void {
     if (status.type === 'sgl-omni:metrics') {
       this.workerMetrics.set(status.threadId, status.metrics);
+      return;
+    }
+    if (status.type === 'sgl-omni:log') {
+      this.opts.logger[status.level]({ ...status.fields, stage: this.name, threadId: status.threadId }, status.msg);
       return;
     }
     if (status.type !== 'sgl-omni:disposed') this.reportedWorkers.add(status.threadId);

@@ -32,6 +32,7 @@ async function createInstance(): Promise<StageInstance | undefined> {
       cacheDir: data.cacheDir,
       workerIndex,
       publishMetrics: (metrics) => report({ type: 'sgl-omni:metrics', threadId, metrics }),
+      log: (level, msg, fields = {}) => report({ type: 'sgl-omni:log', threadId, level, msg, fields }),
     };
     const instance = await mod.default.create(env);
     report({ type: 'sgl-omni:ready', threadId });

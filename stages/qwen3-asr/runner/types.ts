@@ -3,6 +3,8 @@
 // mirrors sglang-omni's Scheduler / ModelRunner line. Runners are used only
 // inside worker threads: onnxruntime's run blocks the thread it runs on.
 
+import type { ConvertProgress } from '../graph/convert.js';
+
 export type Precision = 'fp32' | 'fp16' | 'int8' | 'int4';
 
 export interface RunnerOptions {
@@ -15,6 +17,8 @@ export interface RunnerOptions {
   device: string;
   /** onnxruntime intraOpNumThreads. */
   threads: number;
+  /** Called while a graph is being converted (only when it is not cached yet). */
+  onProgress?: (p: ConvertProgress) => void;
 }
 
 /** One clip's log-mel features: row-major [128, frames]. */
