@@ -91,7 +91,13 @@ async function serve(flags: ServeFlags, overrides: Override[]): Promise<void> {
       else process.exit(1);
     });
   }
-  await app.listen({ port: flags.port, host: flags.host });
+  try {
+    await app.listen({ port: flags.port, host: flags.host });
+  } catch (err) {
+    // Stop the workers before exiting: onnxruntime aborts the process when a worker is torn down mid-load.
+    await pipeline.close({ drainTimeoutMs: 0 });
+    throw listenError(err, flags);
+  }
   pipeline.ready().then(
     () => logger.info('pipeline loaded; serving'),
     (err: Error) => {
@@ -99,6 +105,18 @@ async function serve(flags: ServeFlags, overrides: Override[]): Promise<void> {
       stop.drain(1);
     },
   );
+}
+
+/** A listen failure the user fixes with a flag, said in their terms. */
+function listenError(err: unknown, { host, port }: ServeFlags): unknown {
+  const why: Record<string, string> = {
+    EADDRINUSE: `port ${port} is already in use on ${host} (pick another with --port)`,
+    EACCES: `no permission to listen on port ${port} (ports below 1024 need privileges; use --port)`,
+    EADDRNOTAVAIL: `--host ${host} is not an address of this machine`,
+  };
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string' || !why[code]) return err;
+  return Object.assign(new Error(`cannot listen: ${why[code]}`), { code: `ERR_LISTEN_${code}` });
 }
 
 /**

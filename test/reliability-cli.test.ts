@@ -1,9 +1,12 @@
 // The real `sgl-omni serve` process: SIGTERM refuses new work, finishes every
 // accepted request and exits 0; a second SIGTERM or the shutdown deadline fails
 // what is left with 503 and exits 1; --request-timeout-s and SGL_OMNI_API_KEY
-// reach the server; a model that cannot load ends the process with 1.
+// reach the server; a model that cannot load ends the process with 1; a busy
+// port is one clear line and exit 1.
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
@@ -131,4 +134,18 @@ t.test('a checkpoint without weights: the load error is logged and the process e
   const server = await serve(t, ['--model-path', modelPath, '--cache-dir', path.join(dir, 'cache-no-weights')]);
   t.equal(await server.exited, 1);
   t.match(server.logs.find((l) => l.msg === 'pipeline failed to load'), { err: { message: /^stage encoder failed to load: / } });
+});
+
+t.test('a port already in use: one clear line on stderr, exit 1, no stack and no native abort', async (t) => {
+  const blocker = net.createServer();
+  await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => blocker.close());
+  const { port } = blocker.address() as net.AddressInfo;
+  const cli = path.join(repoRoot(), 'bin', 'sgl-omni.js');
+  const args = [cli, 'serve', '--model-path', tinyModel, '--cache-dir', path.join(dir, 'cache-busy'), '--port', String(port), '--host', '127.0.0.1'];
+  const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+    execFile(process.execPath, args, { timeout: 60_000 }, (err, _stdout, stderr) => resolve({ code: err ? (err as { code?: number }).code ?? null : 0, stderr }));
+  });
+  t.equal(result.code, 1);
+  t.equal(result.stderr, `sgl-omni: cannot listen: port ${port} is already in use on 127.0.0.1 (pick another with --port)\n`);
 });
