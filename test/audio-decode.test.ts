@@ -9,6 +9,7 @@ import { findFirstMpegFrame, readMpegFrameHeader } from '../stages/audio/mpeg-au
 import { probeDuration } from '../stages/audio/probe.js';
 import { resampleTo16kMono } from '../stages/audio/resample.js';
 import { repoRoot } from '../src/util/paths.js';
+import { buildConstantFlac } from './fixtures/audio/flac-writer.js';
 
 const dir = path.join(repoRoot(), 'test/fixtures/audio');
 const read = (name: string) => new Uint8Array(fs.readFileSync(path.join(dir, name)));
@@ -104,6 +105,15 @@ t.test('over-long files are refused from headers', async (t) => {
   await t.rejects(decodeAudio(read('clip.webm'), { maxDurationS: 2 }), { code: 'ERR_AUDIO_TOO_LONG' }, 'WebM');
   // without a declared duration the decoded length decides
   await t.rejects(decodeAudio(webmWithoutDuration(), { maxDurationS: 2 }), { code: 'ERR_AUDIO_TOO_LONG' }, 'WebM without Duration');
+});
+
+t.test('decoded samples are bounded by the cap in 48 kHz stereo terms, whatever the layout', async (t) => {
+  // 5 s is within a 10 s cap, but 8 channels at 384 kHz are 32x the samples of 48 kHz stereo
+  const wide = buildConstantFlac({ seconds: 5, declaredSamples: 0, sampleRate: 384000, channels: 8 });
+  await t.rejects(decodeAudio(wide, { maxDurationS: 10 }), { code: 'ERR_AUDIO_TOO_LONG', status: 400, message: /8 channels at 384000 Hz/ });
+  const ok = await decodeAudio(buildConstantFlac({ seconds: 5, declaredSamples: 0, sampleRate: 48000, channels: 2 }), { maxDurationS: 10 });
+  t.same([ok.channels.length, ok.sampleRate], [2, 48000], '48 kHz stereo within the cap decodes');
+  t.ok(Math.abs(ok.duration - 5) < 32768 / 48000, `${ok.duration} s`);
 });
 
 t.test('garbage and truncated uploads get named errors', async (t) => {

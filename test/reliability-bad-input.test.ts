@@ -137,6 +137,7 @@ const audioCases: Case[] = [
   upload('FLAC of 10 h silence, length not declared', buildConstantFlac({ seconds: TEN_HOURS_S, declaredSamples: 0 }), refused(400, 'audio_too_long')),
   upload('FLAC of 10 h silence declaring 1 s', buildConstantFlac({ seconds: TEN_HOURS_S, declaredSamples: 8000 }), refused(400, 'audio_too_long')),
   upload('FLAC declaring 10 h', buildConstantFlac({ seconds: 1, declaredSamples: TEN_HOURS_S * 8000 }), refused(400, 'audio_too_long')),
+  upload('FLAC at 1 Hz', buildConstantFlac({ seconds: 1, declaredSamples: 0, sampleRate: 1 }), refused(400, 'audio_decode')),
 ];
 
 const BOUNDARY = 'reliability-boundary';

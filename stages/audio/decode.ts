@@ -1,10 +1,11 @@
 // Bytes of an uploaded file → planar float samples at the file's own rate.
-import { audioTooLong, emptyAudio, undecodableAudio, unsupportedAudio } from './errors.js';
+import { audioTooLong, emptyAudio, unsupportedAudio } from './errors.js';
 import { decodeWithFfmpeg } from './ffmpeg.js';
 import { probeDuration } from './probe.js';
 import { detectFormat, type AudioFormat } from './sniff.js';
 import { decodeWithWasm, type DecodedPcm } from './wasm-codecs.js';
-import { decodeWavSamples, isPlainWav, MAX_CHANNELS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, readWavLayout } from './wav.js';
+import { checkPcmLayout } from './layout.js';
+import { decodeWavSamples, isPlainWav, readWavLayout } from './wav.js';
 
 export interface DecodedAudio {
   /** One array per channel, each owning its whole buffer (transferable). */
@@ -48,12 +49,8 @@ function decodeFormat(bytes: Uint8Array, format: AudioFormat, opts: DecodeOption
   }
 }
 
-/** Codec headers hold rates and channel counts that no recording has (1 Hz, 255 channels); the WAV reader's bounds apply to all. */
 function checkLayout(pcm: DecodedPcm): DecodedPcm {
-  const { sampleRate, channels } = pcm;
-  if (!Number.isInteger(sampleRate) || sampleRate < MIN_SAMPLE_RATE || sampleRate > MAX_SAMPLE_RATE)
-    throw undecodableAudio(`the stream's sample rate is ${sampleRate} Hz (${MIN_SAMPLE_RATE}..${MAX_SAMPLE_RATE} supported)`);
-  if (channels.length < 1 || channels.length > MAX_CHANNELS) throw undecodableAudio(`the stream has ${channels.length} channels (1..${MAX_CHANNELS} supported)`);
+  checkPcmLayout(pcm.sampleRate, pcm.channels.length);
   return pcm;
 }
 

@@ -15,6 +15,10 @@ export const unsupportedAudio = (why: string) => new StageError(ERR_AUDIO_UNSUPP
 export const undecodableAudio = (why: string) => new StageError(ERR_AUDIO_DECODE, `Could not decode audio file: ${why}`, 400, 'file');
 export const audioTooShort = (why: string) => new StageError(ERR_AUDIO_TOO_SHORT, `Audio file is too short: ${why}`, 400, 'file');
 
+export function audioTooLarge(channels: number, sampleRate: number, maxS: number): StageError {
+  return new StageError(ERR_AUDIO_TOO_LONG, `Audio file decodes to more samples (${channels} channels at ${sampleRate} Hz) than ${maxS} s of 48 kHz stereo; the limit is set in those terms`, 400, 'file');
+}
+
 /** decodedSoFar: decoding stopped at durationS, past the limit, before the end of the file. */
 export function audioTooLong(durationS: number, maxS: number, { decodedSoFar = false } = {}): StageError {
   const length = decodedSoFar ? `at least ${durationS.toFixed(1)} s long` : `${durationS.toFixed(1)} s long`;

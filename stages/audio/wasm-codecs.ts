@@ -3,7 +3,8 @@
 // A decoder instance per file keeps concurrent items apart; the compiled WASM
 // module is cached by the library, so an instance costs only its memory.
 import { StageError } from '../../src/runtime/contracts.js';
-import { audioTooLong, undecodableAudio } from './errors.js';
+import { audioTooLarge, audioTooLong, undecodableAudio } from './errors.js';
+import { checkPcmLayout } from './layout.js';
 
 export type WasmCodec = 'mp3' | 'flac' | 'vorbis' | 'opus';
 
@@ -50,6 +51,13 @@ async function createDecoder(codec: WasmCodec): Promise<Decoder> {
  */
 const FEED_BYTES = 4096;
 
+/**
+ * Decoded samples (all channels) allowed per second of the duration cap: 48 kHz stereo, the
+ * largest layout speech is recorded in. Many channels at a high rate reach it before the
+ * duration cap, so decoded memory stays bounded by the cap whatever the header says.
+ */
+const SAMPLES_PER_CAP_SECOND = 2 * 48000;
+
 export interface WasmDecodeOptions {
   /** Decoding stops, and the file is refused, once more audio than this has come out. */
   maxDurationS: number;
@@ -93,13 +101,16 @@ class DecodedOutput {
     this.firstError ??= result.errors[0]?.message;
     if (result.samplesDecoded === 0 || result.channelData.length === 0) return;
     const first = this.pieces[0];
-    if (first && (result.channelData.length !== first.length || result.sampleRate !== this.sampleRate))
-      throw undecodableAudio(`${this.codecName} stream changes from ${first.length} channels at ${this.sampleRate} Hz to ${result.channelData.length} at ${result.sampleRate} Hz`);
+    const channels = result.channelData.length;
+    if (!first) checkPcmLayout(result.sampleRate, channels); // before an absurd layout decodes far
+    else if (channels !== first.length || result.sampleRate !== this.sampleRate)
+      throw undecodableAudio(`${this.codecName} stream changes from ${first.length} channels at ${this.sampleRate} Hz to ${channels} at ${result.sampleRate} Hz`);
     this.sampleRate = result.sampleRate;
     this.bitDepth ??= result.bitDepth;
     this.pieces.push(result.channelData.map((plane) => plane.subarray(0, result.samplesDecoded)));
     this.frames += result.samplesDecoded;
     if (this.frames > this.maxDurationS * this.sampleRate) throw audioTooLong(this.frames / this.sampleRate, this.maxDurationS, { decodedSoFar: true });
+    if (this.frames * channels > this.maxDurationS * SAMPLES_PER_CAP_SECOND) throw audioTooLarge(channels, this.sampleRate, this.maxDurationS);
   }
 
   join(): DecodedPcm {
