@@ -12,6 +12,7 @@ import { ConfigError, explainPipelineConfig, loadPipelineConfig, OverrideArgsErr
 import { ModelPipelineError, pipelineForModel } from './config/models.js';
 import type { Pipeline } from './runtime/contracts.js';
 import type { Logger } from './runtime/logger.js';
+import { ERR_SHUTTING_DOWN } from './runtime/errors.js';
 import { createPipeline } from './runtime/pipeline.js';
 import { compiledPath, repoRoot } from './util/paths.js';
 
@@ -100,7 +101,8 @@ async function serve(flags: ServeFlags, overrides: Override[]): Promise<void> {
   }
   pipeline.ready().then(
     () => logger.info('pipeline loaded; serving'),
-    (err: Error) => {
+    (err: Error & { code?: string }) => {
+      if (err.code === ERR_SHUTTING_DOWN) return; // a signal came while it loaded: not a failure
       logger.error({ err }, 'pipeline failed to load');
       stop.drain(1);
     },
@@ -141,10 +143,14 @@ function stopper(app: FastifyInstance, pipeline: Pipeline, logger: Logger, deadl
     httpClosed = app.close().catch((err: Error) => logger.error({ err }, 'closing the HTTP server failed'));
     const deadline = setTimeout(() => force(`shutdown deadline of ${deadlineMs / 1000} s passed`), deadlineMs);
     void httpClosed.then(async () => {
-      clearTimeout(deadline);
       if (forcing) return;
-      await pipeline.close();
-      process.exit(exitCode);
+      // The deadline stays armed: stopping the workers counts against it too.
+      const stopped = await pipeline.close().then(
+        () => true,
+        (err: Error) => (logger.error({ err }, 'stopping the pipeline failed'), false),
+      );
+      clearTimeout(deadline);
+      if (!forcing) process.exit(stopped ? exitCode : 1);
     });
   };
   return { drain, force };

@@ -54,6 +54,22 @@ t.test("a model stage logs a conversion's start and every tenth of it, nothing w
   t.same(lines, [], 'a cached graph is not announced');
 });
 
+t.test("a build folder left by a process that is gone is removed; a live process's is not", async (t) => {
+  const cacheDir = path.join(model.cacheDir, '..', 'cache-abandoned');
+  const entry = path.dirname((await convertModel({ modelPath: model.dir, cacheDir, precision: 'fp32' })).decoderPath);
+  const dead = `${entry}.tmp-4194305-0badf00d`; // above Linux's largest pid: no such process
+  const live = `${entry}.tmp-${process.pid}-0000cafe`;
+  for (const folder of [dead, live]) {
+    fs.mkdirSync(folder);
+    fs.writeFileSync(path.join(folder, 'weights.bin'), 'partial');
+  }
+  fs.rmSync(entry, { recursive: true });
+  await convertModel({ modelPath: model.dir, cacheDir, precision: 'fp32' });
+  t.ok(fs.existsSync(path.join(entry, 'model.onnx')), 'rebuilt');
+  t.notOk(fs.existsSync(dead), 'the abandoned build is gone');
+  t.ok(fs.existsSync(live), 'a build of a running process is left alone');
+});
+
 t.test('a changed checkpoint gets a new cache entry', async (t) => {
   const before = await convertModel({ modelPath: model.dir, cacheDir: model.cacheDir, precision: 'fp32' });
   const cfgFile = `${model.dir}/config.json`;

@@ -110,4 +110,7 @@ t.test('a stalled upload holds no slot and ends with 408 at the request timeout'
   t.same(JSON.parse(answer.split('\r\n\r\n')[1]), { error: { message: 'The request was not received in time (slow upload?).', type: 'invalid_request_error', param: null, code: 'request_timeout' } });
   t.equal((await quick(server)).status, 200, 'and the server keeps serving');
   t.equal(stats(server).completed, 2, 'only the two quick requests reached the stage');
+  const metrics = await (await fetch(`${server.url}/metrics`)).text();
+  t.match(metrics, /sgl_omni_http_requests_total\{method="POST",route="\/v1\/audio\/transcriptions",status="408"\} 1\n/, 'counted as the 408 it got');
+  t.notMatch(metrics, /status="499"/, 'not as a client that left');
 });

@@ -121,6 +121,8 @@ export class StageRunner {
     });
     // Without a listener piscina's 'error' (a worker dying while idle) would crash the server.
     this.pool.on('error', (err: Error) => this.opts.logger.error({ stage: this.name, err }, 'stage worker died'));
+    // A dead worker's counters leave the sums (its current counts would otherwise stay for ever).
+    this.pool.on('workerDestroy', (worker: { threadId: number }) => this.workerMetrics.delete(worker.threadId));
   }
 
   ready(): Promise<void> {

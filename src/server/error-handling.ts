@@ -26,14 +26,26 @@ function clientErrorOf(err: NodeJS.ErrnoException): ApiError {
   return new ApiError(400, ERR_BAD_HTTP, 'Malformed HTTP request.');
 }
 
+const clientErrorAnswers = new WeakMap<Socket, ApiError>();
+
+/** What writeClientError answered on this socket (a timed-out upload's 408), if it did. */
+export function clientErrorAnswer(socket: Socket | null | undefined): ApiError | undefined {
+  return socket ? clientErrorAnswers.get(socket) : undefined;
+}
+
 /** fastify's clientErrorHandler: writes the answer straight to the socket and closes it. */
 export function writeClientError(err: NodeJS.ErrnoException, socket: Socket): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  if (err.code === 'HPE_INVALID_EOF_STATE') {
+    socket.destroy(); // the client closed its side mid-request: it left, nobody reads an answer
+    return;
+  }
   if (!socket.writable) {
     socket.destroy(err);
     return;
   }
   const apiError = clientErrorOf(err);
+  clientErrorAnswers.set(socket, apiError);
   const body = JSON.stringify(errorBody(apiError));
   const head = `HTTP/1.1 ${apiError.status} ${STATUS_CODES[apiError.status]}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
   socket.end(head + body);

@@ -8,6 +8,7 @@ import fp from 'fastify-plugin';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Pipeline, StageBatch, StageStats } from '../runtime/contracts.js';
 import { onClientGone } from './client-abort.js';
+import { clientErrorAnswer } from './error-handling.js';
 import { STATUS_CLIENT_CLOSED } from './errors.js';
 import type { TranscriptionResult } from './transcription-result.js';
 
@@ -114,13 +115,15 @@ export interface MetricsOptions {
 
 async function metricsPlugin(app: FastifyInstance, { metrics }: MetricsOptions): Promise<void> {
   // A request whose client left before its whole answer was written (mid-upload, mid-inference,
-  // mid-stream) gets no onResponse: it is counted as 499 when its response closes unfinished.
+  // mid-stream) gets no onResponse: it is counted as 499 when its response closes unfinished,
+  // unless the server itself answered on the socket (a timed-out upload's 408).
   const aborted = new WeakSet<object>();
   app.addHook('onRequest', async (request, reply) => {
     const started = performance.now();
     onClientGone(reply, () => {
       aborted.add(request);
-      metrics.observeRequest(request.method, request.routeOptions.url, STATUS_CLIENT_CLOSED, (performance.now() - started) / 1000);
+      const status = clientErrorAnswer(request.raw.socket)?.status ?? STATUS_CLIENT_CLOSED;
+      metrics.observeRequest(request.method, request.routeOptions.url, status, (performance.now() - started) / 1000);
     });
   });
   app.addHook('onResponse', async (request, reply) => {

@@ -5,6 +5,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { FastifyRequest } from 'fastify';
 import '@fastify/multipart';
+import { clientErrorAnswer } from './error-handling.js';
 import { ApiError, ERR_FIELD_TOO_LARGE, ERR_FILE_TOO_LARGE, ERR_CLIENT_CLOSED, ERR_INVALID_MULTIPART, ERR_MISSING_FILE, ERR_TOO_MANY_FILES, ERR_UNSUPPORTED_MEDIA_TYPE, STATUS_CLIENT_CLOSED } from './errors.js';
 
 export interface UploadedFile {
@@ -61,8 +62,11 @@ export async function readUploadForm(request: FastifyRequest, limits: UploadLimi
       }
     }
   } catch (err) {
-    // A client gone mid-upload is not a malformed form: it is logged and counted as 499.
-    if (request.raw.destroyed && !request.raw.complete) throw new ApiError(STATUS_CLIENT_CLOSED, ERR_CLIENT_CLOSED, 'client closed the request during the upload');
+    // A body cut off is not a malformed form: the server timed it out (408, already answered on
+    // the socket) or the client left (499).
+    if (request.raw.destroyed && !request.raw.complete) {
+      throw clientErrorAnswer(request.raw.socket) ?? new ApiError(STATUS_CLIENT_CLOSED, ERR_CLIENT_CLOSED, 'client closed the request during the upload');
+    }
     discardRestOfBody(request.raw, limits.maxFileBytes);
     throw asFormError(err, limits.maxFileBytes);
   }

@@ -38,6 +38,7 @@ export function ensureGraph(spec: ModelSpec, part: GraphPart, opts: ConvertOptio
   const model = path.join(dir, 'model.onnx');
   if (fs.existsSync(model)) return model;
   fs.mkdirSync(opts.cacheDir, { recursive: true });
+  removeAbandonedBuilds(dir);
   const tmp = `${dir}.tmp-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
   fs.mkdirSync(tmp);
   try {
@@ -52,6 +53,28 @@ export function ensureGraph(spec: ModelSpec, part: GraphPart, opts: ConvertOptio
     fs.rmSync(tmp, { recursive: true, force: true });
   }
   return model;
+}
+
+/**
+ * A build stopped by a signal or a crash leaves its temporary folder (a real model's is over a
+ * gigabyte). Folders of processes that no longer exist are removed; a live process's are its own.
+ */
+function removeAbandonedBuilds(dir: string): void {
+  const prefix = `${path.basename(dir)}.tmp-`;
+  for (const name of fs.readdirSync(path.dirname(dir))) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(name.slice(prefix.length).split('-')[0]);
+    if (Number.isInteger(pid) && pid > 0 && !processExists(pid)) fs.rmSync(path.join(path.dirname(dir), name), { recursive: true, force: true });
+  }
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
+  }
 }
 
 function buildPart(spec: ModelSpec, part: GraphPart, opts: ConvertOptions, outDir: string): void {
