@@ -22,6 +22,8 @@ for (const fault of ['crash', 'exit'] as const) {
     }
     t.ok(replaced, 'a new worker thread serves requests');
     t.same(pipeline.health(), { ready: true });
+    await threadsOf(8); // both live workers have published
+    t.equal(pipeline.stageMetrics!().a.workers, 2, "the dead worker's counters left the stage's sums");
     await waitFor(() => pipeline.stats()[0].running === 0);
     t.match(pipeline.stats()[0], { failed: 1, queued: 0 });
   });

@@ -121,8 +121,6 @@ export class StageRunner {
     });
     // Without a listener piscina's 'error' (a worker dying while idle) would crash the server.
     this.pool.on('error', (err: Error) => this.opts.logger.error({ stage: this.name, err }, 'stage worker died'));
-    // A dead worker's counters leave the sums (its current counts would otherwise stay for ever).
-    this.pool.on('workerDestroy', (worker: { threadId: number }) => this.workerMetrics.delete(worker.threadId));
   }
 
   ready(): Promise<void> {
@@ -144,8 +142,11 @@ export class StageRunner {
     return { stage: this.name, queued: this.queue.length, running: this.runningItems, completed: this.completed, failed: this.failed };
   }
 
-  /** The counters the stage's workers published, summed over workers. */
+  /** The counters the stage's live workers published, summed over workers. */
   metrics(): StageMetrics {
+    // A dead worker's counters leave the sums (its current counts would otherwise stay for ever).
+    const live = new Set(this.pool.threads.map((w) => w.threadId));
+    for (const threadId of this.workerMetrics.keys()) if (!live.has(threadId)) this.workerMetrics.delete(threadId);
     const sum: StageMetrics = {};
     for (const metrics of this.workerMetrics.values()) for (const [name, value] of Object.entries(metrics)) sum[name] = (sum[name] ?? 0) + value;
     return sum;
