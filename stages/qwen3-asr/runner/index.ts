@@ -6,6 +6,7 @@ import { OnnxDecoderRunner } from './decoder-runner.js';
 import { OnnxEncoderRunner } from './encoder-runner.js';
 import { createSession, DeviceError, parseDevice } from './session.js';
 import type { DecoderRunner, DecoderRunnerOptions, EncoderRunner, RunnerOptions } from './types.js';
+import { warmUpDecoder, warmUpEncoder } from './warmup.js';
 
 export { DeviceError } from './session.js';
 
@@ -19,7 +20,9 @@ export async function createEncoderRunner(opts: RunnerOptions): Promise<EncoderR
   checkPrecision(opts);
   const spec = loadModelSpec(opts.modelPath);
   const file = ensureGraph(spec, 'encoder', opts);
-  return new OnnxEncoderRunner(await createSession(file, opts.device, opts.threads), spec.encoder);
+  const runner = new OnnxEncoderRunner(await createSession(file, opts.device, opts.threads), spec.encoder);
+  await warmUpEncoder(runner, spec.encoder.numMelBins);
+  return runner;
 }
 
 export async function createDecoderRunner(opts: DecoderRunnerOptions): Promise<DecoderRunner> {
@@ -30,5 +33,7 @@ export async function createDecoderRunner(opts: DecoderRunnerOptions): Promise<D
     throw new RangeError(`maxContext ${opts.maxContext} exceeds the model's ${spec.decoder.maxPositions} positions`);
   }
   const file = ensureGraph(spec, 'decoder', opts);
-  return new OnnxDecoderRunner(await createSession(file, opts.device, opts.threads), spec.decoder, opts.maxSlots, opts.maxContext);
+  const runner = new OnnxDecoderRunner(await createSession(file, opts.device, opts.threads), spec.decoder, opts.maxSlots, opts.maxContext);
+  await warmUpDecoder(runner, spec.decoder.audioTokenId, spec.decoder.hidden);
+  return runner;
 }
