@@ -11,7 +11,7 @@
 // wall time, over the decoder's decode-step time and over its decode + prefill
 // time, the mean decode batch, and where the encoder's time went.
 // Usage: node dist/bench/concurrency.js [--levels 1,4,8,16,32] [--requests N] [--precision int8]
-//        [--model-path DIR] [--clip WAV] [--max-new-tokens N] [--via http|pipeline]
+//        [--model-path DIR] [--clip WAV] [--max-new-tokens N] [--via http|pipeline] [--response-format json|verbose_json]
 //        [stages.decoder.options.max_running=8 ...]
 import fs from 'node:fs';
 import os from 'node:os';
@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util';
 import { loadPipelineConfig } from '../src/config/load.js';
 import type { Override } from '../src/config/document.js';
 import { createProgress } from '../src/eval/progress.js';
-import type { Payload, StageMetrics } from '../src/runtime/contracts.js';
+import type { StageMetrics } from '../src/runtime/contracts.js';
 import { createPipeline } from '../src/runtime/pipeline.js';
 import { buildServer } from '../src/server/app.js';
 import { repoRoot } from '../src/util/paths.js';
@@ -38,6 +38,7 @@ const { values, positionals } = parseArgs({
     clip: { type: 'string' },
     'max-new-tokens': { type: 'string' },
     via: { type: 'string', default: 'http' },
+    'response-format': { type: 'string', default: 'json' },
   },
 });
 const root = repoRoot();
@@ -45,6 +46,9 @@ const levels = values.levels.split(',').map(Number);
 const modelPath = path.resolve(values['model-path'] ?? path.join(root, '.cache/qwen3-asr-0.6b-random'));
 const clipPath = values.clip ?? path.join(root, 'test/fixtures/audio/jfk.wav');
 const maxNewTokens = values['max-new-tokens'] ? Number(values['max-new-tokens']) : undefined;
+/** json (the API's default) or verbose_json, which also makes the model compute token logprobs. */
+const responseFormat = values['response-format'];
+if (responseFormat !== 'json' && responseFormat !== 'verbose_json') throw new Error('--response-format must be json or verbose_json');
 /** Requests at level c: at least 4, and at least c so every level fills its concurrency. */
 const requestsAt = (c: number) => (values.requests ? Number(values.requests) : Math.max(4, c));
 
@@ -80,33 +84,29 @@ function upload(i: number): ArrayBuffer {
   return wav.buffer.slice(wav.byteOffset, wav.byteOffset + wav.byteLength) as ArrayBuffer;
 }
 
-interface Done { latencyS: number; tokens: number }
+interface Done { latencyS: number }
 
-/** Final segments of request i, over HTTP (verbose_json) or from the pipeline. */
-async function segmentsOf(i: number): Promise<{ tokens: number[] }[]> {
+/** Request i, over HTTP or straight into the pipeline. */
+async function send(i: number): Promise<void> {
   if (url) {
     const form = new FormData();
     form.append('file', new Blob([upload(i)], { type: 'audio/wav' }), 'clip.wav');
     form.append('model', 'bench');
-    form.append('response_format', 'verbose_json');
+    form.append('response_format', responseFormat);
     if (maxNewTokens) form.append('max_new_tokens', String(maxNewTokens));
     const res = await fetch(url, { method: 'POST', body: form });
     if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
-    return ((await res.json()) as { segments: { tokens: number[] }[] }).segments;
+    await res.arrayBuffer();
+    return;
   }
-  const input: Payload = {
-    audio: upload(i),
-    filename: 'clip.wav',
-    contentType: 'audio/wav',
-    params: { temperature: 0, stream: false, response_format: 'json', ...(maxNewTokens ? { max_new_tokens: maxNewTokens } : {}) },
-  };
-  return (await pipeline.submit(input)).segments as { tokens: number[] }[];
+  const params = { temperature: 0, stream: false, response_format: responseFormat, logprobs: responseFormat === 'verbose_json' };
+  await pipeline.submit({ audio: upload(i), filename: 'clip.wav', contentType: 'audio/wav', params: { ...params, ...(maxNewTokens ? { max_new_tokens: maxNewTokens } : {}) } });
 }
 
 async function transcribe(i: number): Promise<Done> {
   const t0 = performance.now();
-  const segments = await segmentsOf(i);
-  return { latencyS: (performance.now() - t0) / 1000, tokens: segments.reduce((n, s) => n + s.tokens.length, 0) };
+  await send(i);
+  return { latencyS: (performance.now() - t0) / 1000 };
 }
 
 const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
@@ -159,7 +159,7 @@ for (const c of levels) {
     n,
     wallS,
     latencies: results.map((r) => r.latencyS),
-    tokens: results.reduce((s, r) => s + r.tokens, 0),
+    tokens: delta(after.decoder, before.decoder, 'generated_tokens'),
     enc: (name) => delta(after.encoder, before.encoder, name),
     dec: (name) => delta(after.decoder, before.decoder, name),
   });

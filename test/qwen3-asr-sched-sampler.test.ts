@@ -22,6 +22,15 @@ t.test('logprob is log softmax of the chosen logit', async (t) => {
   t.ok(Math.abs(big.logprob - -Math.log(1 + Math.exp(-1))) < 1e-9);
 });
 
+t.test('a sampler made without logprobs picks the same tokens and reports NaN', async (t) => {
+  const logits = Float32Array.from([0.2, 1.5, -0.3, 1.1]);
+  t.same(new Sampler(0, 1, false).sample(logits), { id: 1, logprob: NaN });
+  const withLp = new Sampler(0.8, 7);
+  const without = new Sampler(0.8, 7, false);
+  const ids = (s: Sampler) => Array.from({ length: 200 }, () => s.sample(logits).id);
+  t.same(ids(without), ids(withLp), 'the same seeded draws');
+});
+
 t.test('sampling follows softmax(logits / T) and repeats for the same seed', async (t) => {
   const logits = Float32Array.from([Math.log(0.5), Math.log(0.3), Math.log(0.2), -Infinity]);
   const draw = (seed: number, temperature: number, n: number) => {

@@ -81,7 +81,7 @@ class TestContext implements ItemContext {
 const segment = (tokens: number, start: number, end: number): EncodedSegment => ({ start, end, tokens, audio: new Float32Array(tokens * 2) });
 
 function job(segments: EncodedSegment[], extra: Partial<TranscriptionJob> = {}): TranscriptionJob {
-  return { segments, context: '', temperature: 0, seed: 1, stream: true, maxSegmentsInFlight: 8, ...extra };
+  return { segments, context: '', temperature: 0, seed: 1, stream: true, logprobs: true, maxSegmentsInFlight: 8, ...extra };
 }
 
 /** Waits until the scheduler holds no sequence. */
@@ -114,6 +114,16 @@ t.test('one segment: header held back, text and detected language, Whisper-style
   t.ok(s.avg_logprob < 0 && s.avg_logprob > -1e-6, 'confident logits, logprob near 0');
   t.equal(s.compression_ratio, Buffer.byteLength('Hello world.') / deflateSync('Hello world.').length);
   t.ok(s.no_speech_prob < 1e-6, 'the model put almost nothing on " None"');
+});
+
+t.test('without logprobs: the same text and tokens, avg_logprob NaN, no_speech_prob still computed', async (t) => {
+  const { scheduler } = setup();
+  const out = await transcribe(scheduler, codec, job([segment(1, 0, 3.5)], { logprobs: false, stream: false }), new TestContext());
+  const [s] = out.segments;
+  t.equal(out.text, 'Hello world.');
+  t.same(s.tokens, SCRIPTS[1]);
+  t.ok(Number.isNaN(s.avg_logprob));
+  t.ok(s.no_speech_prob < 1e-6);
 });
 
 t.test('no speech: empty text, empty language, no_speech_prob near 1', async (t) => {

@@ -33,7 +33,7 @@ t.test('builds the entry payload from the form', async (t) => {
   t.equal((input.audio as ArrayBuffer).byteLength, FAKE_WAV.length, 'the buffer holds only this file');
   t.equal(input.filename, 'clip.wav');
   t.equal(input.contentType, 'audio/wav');
-  t.strictSame(input.params, { temperature: 0.4, stream: false, response_format: 'json', language: 'en', prompt: 'Cars and trucks.', max_new_tokens: 64 });
+  t.strictSame(input.params, { temperature: 0.4, stream: false, response_format: 'json', logprobs: false, language: 'en', prompt: 'Cars and trucks.', max_new_tokens: 64 });
   t.equal(opts.id, res.headers['x-request-id'], 'the pipeline sees the request id the client got');
   t.ok(opts.signal instanceof AbortSignal && !opts.signal.aborted);
 });
@@ -44,11 +44,11 @@ t.test('defaults: no model, no format, empty fields count as not sent', async (t
   t.equal(res.statusCode, 200);
   t.equal(res.headers['content-type'], 'application/json; charset=utf-8');
   t.equal(res.body, '{"text":"Hello world. Second line here.","usage":{"type":"duration","seconds":4}}');
-  t.strictSame(pipeline.submissions[0].input.params, { temperature: 0, stream: false, response_format: 'json' });
+  t.strictSame(pipeline.submissions[0].input.params, { temperature: 0, stream: false, response_format: 'json', logprobs: false });
 });
 
 t.test('every response format on the wire', async (t) => {
-  const { post } = await setup(t);
+  const { pipeline, post } = await setup(t);
   const text = await post({ response_format: 'text' });
   t.equal(text.headers['content-type'], 'text/plain; charset=utf-8');
   t.equal(text.body, 'Hello world. Second line here.');
@@ -58,6 +58,11 @@ t.test('every response format on the wire', async (t) => {
   t.equal(vtt.headers['content-type'], 'text/vtt; charset=utf-8');
   t.equal(vtt.body, 'WEBVTT\n\n00:00:00.000 --> 00:00:01.500\nHello world.\n\n00:00:01.500 --> 00:00:03.200\nSecond line here.\n\n');
   const verbose = (await post({ response_format: 'verbose_json' })).json();
+  t.same(
+    pipeline.submissions.map((s: { input: { params?: unknown } }) => (s.input.params as { logprobs: boolean }).logprobs),
+    [false, false, false, true],
+    'only verbose_json, which reports avg_logprob, asks the model for logprobs',
+  );
   t.equal(verbose.task, 'transcribe');
   t.equal(verbose.language, 'english');
   t.equal(verbose.duration, 3.2);

@@ -17,6 +17,9 @@ export interface TranscriptionParams {
   seed?: number;
   stream: boolean;
   response_format: ResponseFormat;
+  /** Whether the answer reports token log-probabilities (verbose_json's avg_logprob): each costs
+   *  the model stage a pass over the whole vocabulary, so formats that do not show them skip it. */
+  logprobs: boolean;
 }
 
 export interface TranscriptionRequest {
@@ -85,7 +88,7 @@ export function parseTranscriptionRequest(fields: Map<string, string[]>, catalog
   }
   checkGranularities(fields);
 
-  const params: TranscriptionParams = { temperature: parseTemperature(single(fields, 'temperature')), stream, response_format };
+  const params: TranscriptionParams = { temperature: parseTemperature(single(fields, 'temperature')), stream, response_format, logprobs: response_format === 'verbose_json' };
   const language = single(fields, 'language');
   if (language !== undefined) params.language = language;
   const prompt = single(fields, 'prompt');

@@ -82,7 +82,7 @@ export class BatchScheduler {
     const rowSize = audioRowSize(spec, this.opts.audioTokenId);
     let settle!: Sequence['settle'];
     const result = new Promise<SequenceOutput>((resolve, reject) => (settle = { resolve, reject }));
-    const seq = new Sequence(spec, new Sampler(spec.temperature, spec.seed), this.opts.audioTokenId, rowSize, settle);
+    const seq = new Sequence(spec, new Sampler(spec.temperature, spec.seed, spec.logprobs ?? true), this.opts.audioTokenId, rowSize, settle);
     this.waiting.push(seq);
     this.wake();
     return { result, cancel: () => this.cancel(seq) };

@@ -13,6 +13,8 @@ export interface DecodeParams {
   maxNewTokens?: number;
   seed: number;
   stream: boolean;
+  /** Compute each sampled token's log-probability (segments' avg_logprob); default true. */
+  logprobs: boolean;
 }
 
 const MAX_TEMPERATURE = 2;
@@ -21,7 +23,7 @@ const MAX_TEMPERATURE = 2;
 export function readDecodeParams(raw: unknown, resolveLanguage: (value: string) => string): DecodeParams {
   const params = (raw ?? {}) as Record<string, unknown>;
   if (typeof params !== 'object' || Array.isArray(params)) throw invalidParam('params', 'params must be an object');
-  const { language, prompt, temperature = 0, max_new_tokens: maxNewTokens, seed, stream = false } = params;
+  const { language, prompt, temperature = 0, max_new_tokens: maxNewTokens, seed, stream = false, logprobs = true } = params;
 
   if (language !== undefined && language !== null && typeof language !== 'string') throw invalidParam('language', 'language must be a string');
   if (prompt !== undefined && prompt !== null && typeof prompt !== 'string') throw invalidParam('prompt', 'prompt must be a string');
@@ -35,6 +37,7 @@ export function readDecodeParams(raw: unknown, resolveLanguage: (value: string) 
     throw invalidParam('seed', 'seed must be a whole number from 0 to 2^32 - 1');
   }
   if (typeof stream !== 'boolean') throw invalidParam('stream', 'stream must be a boolean');
+  if (typeof logprobs !== 'boolean') throw invalidParam('logprobs', 'logprobs must be a boolean');
 
   return {
     language: language ? resolveLanguage(language) : undefined,
@@ -43,5 +46,6 @@ export function readDecodeParams(raw: unknown, resolveLanguage: (value: string) 
     maxNewTokens: (maxNewTokens as number | null | undefined) ?? undefined,
     seed: (seed as number | null | undefined) ?? randomInt(2 ** 32 - 1),
     stream,
+    logprobs,
   };
 }

@@ -2,7 +2,8 @@
 // to the lowest id, so greedy output never depends on scan order), otherwise a
 // draw from softmax(logits / T) with the request's seeded generator. The
 // logprob returned is the model's own (temperature 1) log-probability, which is
-// what avg_logprob reports.
+// what avg_logprob reports; it costs a pass over the vocabulary, so a sampler
+// made without it returns NaN instead.
 import { seededRandom } from './prng.js';
 
 export interface SampledToken {
@@ -13,7 +14,7 @@ export interface SampledToken {
 export class Sampler {
   private readonly random: () => number;
 
-  constructor(readonly temperature: number, seed: number) {
+  constructor(readonly temperature: number, seed: number, private readonly withLogprob = true) {
     if (!(temperature >= 0) || !Number.isFinite(temperature)) throw new RangeError(`temperature must be a finite number ≥ 0, got ${temperature}`);
     this.random = seededRandom(seed);
   }
@@ -28,7 +29,7 @@ export class Sampler {
       }
     }
     const id = this.temperature === 0 ? argmax : this.draw(logits, max);
-    return { id, logprob: logits[id] - logSumExp(logits, max) };
+    return { id, logprob: this.withLogprob ? logits[id] - logSumExp(logits, max) : NaN };
   }
 
   private draw(logits: Float32Array, max: number): number {

@@ -12,6 +12,8 @@ export interface SequenceSpec {
   maxNewTokens: number;
   temperature: number;
   seed: number;
+  /** Compute each sampled token's log-probability (default true); otherwise logprobs holds NaN. */
+  logprobs?: boolean;
   /** Called with each generated token id (EOS excluded) as soon as it is sampled. */
   onToken?: (id: number) => void;
   /** Records the model's log-probability of `tokenId` as generated token number `index`. */

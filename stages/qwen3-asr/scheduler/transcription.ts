@@ -33,6 +33,8 @@ export interface TranscriptionJob {
   seed: number;
   /** Emit text deltas while decoding. */
   stream: boolean;
+  /** Compute token log-probabilities; without them avg_logprob is NaN. */
+  logprobs: boolean;
   maxSegmentsInFlight: number;
 }
 
@@ -78,6 +80,7 @@ export async function transcribe(scheduler: BatchScheduler, codec: AsrTextCodec,
       maxNewTokens,
       temperature: job.temperature,
       seed: (job.seed + index * 0x9e3779b9) >>> 0,
+      logprobs: job.logprobs,
       onToken: detokenizer && ((id) => deltas.push(index, header.push(detokenizer.push(id)))),
       probe: job.language === undefined && codec.noSpeech ? { index: 1, tokenId: codec.noSpeech.tokenId } : undefined,
     });
@@ -127,7 +130,7 @@ function segmentResult(id: number, segment: EncodedSegment, out: SequenceOutput,
     text,
     tokens: out.tokens,
     temperature: job.temperature,
-    avg_logprob: out.logprobs.length ? out.logprobs.reduce((s, x) => s + x, 0) / out.logprobs.length : 0,
+    avg_logprob: !job.logprobs ? NaN : out.logprobs.length ? out.logprobs.reduce((s, x) => s + x, 0) / out.logprobs.length : 0,
     compression_ratio: compressionRatio(text),
     no_speech_prob: noSpeechProb(out, codec),
   };
