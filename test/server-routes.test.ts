@@ -104,6 +104,16 @@ t.test('Prometheus metrics from this server only', async (t) => {
   t.match(again, /sgl_omni_stage_queued\{stage="decode"\} 0\n/, 'read at scrape time');
   t.notMatch(again, /stage="decoder"/, 'stages gone from stats are dropped');
 
+  pipeline.workerMetrics = { decoder: { decode_steps: 40, decode_ms: 1500 }, encoder: { encode_ms: 250 } };
+  const workers = (await app.inject('/metrics')).body;
+  t.match(workers, /sgl_omni_worker_decode_steps\{stage="decoder"\} 40\n/);
+  t.match(workers, /sgl_omni_worker_decode_seconds\{stage="decoder"\} 1\.5\n/, 'published milliseconds are shown in seconds');
+  t.match(workers, /sgl_omni_worker_encode_seconds\{stage="encoder"\} 0\.25\n/);
+  pipeline.workerMetrics = { decoder: { decode_steps: 41 } };
+  const later = (await app.inject('/metrics')).body;
+  t.match(later, /sgl_omni_worker_decode_steps\{stage="decoder"\} 41\n/);
+  t.notMatch(later, /sgl_omni_worker_decode_seconds\{|sgl_omni_worker_encode_seconds\{/, 'counters no worker publishes any more are dropped');
+
   const otherText = (await other.inject('/metrics')).body;
   t.notMatch(otherText, /route="\/v1\/audio\/transcriptions"/, 'a second server has its own registry');
 });

@@ -63,8 +63,10 @@ export class ServerMetrics {
     if (result.duration > 0) this.rtf.observe(processingSeconds / result.duration);
   }
 
-  /** The exposition text, with the workers' latest published counters. */
+  /** The exposition text, with the workers' latest published counters (and only those: a counter
+   *  no live worker publishes any more, a dead worker's say, is dropped, as stage gauges are). */
   async render(): Promise<string> {
+    for (const gauge of this.workerGauges.values()) gauge.reset();
     for (const [stage, counters] of Object.entries(this.pipeline.stageMetrics?.() ?? {})) {
       for (const [name, value] of Object.entries(counters)) {
         const inMs = name.endsWith(MS_SUFFIX);
