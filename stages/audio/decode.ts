@@ -27,7 +27,8 @@ export async function decodeAudio(bytes: Uint8Array, opts: DecodeOptions): Promi
   const declared = probeDuration(bytes);
   if (declared !== null && declared > opts.maxDurationS) throw audioTooLong(declared, opts.maxDurationS);
 
-  const pcm = checkLayout(await decodeFormat(bytes, format, opts));
+  const pcm = await decodeFormat(bytes, format, opts);
+  checkPcmLayout(pcm.sampleRate, pcm.channels.length);
   const channels = sanitize(pcm.channels);
   const duration = channels[0].length / pcm.sampleRate;
   if (channels[0].length === 0) throw emptyAudio('the file decodes to no samples');
@@ -47,11 +48,6 @@ function decodeFormat(bytes: Uint8Array, format: AudioFormat, opts: DecodeOption
     default:
       return decodeWithWasm(format.decoder, bytes, opts);
   }
-}
-
-function checkLayout(pcm: DecodedPcm): DecodedPcm {
-  checkPcmLayout(pcm.sampleRate, pcm.channels.length);
-  return pcm;
 }
 
 /** Equal-length channels, each in its own buffer, with NaN and ±Infinity (corrupt float data) set to 0. */

@@ -33,7 +33,7 @@ export interface TranscriptionJob {
   seed: number;
   /** Emit text deltas while decoding. */
   stream: boolean;
-  /** Compute token log-probabilities; without them avg_logprob is NaN. */
+  /** Compute token log-probabilities; without them the sampler gives NaN, and so does avg_logprob. */
   logprobs: boolean;
   maxSegmentsInFlight: number;
 }
@@ -130,7 +130,7 @@ function segmentResult(id: number, segment: EncodedSegment, out: SequenceOutput,
     text,
     tokens: out.tokens,
     temperature: job.temperature,
-    avg_logprob: !job.logprobs ? NaN : out.logprobs.length ? out.logprobs.reduce((s, x) => s + x, 0) / out.logprobs.length : 0,
+    avg_logprob: out.logprobs.length ? out.logprobs.reduce((s, x) => s + x, 0) / out.logprobs.length : 0,
     compression_ratio: compressionRatio(text),
     no_speech_prob: noSpeechProb(out, codec),
   };
