@@ -28,6 +28,8 @@ t.test('tiny checkpoint has the original layout and reads back', async (t) => {
   }
   t.same(ckpt.info('thinker.audio_tower.conv_out.weight').shape, [64, 16 * 16]);
   t.same(ckpt.info('thinker.lm_head.weight').shape, [cfg.text.vocabSize, 64]);
+  t.ok(cfg.text.tieWordEmbeddings && ckpt.sameBytes('thinker.lm_head.weight', 'thinker.model.embed_tokens.weight'), 'tied, and the stored head is a copy of embed_tokens (as a real save)');
+  t.notOk(ckpt.sameBytes('thinker.lm_head.weight', 'thinker.model.layers.0.mlp.up_proj.weight'), 'sameBytes tells tensors apart');
   t.same(ckpt.info('thinker.model.layers.1.self_attn.k_proj.weight').shape, [2 * 16, 64]);
   const tok = JSON.parse(fs.readFileSync(path.join(dir, 'tokenizer_config.json'), 'utf8')).added_tokens_decoder;
   t.equal(tok[String(cfg.audioTokenId)].content, '<|audio_pad|>');

@@ -31,6 +31,7 @@ export interface Qwen3AsrTextConfig {
   rmsNormEps: number;
   ropeTheta: number;
   maxPositions: number;
+  /** The output head is embed_tokens (see tiedFlag for where this is read). */
   tieWordEmbeddings: boolean;
 }
 
@@ -108,6 +109,17 @@ function eosTokenIds(dir: string, configs: Json[]): number[] {
   return ['<|im_end|>', '<|endoftext|>'].map((t) => addedTokenId(dir, t)).filter((id): id is number => id !== undefined);
 }
 
+/**
+ * `tie_word_embeddings` where each official implementation reads it, with its default:
+ * original repos go through qwen-asr's Qwen3ASRTextConfig (thinker_config.text_config,
+ * default false; vLLM's Qwen3ForCausalLM reads the same object), "-hf" repos through
+ * transformers' Qwen3ASRConfig, whose tying looks at the top-level field (default true).
+ */
+function tiedFlag(layout: 'original' | 'hf', root: Json, text: Json): boolean {
+  const value = layout === 'original' ? text.tie_word_embeddings : root.tie_word_embeddings;
+  return value === undefined || value === null ? layout === 'hf' : Boolean(value);
+}
+
 export function loadQwen3AsrConfig(dir: string): Qwen3AsrConfig {
   const root = readJson(path.join(dir, 'config.json'));
   const layout = root.thinker_config ? 'original' : 'hf';
@@ -145,7 +157,7 @@ export function loadQwen3AsrConfig(dir: string): Qwen3AsrConfig {
       rmsNormEps: pick(t, ['rms_norm_eps'], 'text rms_norm_eps', 1e-6),
       ropeTheta: pick(t, ['rope_theta'], 'text rope_theta', (t.rope_parameters ?? t.rope_scaling ?? {}).rope_theta ?? 1e6),
       maxPositions: pick(t, ['max_position_embeddings'], 'text max_position_embeddings', 65536),
-      tieWordEmbeddings: Boolean(t.tie_word_embeddings ?? root.tie_word_embeddings ?? false),
+      tieWordEmbeddings: tiedFlag(layout, root, t),
     },
     audioTokenId: pick(th, ['audio_token_id', 'audio_token_index'], 'audio_token_id'),
     audioStartTokenId: tokenIdOf(dir, th, 'audio_start_token_id', '<|audio_start|>'),

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { float32ToBf16, byteSize, writeSafetensorsStreaming, type TensorSpec } from '../../../src/weights/safetensors.js';
 import { learnBpe, specialId, tokenizerConfig, QWEN_FIRST_SPECIAL, QWEN_SPECIAL_TOKENS } from './bpe-vocab.js';
+import { EMBED, LM_HEAD } from '../graph/names.js';
 import { SUPPORTED_LANGUAGES } from '../text/languages.js';
 import { CHECKPOINT_SHAPES, type CheckpointShape, type CheckpointSize } from './sizes.js';
 
@@ -76,7 +77,7 @@ function tensorSpecs(s: CheckpointShape, vocabSize: number): WeightSpec[] {
   w(`${at}proj1.weight`, [a.dModel, a.dModel]); w(`${at}proj1.bias`, [a.dModel]);
   w(`${at}proj2.weight`, [a.outputDim, a.dModel]); w(`${at}proj2.bias`, [a.outputDim]);
   const t = s.text;
-  w('thinker.model.embed_tokens.weight', [vocabSize, t.hidden]);
+  w(EMBED, [vocabSize, t.hidden]);
   for (let i = 0; i < t.layers; i++) {
     const p = `thinker.model.layers.${i}.`;
     w(`${p}input_layernorm.weight`, [t.hidden], 1);
@@ -91,7 +92,7 @@ function tensorSpecs(s: CheckpointShape, vocabSize: number): WeightSpec[] {
     w(`${p}mlp.down_proj.weight`, [t.hidden, t.intermediate]);
   }
   w('thinker.model.norm.weight', [t.hidden], 1);
-  w('thinker.lm_head.weight', [vocabSize, t.hidden]);
+  w(LM_HEAD, [vocabSize, t.hidden]);
   return out;
 }
 
@@ -170,10 +171,14 @@ export async function makeCheckpoint(opts: MakeCheckpointOptions): Promise<void>
   const totalBytes = specs.reduce((acc, t) => acc + byteSize(t), 0);
   const rng = new WeightRng(opts.seed ?? 0);
   let done = 0;
+  // A real save of a tied model stores lm_head as a copy of embed_tokens (kept until the head is written).
+  let embedding: Uint16Array | undefined;
   const produce = (t: TensorSpec) => {
     const spec = t as WeightSpec;
     const n = spec.shape.reduce((x, y) => x * y, 1);
-    const data = float32ToBf16(rng.fill(n, spec.mean, spec.mean === 1 ? shape.std / 2 : shape.std));
+    const data = spec.name === LM_HEAD && embedding ? embedding : float32ToBf16(rng.fill(n, spec.mean, spec.mean === 1 ? shape.std / 2 : shape.std));
+    if (spec.name === EMBED) embedding = data;
+    if (spec.name === LM_HEAD) embedding = undefined;
     done += data.byteLength;
     opts.onProgress?.(done, totalBytes);
     return data;

@@ -14,7 +14,7 @@ import { fusedLinear, linear } from '../../common/graph/linear.js';
 import { swiGluMlp } from '../../common/graph/mlp.js';
 import { rmsNorm, skipRmsNorm } from '../../common/graph/norms.js';
 import type { DecoderDims } from './dims.js';
-import { DEC, EMBED, LM_HEAD, decLayer } from './names.js';
+import { DEC, EMBED, decLayer } from './names.js';
 
 export const DECODER_IO = {
   inputIds: 'input_ids',
@@ -74,8 +74,7 @@ export function buildDecoder(ctx: BlockContext, d: DecoderDims): void {
     x = end.normed;
   }
   const last = g.op1('Gather', [x, g.constI64(-1)], { axis: 1 });
-  const head = ctx.weights.has(LM_HEAD) ? LM_HEAD : EMBED;
-  const logits = linear(ctx, last, { weight: head }, 'lm_head');
+  const logits = linear(ctx, last, { weight: d.head }, 'lm_head');
   g.op1('Identity', [logits], {}, { output: io.logits });
   g.output(io.logits, 'float32', ['batch', d.vocabSize]);
 }

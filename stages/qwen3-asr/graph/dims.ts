@@ -1,12 +1,13 @@
 // The architecture numbers the graph builders, host planners and the reference
 // forward pass need, taken from the checkpoint's config (never code defaults).
 import type { Qwen3AsrAudioConfig, Qwen3AsrTextConfig } from '../config.js';
+import type { OutputHead } from './output-head.js';
 
 /** The audio config plus the encoder's LayerNorm epsilon (not in config.json). */
 export type EncoderDims = Qwen3AsrAudioConfig & { layerNormEps: number };
 
-/** The text config plus the id whose embeddings the audio replaces. */
-export type DecoderDims = Omit<Qwen3AsrTextConfig, 'tieWordEmbeddings'> & { audioTokenId: number };
+/** The text config plus the id whose embeddings the audio replaces and the output head's tensor (graph/output-head.ts). */
+export type DecoderDims = Omit<Qwen3AsrTextConfig, 'tieWordEmbeddings'> & { audioTokenId: number; head: OutputHead };
 
 /** Length after one 3x3 / stride 2 / pad 1 convolution. */
 export function convOutLength(frames: number): number {

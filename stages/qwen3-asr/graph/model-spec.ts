@@ -5,7 +5,8 @@ import { SafetensorsCheckpoint } from '../../../src/weights/safetensors.js';
 import type { WeightSource } from '../../common/graph/context.js';
 import { loadQwen3AsrConfig, type Qwen3AsrConfig } from '../config.js';
 import type { DecoderDims, EncoderDims } from './dims.js';
-import { ENC } from './names.js';
+import { ENC, LM_HEAD } from './names.js';
+import { outputHead, type OutputHead } from './output-head.js';
 
 /** LayerNorm epsilon of the audio encoder (not in config.json; nn.LayerNorm's default). */
 const ENCODER_LN_EPS = 1e-5;
@@ -24,9 +25,9 @@ export function encoderDims(c: Qwen3AsrConfig): EncoderDims {
   return { ...c.audio, layerNormEps: ENCODER_LN_EPS };
 }
 
-export function decoderDims(c: Qwen3AsrConfig): DecoderDims {
+export function decoderDims(c: Qwen3AsrConfig, head: OutputHead): DecoderDims {
   const { tieWordEmbeddings: _tied, ...text } = c.text;
-  return { ...text, audioTokenId: c.audioTokenId };
+  return { ...text, audioTokenId: c.audioTokenId, head };
 }
 
 export function loadModelSpec(dir: string): ModelSpec {
@@ -41,11 +42,14 @@ export function loadModelSpec(dir: string): ModelSpec {
   // Encoder tensors are whatever the canonical audio-tower names map to (the -hf layout moves the projector).
   const encoderPrefixes = [`${ENC}.conv2d1.`, `${ENC}.proj1.`, `${ENC}.proj2.`].map((n) => resolve(n).split('.').slice(0, -2).join('.') + '.');
   const isEncoder = (name: string) => encoderPrefixes.some((p) => name.startsWith(p));
+  const head = outputHead(cfg, ckpt);
+  const count = (shape: number[]) => shape.reduce((x, y) => x * y, 1);
+  // The decoder reads every text tensor but the stored lm_head, then its head (embed_tokens a second time when tied).
   const elements = (part: 'encoder' | 'decoder') => [...ckpt.tensors.values()]
-    .filter((t) => isEncoder(t.name) === (part === 'encoder'))
-    .reduce((a, t) => a + t.shape.reduce((x, y) => x * y, 1), 0);
+    .filter((t) => isEncoder(t.name) === (part === 'encoder') && t.name !== resolve(LM_HEAD))
+    .reduce((a, t) => a + count(t.shape), part === 'decoder' ? count(weights.shape(head)) : 0);
   return {
-    dir, encoder: encoderDims(cfg), decoder: decoderDims(cfg), weights,
+    dir, encoder: encoderDims(cfg), decoder: decoderDims(cfg, head), weights,
     weightFiles: [...new Set([...ckpt.tensors.values()].map((t) => t.file))].sort(),
     partElements: elements,
   };

@@ -26,8 +26,7 @@ export function referenceLogits(w: ReferenceWeights, d: DecoderDims, ids: ArrayL
   }
   for (let l = 0; l < d.layers; l++) h = decoderLayer(w, d, h, n, `${P}.layers.${l}`);
   const last = rmsNorm64(h.subarray((n - 1) * H), 1, w.get(`${P}.norm.weight`), d.rmsNormEps);
-  const head = w.has('thinker.lm_head.weight') ? w.get('thinker.lm_head.weight') : emb;
-  return linear64(last, 1, head);
+  return linear64(last, 1, w.get(d.head));
 }
 
 /** Greedy continuation: `steps` argmax tokens after the prompt. */

@@ -6,7 +6,7 @@ import { repoRoot } from '../../../src/util/paths.js';
 import { makeCheckpoint } from '../checkpoint/make-checkpoint.js';
 import { loadQwen3AsrConfig, type Qwen3AsrConfig } from '../config.js';
 import type { DecoderDims, EncoderDims } from '../graph/dims.js';
-import { decoderDims, encoderDims } from '../graph/model-spec.js';
+import { loadModelSpec } from '../graph/model-spec.js';
 import { ReferenceWeights } from './weights.js';
 
 export interface TinyModel {
@@ -25,10 +25,15 @@ export async function tinyModel(name: string, seed = 1): Promise<TinyModel> {
   fs.rmSync(root, { recursive: true, force: true });
   const dir = path.join(root, 'checkpoint');
   await makeCheckpoint({ size: 'tiny', out: dir, seed });
+  return { ...loadTinyModel(dir), cacheDir: path.join(root, 'cache') };
+}
+
+/** A checkpoint folder as the tests use it (config, dims, float64 weights); the cache folder is the caller's. */
+export function loadTinyModel(dir: string): Omit<TinyModel, 'cacheDir'> {
   const config = loadQwen3AsrConfig(dir);
+  const spec = loadModelSpec(dir);
   return {
-    dir, cacheDir: path.join(root, 'cache'), config,
-    encoder: encoderDims(config), decoder: decoderDims(config),
+    dir, config, encoder: spec.encoder, decoder: spec.decoder,
     reference: new ReferenceWeights(dir, (n) => config.tensorName(n)),
   };
 }

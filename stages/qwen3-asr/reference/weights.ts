@@ -10,10 +10,6 @@ export class ReferenceWeights {
     this.ckpt = new SafetensorsCheckpoint(dir);
   }
 
-  has(name: string): boolean {
-    return this.ckpt.has(this.resolve(name));
-  }
-
   get(name: string): Tensor64 {
     const actual = this.resolve(name);
     return { data: Float64Array.from(this.ckpt.float32(actual)), shape: this.ckpt.info(actual).shape };
