@@ -46,6 +46,17 @@ t.test('parseAsrOutput', async (t) => {
   t.same(parseAsrOutput(''), { text: '', language: '' });
 });
 
+t.test("parseAsrOutput scans the header's lines as qwen-asr does", async (t) => {
+  t.same(parseAsrOutput('foo\nlanguage German\nbar<asr_text>Hallo'), { text: 'Hallo', language: 'German' }, 'a line before the language line is skipped');
+  t.same(parseAsrOutput('\n\n  LANGUAGE french  \n<asr_text>x'), { text: 'x', language: 'French' }, 'blank lines skipped, prefix in any case');
+  t.same(parseAsrOutput('language \nlanguage German<asr_text>x'), { text: 'x', language: 'German' }, '"language " stripped to "language" is not the prefix');
+  t.same(parseAsrOutput('language  \u3000 x\nlanguage German<asr_text>y'), { text: 'y', language: 'X' }, 'the first language line decides');
+  t.same(parseAsrOutput('note\rlanguage Korean\u2028<asr_text>z'), { text: 'z', language: 'Korean' }, 'Python line breaks: \\r, \\u2028');
+  t.same(parseAsrOutput('x\x1clanguage Thai<asr_text>\x1f z \x85'), { text: 'z', language: 'Thai' }, 'Python splits at \\x1c and strips \\x1f, \\x85');
+  t.same(parseAsrOutput('\ufefflanguage Thai<asr_text>z'), { text: 'z', language: '' }, 'Python does not strip a BOM: that line does not start with the prefix');
+  t.same(parseAsrOutput('languages English<asr_text>z'), { text: 'z', language: '' });
+});
+
 t.test('mergeLanguages drops empties and consecutive repeats', async (t) => {
   t.equal(mergeLanguages(['Chinese', 'English', 'English', '', 'Chinese']), 'Chinese,English,Chinese');
   t.equal(mergeLanguages(['', '']), '');

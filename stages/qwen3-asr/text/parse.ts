@@ -72,24 +72,44 @@ export function fixRepetitions(text: string, threshold = REPETITION_THRESHOLD): 
   return collapsePatternRuns(collapseCharRuns(text, threshold), threshold);
 }
 
+// Python's str.strip() and str.splitlines(), which the reference uses: both know more
+// characters than JavaScript's trim() and /\r?\n/ (e.g. \x1c-\x1f, \x85; trim() also drops \ufeff).
+const PY_SPACE = '\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
+const PY_STRIP = new RegExp(`^[${PY_SPACE}]+|[${PY_SPACE}]+$`, 'g');
+const PY_LINE_BREAK = /\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]/;
+const pyStrip = (s: string) => s.replace(PY_STRIP, '');
+
 /** "ENGLISH" → "English": the model's names have an initial capital and the rest lower case. */
 export function normaliseLanguageName(name: string): string {
-  const s = name.trim();
-  return s.charAt(0).toUpperCase() + s.slice(1).toLowerCase();
+  const [first = '', ...rest] = Array.from(pyStrip(name));
+  return first.toUpperCase() + rest.join('').toLowerCase();
+}
+
+/**
+ * The language a header names, as qwen-asr's parse_asr_output reads it: the first non-empty
+ * line that starts with "language " (any case) decides, even when nothing follows it; lines
+ * before it that say something else are skipped.
+ */
+function headerLanguage(header: string): string {
+  for (const raw of header.split(PY_LINE_BREAK)) {
+    const line = pyStrip(raw);
+    if (!line.toLowerCase().startsWith(LANGUAGE_PREFIX)) continue;
+    const named = pyStrip(line.slice(LANGUAGE_PREFIX.length));
+    return named ? normaliseLanguageName(named) : '';
+  }
+  return '';
 }
 
 /** Raw generated text (special tokens already dropped) → transcript and language. */
 export function parseAsrOutput(raw: string, forcedLanguage?: string): ParsedOutput {
-  const s = fixRepetitions(raw.trim());
+  const s = fixRepetitions(pyStrip(raw));
   if (forcedLanguage) return { text: s, language: forcedLanguage };
   const tag = s.indexOf(ASR_TEXT_TAG);
   if (tag < 0) return { text: s, language: '' };
   const header = s.slice(0, tag);
-  const text = s.slice(tag + ASR_TEXT_TAG.length).trim();
+  const text = pyStrip(s.slice(tag + ASR_TEXT_TAG.length));
   if (header.toLowerCase().includes('language none')) return { text, language: '' };
-  const line = header.split(/\r?\n/).map((l) => l.trim()).find((l) => l !== '');
-  const named = line?.toLowerCase().startsWith(LANGUAGE_PREFIX) ? line.slice(LANGUAGE_PREFIX.length).trim() : '';
-  return { text, language: named ? normaliseLanguageName(named) : '' };
+  return { text, language: headerLanguage(header) };
 }
 
 /** Languages of consecutive segments as one value: "Chinese,English" (empties and repeats in a row dropped). */
