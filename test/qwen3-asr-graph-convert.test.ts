@@ -114,6 +114,6 @@ t.test('devices and precisions the runtime cannot serve are refused clearly', as
   await t.rejects(createEncoderRunner({ ...base, precision: 'fp16', device: 'cpu' }), { code: 'ERR_DEVICE', message: /fp16 needs a CUDA device/ });
   await t.rejects(createDecoderRunner({ ...base, precision: 'fp32', device: 'tpu', maxSlots: 1, maxContext: 8 }), { code: 'ERR_DEVICE', message: /unknown device "tpu"/ });
   await t.rejects(createDecoderRunner({ ...base, precision: 'fp32', device: 'cpu', maxSlots: 0, maxContext: 8 }), RangeError);
-  // This machine's onnxruntime-node has no CUDA provider libraries (.npmrc skips them).
+  // This machine's onnxruntime-node has no CUDA provider libraries (package.json's allowScripts skips their download).
   await t.rejects(createEncoderRunner({ ...base, precision: 'fp32', device: 'cuda:0' }), { code: 'ERR_DEVICE', message: CUDA_INSTALL_HINT.slice(0, 60) });
 });

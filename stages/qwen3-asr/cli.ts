@@ -61,7 +61,7 @@ export function registerCommands(program: Command): void {
     .description('build the ONNX graphs of a checkpoint into the cache ahead of serving')
     .requiredOption('--model-path <dir|hub-id>', 'checkpoint folder or Hugging Face model id')
     .addOption(new Option('--precision <p>', 'weight precision of the linear layers').choices(PRECISIONS).default('int8'))
-    .option('--cache-dir <dir>', 'folder for downloads and converted graphs (default: ~/.cache/sgl-omni)')
+    .option('--cache-dir <dir>', 'folder for converted ONNX graphs (default: ~/.cache/sgl-omni; Hub downloads go to the Hugging Face cache, HF_HUB_CACHE)')
     .action(async (flags: { modelPath: string; precision: (typeof PRECISIONS)[number]; cacheDir?: string }) => {
       const cacheDir = path.resolve(flags.cacheDir ?? path.join(os.homedir(), '.cache', 'sgl-omni'));
       const { resolveModelPath } = await import('../../src/hub/resolve-model.js');

@@ -12,7 +12,7 @@ export class DeviceError extends Error {
 
 export const CUDA_INSTALL_HINT =
   'The CUDA execution provider of onnxruntime-node is not installed (its libraries are fetched at install time). ' +
-  'Run `ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node` (the variable overrides .npmrc\'s skip) ' +
+  'Run `ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js` (package.json denies that script to npm) ' +
   '(CUDA 12 and cuDNN 9 must be on the library path), or use --device cpu.';
 
 export interface ParsedDevice { kind: 'cpu' | 'cuda'; index: number }
