@@ -1,13 +1,13 @@
 // Builds the encoder and decoder ONNX graphs of a checkpoint and caches them on
-// disk. A cache entry is keyed by config.json, the safetensors headers and file
-// sizes, the precision and the builder version; it is written into a temporary
+// disk. A cache entry is keyed by config.json, the content of the weights the
+// part reads, the precision and the builder version; it is written into a temporary
 // folder and renamed into place, so a half-written entry is never used and a
 // second start only opens the files.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { GraphBuilder } from '../../../src/onnx/graph-builder.js';
-import { readHeader } from '../../../src/weights/safetensors.js';
+import { contentDigest, type ByteRange } from '../../../src/weights/digest.js';
 import type { BlockContext, LinearPrecision } from '../../common/graph/context.js';
 import { buildDecoder } from './decoder.js';
 import { buildEncoder } from './encoder.js';
@@ -20,11 +20,15 @@ export type GraphPart = 'encoder' | 'decoder';
 
 export interface ConvertProgress { part: GraphPart; tensor: string; doneElements: number; totalElements: number }
 
+export interface HashProgress { part: GraphPart; doneBytes: number; totalBytes: number }
+
 export interface ConvertOptions {
   modelPath: string;
   cacheDir: string;
   precision: LinearPrecision;
   onProgress?: (p: ConvertProgress) => void;
+  /** Hashing weights for the cache key (first start, or after the files changed). */
+  onHashProgress?: (p: HashProgress) => void;
 }
 
 export async function convertModel(opts: ConvertOptions): Promise<{ encoderPath: string; decoderPath: string }> {
@@ -34,7 +38,7 @@ export async function convertModel(opts: ConvertOptions): Promise<{ encoderPath:
 
 /** Path of the cached graph for one part, building it first when missing. */
 export function ensureGraph(spec: ModelSpec, part: GraphPart, opts: ConvertOptions): string {
-  const dir = path.join(opts.cacheDir, `qwen3-asr-${part}-${opts.precision}-${cacheKey(spec, part, opts.precision)}`);
+  const dir = path.join(opts.cacheDir, `qwen3-asr-${part}-${opts.precision}-${cacheKey(spec, part, opts)}`);
   const model = path.join(dir, 'model.onnx');
   if (fs.existsSync(model)) return model;
   fs.mkdirSync(opts.cacheDir, { recursive: true });
@@ -94,13 +98,23 @@ function buildPart(spec: ModelSpec, part: GraphPart, opts: ConvertOptions, outDi
   g.save(path.join(outDir, 'model.onnx'));
 }
 
-function cacheKey(spec: ModelSpec, part: GraphPart, precision: string): string {
+/**
+ * The key covers the builder version, precision, config.json, and the names, dtypes, shapes and
+ * bytes of every tensor the part reads (src/weights/digest.ts: hashed once, remembered in a
+ * sidecar per part, so encoder and decoder stages starting together hash disjoint bytes).
+ */
+function cacheKey(spec: ModelSpec, part: GraphPart, opts: ConvertOptions): string {
+  const tensors = spec.partTensors(part);
+  const ranges = new Map<string, ByteRange[]>();
+  for (const t of tensors) ranges.set(t.file, [...(ranges.get(t.file) ?? []), { offset: t.offset, length: t.byteLength }]);
+  const weights = contentDigest(ranges, {
+    sidecar: path.join(opts.cacheDir, `weight-digests.${part}.json`),
+    onProgress: (doneBytes, totalBytes) => opts.onHashProgress?.({ part, doneBytes, totalBytes }),
+  });
   const h = crypto.createHash('sha256');
-  h.update(JSON.stringify({ builder: GRAPH_VERSIONS[part], part, precision }));
+  h.update(JSON.stringify({ builder: GRAPH_VERSIONS[part], part, precision: opts.precision }));
   h.update(fs.readFileSync(path.join(spec.dir, 'config.json')));
-  for (const file of spec.weightFiles) {
-    h.update(`${path.basename(file)}:${fs.statSync(file).size}:`);
-    h.update(JSON.stringify(readHeader(file).map((t) => [t.name, t.dtype, t.shape, t.offset])));
-  }
+  h.update(JSON.stringify(tensors.map((t) => [t.name, t.dtype, t.shape])));
+  h.update(weights);
   return h.digest('hex').slice(0, 16);
 }

@@ -1,7 +1,7 @@
 // Everything the converters need to know about one checkpoint folder: the
-// architecture numbers, a weight source in canonical tensor names, the weight
-// files (for the cache key) and the size of each graph part (for progress).
-import { SafetensorsCheckpoint } from '../../../src/weights/safetensors.js';
+// architecture numbers, a weight source in canonical tensor names, and the
+// tensors each graph part reads (for the cache key and progress).
+import { SafetensorsCheckpoint, type TensorInfo } from '../../../src/weights/safetensors.js';
 import type { WeightSource } from '../../common/graph/context.js';
 import { loadQwen3AsrConfig, type Qwen3AsrConfig } from '../config.js';
 import type { DecoderDims, EncoderDims } from './dims.js';
@@ -16,7 +16,8 @@ export interface ModelSpec {
   encoder: EncoderDims;
   decoder: DecoderDims;
   weights: WeightSource;
-  weightFiles: string[];
+  /** Stored tensors a part reads (the cache key covers their bytes). */
+  partTensors(part: 'encoder' | 'decoder'): TensorInfo[];
   /** Weight elements a part reads (progress total). */
   partElements(part: 'encoder' | 'decoder'): number;
 }
@@ -44,13 +45,13 @@ export function loadModelSpec(dir: string): ModelSpec {
   const isEncoder = (name: string) => encoderPrefixes.some((p) => name.startsWith(p));
   const head = outputHead(cfg, ckpt);
   const count = (shape: number[]) => shape.reduce((x, y) => x * y, 1);
-  // The decoder reads every text tensor but the stored lm_head, then its head (embed_tokens a second time when tied).
-  const elements = (part: 'encoder' | 'decoder') => [...ckpt.tensors.values()]
-    .filter((t) => isEncoder(t.name) === (part === 'encoder') && t.name !== resolve(LM_HEAD))
-    .reduce((a, t) => a + count(t.shape), part === 'decoder' ? count(weights.shape(head)) : 0);
+  // The decoder reads every text tensor but a tied checkpoint's stored lm_head.
+  const tensors = (part: 'encoder' | 'decoder') => [...ckpt.tensors.values()]
+    .filter((t) => isEncoder(t.name) === (part === 'encoder') && (t.name !== resolve(LM_HEAD) || head === LM_HEAD));
   return {
     dir, encoder: encoderDims(cfg), decoder: decoderDims(cfg, head), weights,
-    weightFiles: [...new Set([...ckpt.tensors.values()].map((t) => t.file))].sort(),
-    partElements: elements,
+    partTensors: tensors,
+    // A tied head reads embed_tokens a second time.
+    partElements: (part) => tensors(part).reduce((a, t) => a + count(t.shape), part === 'decoder' && head !== LM_HEAD ? count(weights.shape(head)) : 0),
   };
 }

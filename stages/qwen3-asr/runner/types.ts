@@ -3,7 +3,7 @@
 // mirrors sglang-omni's Scheduler / ModelRunner line. Runners are used only
 // inside worker threads: onnxruntime's run blocks the thread it runs on.
 
-import type { ConvertProgress } from '../graph/convert.js';
+import type { ConvertProgress, HashProgress } from '../graph/convert.js';
 
 export type Precision = 'fp32' | 'fp16' | 'int8' | 'int4';
 
@@ -19,6 +19,8 @@ export interface RunnerOptions {
   threads: number;
   /** Called while a graph is being converted (only when it is not cached yet). */
   onProgress?: (p: ConvertProgress) => void;
+  /** Called while weights are hashed for the cache key (first start, or changed files). */
+  onHashProgress?: (p: HashProgress) => void;
 }
 
 /** One clip's log-mel features: row-major [128, frames]. */
