@@ -28,6 +28,22 @@ export interface UploadLimits {
 
 const FILE_FIELD = 'file';
 const MAX_FIELD_NAME_BYTES = 200;
+/**
+ * busboy's part streams apply backpressure above this many buffered bytes. A part busboy skips
+ * (no Content-Disposition, `attachment`, a bare line break in its name, past a count limit) is
+ * only resumed a tick after its first bytes arrive: when one socket chunk (up to 64 KiB) puts
+ * more than the high-water mark (16 KiB by default) in it and the same chunk also ends the form,
+ * dicer keeps that write's callback waiting for a read that never comes, and the request hangs
+ * with its body fully received (issue 11: parts of 16-40 KB and 1 MB). A mark above any chunk
+ * means a part never pushes back; the bytes it lets through are what we read into memory anyway.
+ */
+const PART_HIGH_WATER_MARK = 4 * 2 ** 20;
+/**
+ * Once the whole body has arrived, parsing what is left is CPU work of milliseconds (25 MiB: ~30 ms).
+ * A parser still not done one to two such periods later is stuck on a form it cannot finish,
+ * and the client gets a 400 rather than a connection that never answers.
+ */
+const PARSE_AFTER_BODY_MS = 2500;
 
 export async function readUploadForm(request: FastifyRequest, limits: UploadLimits): Promise<UploadForm> {
   if (!request.isMultipart()) {
@@ -35,6 +51,7 @@ export async function readUploadForm(request: FastifyRequest, limits: UploadLimi
     throw new ApiError(415, ERR_UNSUPPORTED_MEDIA_TYPE, `Content-Type must be multipart/form-data (got ${sent}).`);
   }
   const parts = request.parts({
+    fileHwm: PART_HIGH_WATER_MARK,
     limits: {
       fileSize: limits.maxFileBytes,
       fieldSize: limits.maxFieldBytes,
@@ -48,12 +65,14 @@ export async function readUploadForm(request: FastifyRequest, limits: UploadLimi
 
   let file: UploadedFile | undefined;
   const fields = new Map<string, string[]>();
+  const stallGuard = parseStallGuard(request.raw);
   try {
-    for await (const part of parts) {
+    for await (const part of stallGuard.watch(parts)) {
+      if (!part.fieldname) throw new ApiError(400, ERR_INVALID_MULTIPART, 'A form part has no name: send each part with Content-Disposition: form-data; name="...".');
       if (part.type === 'file') {
         if (part.fieldname !== FILE_FIELD) throw new ApiError(400, ERR_INVALID_MULTIPART, `Unexpected file field '${part.fieldname}': upload the audio as 'file'.`, part.fieldname);
         if (file) throw new ApiError(400, ERR_TOO_MANY_FILES, 'Send exactly one audio file per request.', FILE_FIELD);
-        file = { bytes: await readFileBytes(part.file, limits.maxFileBytes), filename: part.filename, contentType: part.mimetype };
+        file = { bytes: await stallGuard.race(readFileBytes(part.file, limits.maxFileBytes)), filename: part.filename, contentType: part.mimetype };
       } else {
         if (part.valueTruncated) throw new ApiError(413, ERR_FIELD_TOO_LARGE, `Form field '${part.fieldname}' is longer than ${limits.maxFieldBytes} bytes.`, part.fieldname);
         const values = fields.get(part.fieldname) ?? [];
@@ -68,13 +87,46 @@ export async function readUploadForm(request: FastifyRequest, limits: UploadLimi
       throw clientErrorAnswer(request.raw.socket) ?? new ApiError(STATUS_CLIENT_CLOSED, ERR_CLIENT_CLOSED, 'client closed the request during the upload');
     }
     discardRestOfBody(request.raw, limits.maxFileBytes);
+    if (err === PARSE_STALLED) request.log.warn({ afterBodyMs: PARSE_AFTER_BODY_MS }, 'multipart parser stalled after the whole body arrived');
     throw asFormError(err, limits.maxFileBytes);
+  } finally {
+    stallGuard.stop();
   }
   if (!file) {
     const hint = fields.has(FILE_FIELD) ? " ('file' was sent as a text field: give it a filename)" : '';
     throw new ApiError(400, ERR_MISSING_FILE, `The audio file is required as the multipart file field 'file'${hint}.`, FILE_FIELD);
   }
   return { file, fields };
+}
+
+const PARSE_STALLED = new ApiError(400, ERR_INVALID_MULTIPART, 'Malformed multipart body: the body ended but its parts never completed.');
+
+/**
+ * Races each step of the parts iterator against a watchdog: a parser that has had the whole body
+ * (raw.complete, set by Node's HTTP parser; no event says so when the parser stops reading) for
+ * a full period without finishing fails the form, whatever a parser bug does with it. Slow
+ * uploads are left to the request timeout.
+ */
+function parseStallGuard(raw: IncomingMessage) {
+  let fail!: (err: ApiError) => void;
+  const stalled = new Promise<never>((_resolve, reject) => (fail = reject));
+  stalled.catch(() => {});
+  let completeSeen = false;
+  const check = () => {
+    if (completeSeen) return fail(PARSE_STALLED);
+    completeSeen = raw.complete;
+    timer.refresh();
+  };
+  const timer = setTimeout(check, PARSE_AFTER_BODY_MS);
+  const race = <T>(work: Promise<T>): Promise<T> => Promise.race([work, stalled]);
+  return {
+    race,
+    async *watch<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
+      const it = source[Symbol.asyncIterator]();
+      for (let step = await race(it.next()); !step.done; step = await race(it.next())) yield step.value;
+    },
+    stop: () => clearTimeout(timer),
+  };
 }
 
 /**
