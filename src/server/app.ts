@@ -7,10 +7,12 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServ
 import type { Pipeline } from '../runtime/contracts.js';
 import audioRoutes from './audio-routes.js';
 import bearerAuth from './auth.js';
-import errorHandling, { writeClientError } from './error-handling.js';
+import bodyLimit from './body-limit.js';
+import errorHandling, { writeClientError, writeFrameworkError } from './error-handling.js';
 import infoRoutes, { HEALTH_PATH } from './info-routes.js';
 import metricsPlugin, { ServerMetrics } from './metrics.js';
 import { ModelCatalog } from './model-catalog.js';
+import clientLeftLog, { RequestLogController } from './request-log.js';
 import gracefulShutdown from './shutdown.js';
 
 export interface BuildServerOptions {
@@ -34,6 +36,8 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 300_000;
 export const DEFAULT_CONNECTION_TIMEOUT_MS = 900_000;
 const MAX_FIELD_BYTES = 256 * 1024;
 const MAX_FIELDS = 64;
+/** What a form may add to its file: boundaries, part headers and the text fields (a prompt is a few KiB). */
+const MAX_FORM_OVERHEAD_BYTES = 2 ** 20;
 const CLOSING_RETRY_AFTER_S = 5;
 /** Node checks request timeouts every 30 s by default; short timeouts need a finer check to mean anything. */
 const MAX_TIMEOUT_CHECK_INTERVAL_MS = 30_000;
@@ -51,6 +55,7 @@ export async function buildServer(opts: BuildServerOptions): Promise<FastifyInst
   const maxUploadBytes = opts.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES;
   const catalog = new ModelCatalog(opts.servedModelNames);
   const metrics = new ServerMetrics(opts.pipeline);
+  const requestLog = new RequestLogController([HEALTH_PATH, '/metrics']);
 
   const app = Fastify({
     ...loggerOptions(opts.logger),
@@ -61,19 +66,24 @@ export async function buildServer(opts: BuildServerOptions): Promise<FastifyInst
       connectionsCheckingInterval: Math.min(MAX_TIMEOUT_CHECK_INTERVAL_MS, Math.max(10, Math.floor(requestTimeout / 4))),
     },
     clientErrorHandler: writeClientError,
+    frameworkErrors: writeFrameworkError,
     // shutdown.ts answers requests during close itself, in the OpenAI error shape.
     return503OnClosing: false,
     // Client-chosen ids could collide, and stages key their work by this id.
     requestIdHeader: false,
     genReqId: () => randomUUID(),
+    // One line per request instead of fastify's two; probes at debug.
+    logController: requestLog,
   }) as unknown as FastifyInstance;
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
   await app.register(errorHandling);
+  await app.register(clientLeftLog, { controller: requestLog });
   await app.register(gracefulShutdown, { retryAfterS: CLOSING_RETRY_AFTER_S });
-  if (opts.apiKey) await app.register(bearerAuth, { apiKey: opts.apiKey, exemptPaths: [HEALTH_PATH] });
+  await app.register(bodyLimit, { maxBodyBytes: maxUploadBytes + MAX_FORM_OVERHEAD_BYTES });
+  if (opts.apiKey !== undefined) await app.register(bearerAuth, { apiKey: opts.apiKey, exemptPaths: [HEALTH_PATH] });
   await app.register(metricsPlugin, { metrics });
   await app.register(multipart);
   await app.register(infoRoutes, { pipeline: opts.pipeline, catalog });

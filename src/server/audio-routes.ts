@@ -7,6 +7,7 @@ import { ApiError, ERR_UNSUPPORTED_FEATURE } from './errors.js';
 import type { ServerMetrics } from './metrics.js';
 import type { ModelCatalog } from './model-catalog.js';
 import { formatTranscription } from './response-formats.js';
+import { noteAudioSeconds } from './request-log.js';
 import { streamTranscription } from './sse.js';
 import { entryPayload, parseTranscriptionRequest } from './transcription-request.js';
 import { readTranscriptionResult, type TranscriptionResult } from './transcription-result.js';
@@ -32,7 +33,10 @@ export default async function audioRoutes(app: FastifyInstance, opts: AudioRoute
     const payload = entryPayload(form.file, transcription);
     const started = performance.now();
     const submit = (onEvent?: (event: Payload) => void) => pipeline.submit(payload, { id: request.id, signal, onEvent });
-    const observe = (result: TranscriptionResult) => metrics.observeTranscription(result, (performance.now() - started) / 1000);
+    const observe = (result: TranscriptionResult) => {
+      noteAudioSeconds(request, result.duration);
+      metrics.observeTranscription(result, (performance.now() - started) / 1000);
+    };
 
     if (transcription.params.stream) {
       const result = await streamTranscription(reply, request.id, submit);

@@ -5,7 +5,8 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { ApiError, ERR_BAD_HTTP, ERR_HEADERS_TOO_LARGE, ERR_NOT_FOUND, ERR_REQUEST_TIMEOUT, errorBody, STATUS_CLIENT_CLOSED, toApiError } from './errors.js';
+import { ApiError, ERR_BAD_HTTP, ERR_HEADERS_TOO_LARGE, ERR_NOT_FOUND, ERR_REQUEST_TIMEOUT, errorBody, toApiError } from './errors.js';
+import { noteFailure } from './request-log.js';
 
 export function sendApiError(reply: FastifyReply, err: ApiError): FastifyReply {
   if (err.retryAfterS !== undefined) reply.header('retry-after', String(Math.max(1, Math.ceil(err.retryAfterS))));
@@ -14,9 +15,9 @@ export function sendApiError(reply: FastifyReply, err: ApiError): FastifyReply {
 }
 
 function logFailure(request: FastifyRequest, raw: unknown, err: ApiError): void {
+  // A server fault gets its own line with the stack; every failure's code and message go on the request's line.
   if (err.status >= 500) request.log.error({ err: raw, code: err.code }, 'request failed');
-  else if (err.status === STATUS_CLIENT_CLOSED) request.log.info('client closed the request');
-  else request.log.info({ status: err.status, code: err.code, param: err.param }, err.message);
+  noteFailure(request, err);
 }
 
 /** Node's clientError errors (raised before any route ran) as the answer to send. */
@@ -49,6 +50,14 @@ export function writeClientError(err: NodeJS.ErrnoException, socket: Socket): vo
   const body = JSON.stringify(errorBody(apiError));
   const head = `HTTP/1.1 ${apiError.status} ${STATUS_CODES[apiError.status]}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
   socket.end(head + body);
+}
+
+/** fastify's frameworkErrors: failures found before routing (a URL that does not decode,
+ *  a parameter over maxParamLength) get the same shape as everything else. */
+export function writeFrameworkError(raw: Error, request: FastifyRequest, reply: FastifyReply): void {
+  const err = toApiError(raw, request.id);
+  logFailure(request, raw, err);
+  sendApiError(reply, err);
 }
 
 async function errorHandling(app: FastifyInstance): Promise<void> {

@@ -1,0 +1,73 @@
+// One log line per request, written when its answer is done: method, url,
+// status, time, request id and, for a transcription, the seconds of audio.
+// Fastify writes two lines per request (arrival and completion) and cannot add
+// the audio; its LogController is the documented way to change them. Arrivals
+// and probes (/health, /metrics) log at debug: a load balancer polling every
+// few seconds would otherwise bury the requests.
+import { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { onClientGone } from './client-abort.js';
+import { clientErrorAnswer } from './error-handling.js';
+import { STATUS_CLIENT_CLOSED, type ApiError } from './errors.js';
+
+const audioSeconds = new WeakMap<FastifyRequest, number>();
+const failures = new WeakMap<FastifyRequest, ApiError>();
+
+/** Records the audio a request carried, for its log line. */
+export function noteAudioSeconds(request: FastifyRequest, seconds: number): void {
+  audioSeconds.set(request, seconds);
+}
+
+/** Records why a request failed (its error code, message and param go on its log line). */
+export function noteFailure(request: FastifyRequest, err: ApiError): void {
+  failures.set(request, err);
+}
+
+export class RequestLogController extends LogController {
+  private readonly probes: Set<string>;
+
+  /** `probePaths` log at debug instead of info. */
+  constructor(probePaths: string[]) {
+    super();
+    this.probes = new Set(probePaths);
+  }
+
+  override incomingRequest(request: FastifyRequest): void {
+    request.log.debug({ req: { method: request.method, url: request.url } }, 'incoming request');
+  }
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    this.write(request, reply, reply.statusCode, error ? 'request errored' : 'request completed', error);
+  }
+
+  /** The line of a request whose client left before its answer was written: fastify has none. */
+  clientLeft(request: FastifyRequest, reply: FastifyReply): void {
+    // The status /metrics counts it as: a timed-out upload's 408, else 499.
+    this.write(request, reply, clientErrorAnswer(request.raw.socket)?.status ?? STATUS_CLIENT_CLOSED, 'request ended: the client left');
+  }
+
+  private write(request: FastifyRequest, reply: FastifyReply, statusCode: number, msg: string, err?: Error | null): void {
+    const level = err ? 'error' : this.probes.has(request.url.split('?', 1)[0]) ? 'debug' : 'info';
+    const seconds = audioSeconds.get(request);
+    const failure = failures.get(request);
+    request.log[level](
+      {
+        req: { method: request.method, url: request.url },
+        res: { statusCode },
+        remoteAddress: request.ip,
+        responseTime: Math.round(reply.elapsedTime * 10) / 10,
+        ...(seconds === undefined ? {} : { audioSeconds: seconds }),
+        ...(failure ? { error: { code: failure.code, message: failure.message, param: failure.param } } : {}),
+        ...(err ? { err } : {}),
+      },
+      msg,
+    );
+  }
+}
+
+/** Adds the line fastify does not write: a request whose client went away mid-way. */
+async function clientLeftLog(app: FastifyInstance, { controller }: { controller: RequestLogController }): Promise<void> {
+  app.addHook('onRequest', async (request, reply) => onClientGone(reply, () => controller.clientLeft(request, reply)));
+}
+
+export default fp(clientLeftLog, { name: 'sgl-omni-request-log', fastify: '5.x' });
