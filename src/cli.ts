@@ -62,6 +62,7 @@ function overridesOf(cmd: Command, operands: number): { overrides: Override[]; o
 }
 
 async function serve(flags: ServeFlags, overrides: Override[]): Promise<void> {
+  checkApiKey(flags.apiKey ?? process.env.SGL_OMNI_API_KEY, flags.apiKey !== undefined);
   const logger = pino({ name: 'sgl-omni' });
   const cacheDir = flags.cacheDir ?? path.join(os.homedir(), '.cache', 'sgl-omni');
   const { resolveModelPath } = await import('./hub/resolve-model.js');
@@ -107,6 +108,13 @@ async function serve(flags: ServeFlags, overrides: Override[]): Promise<void> {
       stop.drain(1);
     },
   );
+}
+
+/** An empty key would silently serve without authentication: the user meant one, or meant none. */
+function checkApiKey(apiKey: string | undefined, fromFlag: boolean): void {
+  if (apiKey === undefined || apiKey.trim() !== '') return;
+  const source = fromFlag ? '--api-key' : 'SGL_OMNI_API_KEY';
+  throw Object.assign(new Error(`${source} is empty: give a key, or leave ${source} unset to serve without authentication`), { code: 'ERR_EMPTY_API_KEY' });
 }
 
 /** A listen failure the user fixes with a flag, said in their terms. */

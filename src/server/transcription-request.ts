@@ -37,17 +37,24 @@ function single(fields: Map<string, string[]>, name: string): string | undefined
   return values[0];
 }
 
+/**
+ * Numbers are written in decimal, as OpenAI's API reads them: JavaScript's Number() would also
+ * take '0x1', '0b1', '' or ' ' (0), 'Infinity' and '1e-400' (0), none of which a client means.
+ */
+const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)$/;
+const WHOLE_NUMBER = /^\+?\d+$/;
+
 function parseTemperature(raw: string | undefined): number {
   if (raw === undefined) return 0;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < 0 || value > 1) throw invalidValue('temperature', `temperature must be a number from 0 to 1 (got '${raw}').`);
+  const value = Number(raw.trim());
+  if (!DECIMAL.test(raw.trim()) || value < 0 || value > 1) throw invalidValue('temperature', `temperature must be a decimal number from 0 to 1 (got '${raw}').`);
   return value;
 }
 
 function parseWholeNumber(name: string, raw: string | undefined, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
   if (raw === undefined) return undefined;
-  const value = Number(raw);
-  if (!/^\s*\d+\s*$/.test(raw) || !Number.isSafeInteger(value) || value < min || value > max) {
+  const value = Number(raw.trim());
+  if (!WHOLE_NUMBER.test(raw.trim()) || !Number.isSafeInteger(value) || value < min || value > max) {
     const range = max === Number.MAX_SAFE_INTEGER ? `of at least ${min}` : `from ${min} to ${max}`;
     throw invalidValue(name, `${name} must be a whole number ${range} (got '${raw}').`);
   }
