@@ -1,62 +1,108 @@
-// Finds and loads stage plugin modules. A `plugin:` value is a registry name
-// (stages/registry.yaml), a module path relative to the pipeline file, an
-// absolute path, or an installed package name — so adding a stage never
-// needs a change in src/.
+// Resolves a pipeline's `plugin:` value to the module a worker imports and, where
+// there is one, the plugin's descriptor (options schema and payload contract),
+// without importing the module. A value is:
+//   - a built-in name (a *.plugin.yaml under stages/<folder>/), e.g. audio/decode;
+//   - a path starting with ./ or ../ (from the pipeline file) or /: a descriptor
+//     file, a plugin folder or package, or a bare stage module (no contract);
+//   - a package name, looked up in the node_modules folders above the pipeline
+//     file, then above the working directory; its package.json "sgl-omni" field
+//     lists its descriptors.
+// A folder or package holding several plugins is named with #: my-pkg#gain.
+// An unknown value's error lists every place that was searched.
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import YAML from 'yaml';
 import type { StagePlugin } from '../runtime/contracts.js';
-import { compiledPath, repoRoot } from '../util/paths.js';
+import { checkModuleExists, moduleFile, readPluginDescriptor, type PluginDescriptor } from './descriptors.js';
+import { builtinCatalogue, PACKAGE_FIELD, readFolder } from './discovery.js';
 
 export class PluginError extends Error {}
 
-let registry: Record<string, string> | undefined;
-
-export function registryPath(): string {
-  return path.join(repoRoot(), 'stages', 'registry.yaml');
+export interface ResolvedPlugin {
+  /** Absolute path of the JavaScript module a worker imports. */
+  module: string;
+  /** Absent for a bare module named by path: its options come from importing it, its payload is unchecked. */
+  descriptor?: PluginDescriptor;
 }
 
-/** Built-in plugin names → module paths relative to stages/. */
-export function pluginRegistry(): Record<string, string> {
-  registry ??= (YAML.parse(fs.readFileSync(registryPath(), 'utf8')) ?? {}) as Record<string, string>;
-  return registry;
-}
-
-/** Absolute path of the JavaScript module implementing `spec`, as named in `pipelineFile`. */
-export function resolvePluginModule(spec: string, pipelineFile: string): string {
-  const file = locate(spec, pipelineFile);
-  if (!fs.existsSync(file)) {
-    throw new PluginError(`plugin '${spec}' resolves to ${file}, which does not exist${file.includes(`${path.sep}dist${path.sep}`) ? ' (run `npm run build`)' : ''}`);
+/** Finds `spec` as named in `pipelineFile`; throws PluginError saying where it looked. */
+export function resolvePlugin(spec: string, pipelineFile: string): ResolvedPlugin {
+  const hash = spec.lastIndexOf('#');
+  const [target, member] = hash > 0 ? [spec.slice(0, hash), spec.slice(hash + 1)] : [spec, undefined];
+  if (target.startsWith('./') || target.startsWith('../') || path.isAbsolute(target)) {
+    return fromPath(path.resolve(path.dirname(pipelineFile), target), spec, member);
   }
-  return file;
+  const builtIn = builtinCatalogue().plugins.get(spec);
+  if (builtIn) return withModule(builtIn);
+  const { dir, searched } = findPackage(target, pipelineFile);
+  if (!dir) throw new PluginError(unknownMessage(spec, searched));
+  const folder = readFolder(dir, true);
+  if (!folder) throw new PluginError(`package '${target}' (${dir}) is not an sgl-omni plugin package: its package.json has no "${PACKAGE_FIELD}" field listing its *.plugin.yaml descriptors`);
+  return withModule(pick(folder.plugins, spec, member, folder.source));
 }
 
-function locate(spec: string, pipelineFile: string): string {
-  if (spec.startsWith('./') || spec.startsWith('../')) return toJavaScript(path.resolve(path.dirname(pipelineFile), spec));
-  if (path.isAbsolute(spec)) return toJavaScript(spec);
-  const builtIn = pluginRegistry()[spec];
-  if (builtIn) return compiledPath(path.posix.join('stages', builtIn));
+function fromPath(file: string, spec: string, member: string | undefined): ResolvedPlugin {
+  if (!fs.existsSync(file)) throw new PluginError(`plugin '${spec}' resolves to ${file}, which does not exist`);
+  if (file.endsWith('.plugin.yaml')) return withModule(readPluginDescriptor(file));
+  if (fs.statSync(file).isDirectory()) {
+    const folder = readFolder(file)!;
+    return withModule(pick(folder.plugins, spec, member, folder.source));
+  }
+  let module: string;
   try {
-    return createRequire(path.resolve(pipelineFile)).resolve(spec);
-  } catch {
-    const known = Object.keys(pluginRegistry()).join(', ');
-    throw new PluginError(`unknown plugin '${spec}': expected a name from stages/registry.yaml (${known}), a path starting with ./ or ../, an absolute path, or an installed package`);
+    module = moduleFile(file);
+  } catch (err) {
+    throw new PluginError((err as Error).message);
   }
+  if (!fs.existsSync(module)) throw new PluginError(`plugin '${spec}' resolves to ${module}, which does not exist (run \`npm run build\`)`);
+  return { module };
 }
 
-/** TypeScript sources inside this repository run from their compiled copy under dist/. */
-function toJavaScript(file: string): string {
-  if (!file.endsWith('.ts')) return file;
-  const rel = path.relative(repoRoot(), file);
-  if (rel.startsWith('..') || path.isAbsolute(rel) || rel.startsWith(`dist${path.sep}`)) {
-    throw new PluginError(`plugin module ${file} is TypeScript outside this project: compile it and name the .js file`);
+function withModule(descriptor: PluginDescriptor): ResolvedPlugin {
+  try {
+    checkModuleExists(descriptor);
+  } catch (err) {
+    throw new PluginError((err as Error).message);
   }
-  return compiledPath(rel.split(path.sep).join('/'));
+  return { module: descriptor.module, descriptor };
 }
 
-/** Imports a plugin module and checks its default export is a StagePlugin. */
+function pick(plugins: PluginDescriptor[], spec: string, member: string | undefined, source: string): PluginDescriptor {
+  const names = plugins.map((p) => p.name);
+  if (member !== undefined) {
+    const found = plugins.find((p) => p.name === member);
+    if (!found) throw new PluginError(`plugin '${spec}': ${source} has no plugin named '${member}' (it has: ${names.join(', ') || 'none'})`);
+    return found;
+  }
+  if (plugins.length === 1) return plugins[0];
+  throw new PluginError(`plugin '${spec}': ${source} holds ${plugins.length} plugins (${names.join(', ') || 'none'}); name one as '${spec}#<name>'`);
+}
+
+/** The package folder of `name` in the node_modules folders above the pipeline file, then above the working directory. */
+function findPackage(name: string, pipelineFile: string): { dir?: string; searched: string[] } {
+  const searched: string[] = [];
+  for (const from of [path.dirname(path.resolve(pipelineFile)), process.cwd()]) {
+    for (const modules of createRequire(path.join(from, 'noop.js')).resolve.paths(name) ?? []) {
+      if (searched.includes(modules)) continue;
+      searched.push(modules);
+      if (fs.existsSync(path.join(modules, name, 'package.json'))) return { dir: path.join(modules, name), searched };
+    }
+  }
+  return { searched };
+}
+
+function unknownMessage(spec: string, searched: string[]): string {
+  const { plugins, roots } = builtinCatalogue();
+  return [
+    `unknown plugin '${spec}'. Looked for:`,
+    `  a built-in plugin (*.plugin.yaml in ${roots.join(', ')}): ${[...plugins.keys()].join(', ')}`,
+    `  a package named '${spec}' in: ${searched.join(', ')}`,
+    `  (a path must start with ./, ../ or /)`,
+  ].join('\n');
+}
+
+/** Imports a bare plugin module (one without a descriptor) and checks its default export is a StagePlugin. */
 export async function importPlugin(modulePath: string): Promise<StagePlugin> {
   let mod: { default?: unknown };
   try {

@@ -1,5 +1,9 @@
 // Shapes of a pipeline config after schema validation (defaults filled in).
 // Field names follow the YAML (snake_case) so `config explain` prints what was read.
+import type { PluginDescriptor } from './descriptors.js';
+import type { ResolvedRoute, RouteConfig } from './routes.js';
+
+export type { ResolvedRoute, RouteConfig } from './routes.js';
 
 export interface StageConfig {
   plugin: string;
@@ -17,6 +21,7 @@ export interface StageConfig {
 
 export interface PipelineConfig {
   name: string;
+  /** The route paths (the file may also name each path's handler: ResolvedPipelineConfig.routes). */
   routes: string[];
   entry: string;
   drain_timeout_s: number;
@@ -29,6 +34,8 @@ export interface ResolvedStage extends StageConfig {
   name: string;
   /** Absolute path of the JavaScript module a worker imports. */
   module: string;
+  /** The plugin's descriptor; absent for a bare module named by path (payload unchecked). */
+  descriptor?: PluginDescriptor;
 }
 
 /** What createPipeline consumes: the validated config plus where each plugin lives. */
@@ -38,4 +45,11 @@ export interface ResolvedPipelineConfig {
   config: PipelineConfig;
   /** Stages in graph order, entry first. */
   stages: ResolvedStage[];
+  /** Each route with the handler serving it. */
+  routes: ResolvedRoute[];
+  /** Per-request fields the stages accept (payload.params), each a JSON schema: what a handler may pass on. */
+  request: Record<string, object>;
 }
+
+/** The YAML as written before routes are reduced to their paths. */
+export type PipelineDocumentValue = Omit<PipelineConfig, 'routes'> & { routes: RouteConfig[] };

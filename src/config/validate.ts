@@ -6,7 +6,7 @@ import { repoRoot } from '../util/paths.js';
 import type { ConfigProblem } from './errors.js';
 import path from 'node:path';
 
-const ajv = new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: true });
+const ajv = new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: true, allowUnionTypes: true });
 let pipelineValidator: ValidateFunction | undefined;
 
 export function pipelineSchemaPath(): string {
@@ -17,6 +17,23 @@ export function pipelineSchemaPath(): string {
 export function validatePipeline(value: unknown): ConfigProblem[] {
   pipelineValidator ??= ajv.compile(JSON.parse(fs.readFileSync(pipelineSchemaPath(), 'utf8')));
   return pipelineValidator(value) ? [] : toProblems(pipelineValidator.errors ?? [], '');
+}
+
+const descriptorValidators = new Map<string, ValidateFunction>();
+
+export function descriptorSchemaPath(): string {
+  return path.join(repoRoot(), 'configs', 'descriptor.schema.json');
+}
+
+/** Validates (and fills defaults into) a plugin, handler or manifest descriptor. */
+export function validateDescriptor(kind: 'plugin' | 'handler' | 'manifest', value: unknown): ConfigProblem[] {
+  if (descriptorValidators.size === 0) {
+    const schema = JSON.parse(fs.readFileSync(descriptorSchemaPath(), 'utf8')) as { $id: string };
+    if (!ajv.getSchema(schema.$id)) ajv.addSchema(schema);
+    for (const k of ['plugin', 'handler', 'manifest']) descriptorValidators.set(k, ajv.compile({ $ref: `${schema.$id}#/definitions/${k}` }));
+  }
+  const validate = descriptorValidators.get(kind)!;
+  return validate(value) ? [] : toProblems(validate.errors ?? [], '');
 }
 
 const pluginValidators = new WeakMap<object, ValidateFunction>();

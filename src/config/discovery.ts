@@ -1,0 +1,105 @@
+// Finds plugins, route handlers, models and CLI extensions from their own folders
+// instead of central lists: every folder directly under stages/, the built-in
+// handlers under src/server/handlers/, and any plugin package a pipeline names.
+// A folder declares what it holds in sgl-omni.yaml (a package: the "sgl-omni"
+// field of its package.json); without one, its *.plugin.yaml and *.handler.yaml
+// files are what it holds. Adding a model is a folder plus a pipeline YAML.
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  checkManifest,
+  moduleFile,
+  readHandlerDescriptor,
+  readManifestFile,
+  readPluginDescriptor,
+  type HandlerDescriptor,
+  type Manifest,
+  type PluginDescriptor,
+} from './descriptors.js';
+import { ConfigError } from './errors.js';
+import { repoRoot } from '../util/paths.js';
+
+export const MANIFEST_FILE = 'sgl-omni.yaml';
+export const PACKAGE_FIELD = 'sgl-omni';
+
+/** What one folder or package holds. */
+export interface FolderContents {
+  dir: string;
+  /** Where its manifest was read from (sgl-omni.yaml, package.json) or the folder itself. */
+  source: string;
+  plugins: PluginDescriptor[];
+  handlers: HandlerDescriptor[];
+  /** Architecture → absolute path of the pipeline YAML. */
+  models: Record<string, string>;
+  /** Absolute paths of CLI extension modules (compiled JavaScript). */
+  cli: string[];
+}
+
+export interface Catalogue {
+  /** Folders searched, for error messages. */
+  roots: string[];
+  plugins: Map<string, PluginDescriptor>;
+  handlers: Map<string, HandlerDescriptor>;
+  models: Map<string, { pipeline: string; source: string }>;
+  cli: string[];
+}
+
+/** The folder's manifest, or null when it has none. */
+function manifestOf(dir: string): { manifest: Manifest; source: string } | null {
+  const own = path.join(dir, MANIFEST_FILE);
+  if (fs.existsSync(own)) return { manifest: readManifestFile(own), source: own };
+  const pkgFile = path.join(dir, 'package.json');
+  if (!fs.existsSync(pkgFile)) return null;
+  const field = (JSON.parse(fs.readFileSync(pkgFile, 'utf8')) as Record<string, unknown>)[PACKAGE_FIELD];
+  if (field === undefined) return null;
+  return { manifest: checkManifest(field, pkgFile, PACKAGE_FIELD), source: pkgFile };
+}
+
+function filesEndingWith(dir: string, suffix: string): string[] {
+  return fs.readdirSync(dir).filter((f) => f.endsWith(suffix)).sort().map((f) => path.join(dir, f));
+}
+
+/** Reads a folder's descriptors. `requireManifest`: a package must say it is a plugin package. */
+export function readFolder(dir: string, requireManifest = false): FolderContents | null {
+  const found = manifestOf(dir);
+  if (!found && requireManifest) return null;
+  const manifest = found?.manifest ?? {};
+  const rel = (files: string[] | undefined, suffix: string) => (files ? files.map((f) => path.resolve(dir, f)) : filesEndingWith(dir, suffix));
+  return {
+    dir,
+    source: found?.source ?? dir,
+    plugins: rel(manifest.plugins, '.plugin.yaml').map(readPluginDescriptor),
+    handlers: rel(manifest.handlers, '.handler.yaml').map(readHandlerDescriptor),
+    models: Object.fromEntries(Object.entries(manifest.models ?? {}).map(([arch, file]) => [arch, path.resolve(dir, file)])),
+    cli: (manifest.cli ?? []).map((f) => moduleFile(path.resolve(dir, f))),
+  };
+}
+
+/** Folders that hold the built-in plugins and handlers. */
+export function builtinRoots(): string[] {
+  const stages = path.join(repoRoot(), 'stages');
+  const folders = fs.readdirSync(stages, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => path.join(stages, e.name)).sort();
+  return [...folders, path.join(repoRoot(), 'src', 'server', 'handlers')].filter((dir) => fs.existsSync(dir));
+}
+
+let builtins: Catalogue | undefined;
+
+/** Everything the built-in folders hold, by name; two descriptors with one name is an error. */
+export function builtinCatalogue(): Catalogue {
+  if (builtins) return builtins;
+  const roots = builtinRoots();
+  const catalogue: Catalogue = { roots, plugins: new Map(), handlers: new Map(), models: new Map(), cli: [] };
+  const unique = <T extends { name: string; file: string }>(map: Map<string, T>, item: T) => {
+    const other = map.get(item.name);
+    if (other) throw new ConfigError(item.file, [{ path: 'name', message: `'${item.name}' is already the name of ${other.file}` }]);
+    map.set(item.name, item);
+  };
+  for (const dir of roots) {
+    const folder = readFolder(dir)!;
+    folder.plugins.forEach((p) => unique(catalogue.plugins, p));
+    folder.handlers.forEach((h) => unique(catalogue.handlers, h));
+    for (const [arch, pipeline] of Object.entries(folder.models)) catalogue.models.set(arch, { pipeline, source: folder.source });
+    catalogue.cli.push(...folder.cli);
+  }
+  return (builtins = catalogue);
+}

@@ -1,0 +1,49 @@
+// A pipeline's `routes:` → the API handler serving each path. A route is
+// `{ path, handler }`, or just a path when a handler names it as its default
+// (`/v1/audio/transcriptions` → openai-transcription). Unknown handlers and
+// paths no handler claims are config errors listing what exists.
+import type { ConfigProblem } from './errors.js';
+import type { HandlerDescriptor } from './descriptors.js';
+
+export type RouteConfig = string | { path: string; handler: string };
+
+export interface ResolvedRoute {
+  path: string;
+  handler: string;
+  /** Absolute path of the handler module the server imports. */
+  module: string;
+  descriptor: HandlerDescriptor;
+  /** Dotted path of the route in the pipeline file, for problems. */
+  at: string;
+}
+
+export function resolveRoutes(routes: RouteConfig[], handlers: Map<string, HandlerDescriptor>): { routes: ResolvedRoute[]; problems: ConfigProblem[] } {
+  const problems: ConfigProblem[] = [];
+  const resolved: ResolvedRoute[] = [];
+  const seen = new Set<string>();
+  routes.forEach((route, i) => {
+    const at = `routes.${i}`;
+    const path = typeof route === 'string' ? route : route.path;
+    if (seen.has(path)) problems.push({ path: at, message: `${path} is listed twice` });
+    seen.add(path);
+    const descriptor = typeof route === 'string' ? defaultHandler(path, handlers) : handlers.get(route.handler);
+    if (!descriptor) {
+      problems.push(
+        typeof route === 'string'
+          ? { path: at, message: `no handler serves ${path} by default (defaults: ${defaults(handlers)}); write { path: ${path}, handler: <name> } with a handler from: ${[...handlers.keys()].join(', ')}` }
+          : { path: `${at}.handler`, message: `unknown handler '${route.handler}' (handlers: ${[...handlers.keys()].join(', ')})` },
+      );
+      return;
+    }
+    resolved.push({ path, handler: descriptor.name, module: descriptor.module, descriptor, at });
+  });
+  return { routes: resolved, problems };
+}
+
+function defaultHandler(path: string, handlers: Map<string, HandlerDescriptor>): HandlerDescriptor | undefined {
+  return [...handlers.values()].find((h) => h.paths.includes(path));
+}
+
+function defaults(handlers: Map<string, HandlerDescriptor>): string {
+  return [...handlers.values()].flatMap((h) => h.paths.map((p) => `${p} → ${h.name}`)).join(', ') || 'none';
+}
