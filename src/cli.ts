@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, Help, InvalidArgumentError, Option } from 'commander';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { ConfigError, explainPipelineConfig, loadPipelineConfig, OverrideArgsError, parseOverrideArgs, type Override, type ResolvedPipelineConfig } from './config/index.js';
@@ -38,7 +38,13 @@ interface ServeFlags {
   maxUploadMb: number;
   requestTimeoutS?: number;
   shutdownTimeoutS?: number;
+  logLevel: string;
 }
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+/** Loopback only by default (as whisper.cpp's server): a server open to the network is a choice. */
+const DEFAULT_HOST = '127.0.0.1';
+const isLoopback = (host: string) => host === 'localhost' || host === '::1' || host.startsWith('127.');
 
 function intIn(min: number, max: number) {
   return (value: string) => {
@@ -62,7 +68,8 @@ function overridesOf(cmd: Command, operands: number): { overrides: Override[]; o
 }
 
 async function serve(flags: ServeFlags, overrides: Override[]): Promise<void> {
-  const logger = pino({ name: 'sgl-omni' });
+  checkApiKey(flags.apiKey ?? process.env.SGL_OMNI_API_KEY, flags.apiKey !== undefined);
+  const logger = pino({ name: 'sgl-omni', level: flags.logLevel });
   const cacheDir = flags.cacheDir ?? path.join(os.homedir(), '.cache', 'sgl-omni');
   const { resolveModelPath } = await import('./hub/resolve-model.js');
   const modelPath = await resolveModelPath(flags.modelPath, { logger });
@@ -99,6 +106,9 @@ async function serve(flags: ServeFlags, overrides: Override[]): Promise<void> {
     await pipeline.close({ drainTimeoutMs: 0 });
     throw listenError(err, flags);
   }
+  if (!isLoopback(flags.host) && !(flags.apiKey ?? process.env.SGL_OMNI_API_KEY)) {
+    logger.warn({ host: flags.host, port: flags.port }, `listening on ${flags.host} without an API key: anyone who can reach this port can use the server (set --api-key or SGL_OMNI_API_KEY)`);
+  }
   pipeline.ready().then(
     () => logger.info('pipeline loaded; serving'),
     (err: Error & { code?: string }) => {
@@ -107,6 +117,13 @@ async function serve(flags: ServeFlags, overrides: Override[]): Promise<void> {
       stop.drain(1);
     },
   );
+}
+
+/** An empty key would silently serve without authentication: the user meant one, or meant none. */
+function checkApiKey(apiKey: string | undefined, fromFlag: boolean): void {
+  if (apiKey === undefined || apiKey.trim() !== '') return;
+  const source = fromFlag ? '--api-key' : 'SGL_OMNI_API_KEY';
+  throw Object.assign(new Error(`${source} is empty: give a key, or leave ${source} unset to serve without authentication`), { code: 'ERR_EMPTY_API_KEY' });
 }
 
 /** A listen failure the user fixes with a flag, said in their terms. */
@@ -163,13 +180,14 @@ function addServe(program: Command): void {
     .requiredOption('--model-path <dir|hub-id>', 'checkpoint folder or Hugging Face model id')
     .option('--served-model-name <name>', 'model id clients send (repeatable; default: --model-path as given)', collect, [])
     .option('--port <n>', 'port to listen on', intIn(0, 65535), 8000)
-    .option('--host <addr>', 'address to listen on', '0.0.0.0')
+    .option('--host <addr>', 'address to listen on (0.0.0.0: every interface, e.g. in a container)', DEFAULT_HOST)
     .option('--pipeline <file>', 'pipeline YAML (default: chosen from config.json architectures by the model folders\' sgl-omni.yaml)')
-    .option('--cache-dir <dir>', 'folder for downloads and converted graphs (default: ~/.cache/sgl-omni)')
+    .option('--cache-dir <dir>', 'folder for converted ONNX graphs (default: ~/.cache/sgl-omni; Hub downloads go to the Hugging Face cache, HF_HUB_CACHE)')
     .option('--api-key <key>', 'require this bearer token (default: env SGL_OMNI_API_KEY, which other users cannot read in the process list)')
     .option('--max-upload-mb <n>', 'largest accepted upload', intIn(1, 1 << 20), DEFAULT_MAX_UPLOAD_MB)
     .option('--request-timeout-s <s>', 'time allowed to receive a whole request, upload included (default: 300)', intIn(1, 86_400))
     .option('--shutdown-timeout-s <s>', 'on SIGTERM, time open requests get to finish before they are failed with 503 (default: the pipeline\'s drain_timeout_s)', intIn(0, 86_400))
+    .addOption(new Option('--log-level <level>', 'least severe log level written').choices(LOG_LEVELS).default('info').env('SGL_OMNI_LOG_LEVEL'))
     .allowUnknownOption()
     .allowExcessArguments()
     .action(async (flags: ServeFlags, cmd: Command) => serve(flags, overridesOf(cmd, 0).overrides));
@@ -216,6 +234,13 @@ async function addExtensions(program: Command): Promise<void> {
 export async function main(argv: string[] = process.argv): Promise<void> {
   const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot(), 'package.json'), 'utf8')) as { version: string };
   const program = new Command('sgl-omni').description('serve speech models behind the OpenAI audio API').version(pkg.version);
+  // Commander's help does not say which options are required; subcommands inherit this.
+  program.configureHelp({
+    optionDescription: (option) => {
+      const text = Help.prototype.optionDescription.call(new Help(), option);
+      return option.mandatory ? `${text} (required)` : text;
+    },
+  });
   addServe(program);
   addConfig(program);
   await addExtensions(program);
