@@ -1,0 +1,87 @@
+// The light descriptors against what they describe: each built-in plugin's
+// descriptor has its module's name and options schema, each handler's its
+// module's name; docs/PAYLOADS.md is what the descriptors generate; and the
+// features handler answers what its descriptor promises, through a real pipeline.
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import multipart from '@fastify/multipart';
+import Fastify from 'fastify';
+import t from 'tap';
+import { builtinCatalogue } from '../src/config/discovery.js';
+import { payloadDocsPath, renderPayloadReference } from '../src/config/payload-docs.js';
+import { loadPipelineConfig } from '../src/config/load.js';
+import { createPipeline } from '../src/runtime/pipeline.js';
+import errorHandling from '../src/server/error-handling.js';
+import type { RouteHandler } from '../src/server/handlers/types.js';
+import { ServerMetrics } from '../src/server/metrics.js';
+import { ModelCatalog } from '../src/server/model-catalog.js';
+import { repoRoot } from '../src/util/paths.js';
+import { decodeAudio } from '../stages/audio/decode.js';
+import { whisperLogMel } from '../stages/audio/mel.js';
+import { resampleTo16kMono } from '../stages/audio/resample.js';
+import { multipartBody } from './fixtures/server/scripted-pipeline.js';
+
+const importDefault = async <T>(file: string) => ((await import(pathToFileURL(file).href)) as { default: T }).default;
+
+t.test('built-in plugins: descriptor name and options schema equal the module\'s', async (t) => {
+  const { plugins } = builtinCatalogue();
+  t.same([...plugins.keys()].sort(), ['audio/decode', 'audio/resample', 'audio/whisper-mel', 'qwen3-asr/decoder', 'qwen3-asr/encoder']);
+  for (const descriptor of plugins.values()) {
+    const plugin = await importDefault<{ name: string; optionsSchema?: object }>(descriptor.module);
+    t.equal(plugin.name, descriptor.name, `${descriptor.file} names its module's plugin`);
+    t.same(descriptor.options, plugin.optionsSchema, `${descriptor.name}: options schema as the module declares it`);
+  }
+});
+
+t.test('built-in handlers: descriptor name equals the module\'s', async (t) => {
+  const { handlers } = builtinCatalogue();
+  t.same([...handlers.keys()].sort(), ['features', 'openai-transcription']);
+  for (const descriptor of handlers.values()) t.equal((await importDefault<RouteHandler>(descriptor.module)).name, descriptor.name);
+});
+
+t.test('docs/PAYLOADS.md is generated from the descriptors', async (t) => {
+  t.equal(fs.readFileSync(payloadDocsPath(), 'utf8'), renderPayloadReference(), 'regenerate: node dist/src/config/payload-docs.js --write');
+});
+
+t.test('the models and CLI extensions come from the model folder', async (t) => {
+  const { models, cli } = builtinCatalogue();
+  t.same(models.get('Qwen3ASRForConditionalGeneration'), { pipeline: path.join(repoRoot(), 'pipelines', 'qwen3-asr.yaml'), source: path.join(repoRoot(), 'stages', 'qwen3-asr', 'sgl-omni.yaml') });
+  t.same(cli, [path.join(repoRoot(), 'dist', 'stages', 'qwen3-asr', 'cli.js')]);
+});
+
+t.test('features handler: pipelines/features.yaml answers the segments the front end computes', async (t) => {
+  const resolved = await loadPipelineConfig(path.join(repoRoot(), 'pipelines', 'features.yaml'));
+  const pipeline = createPipeline(resolved, { modelPath: '/models/none', cacheDir: '/tmp/cache' });
+  t.teardown(() => pipeline.close());
+  await pipeline.ready();
+  const [route] = resolved.routes;
+  const app = Fastify();
+  t.teardown(() => app.close());
+  await app.register(errorHandling);
+  await app.register(multipart);
+  const handler = await importDefault<RouteHandler>(route.module);
+  await handler.mount(app, { path: route.path, pipeline, catalog: new ModelCatalog(['m']), metrics: new ServerMetrics(pipeline), limits: { maxFileBytes: 1 << 24, maxFieldBytes: 1024, maxFields: 8 } });
+
+  const post = async (fields: Record<string, string>, bytes: Uint8Array) => {
+    const { body, contentType } = await multipartBody(fields, [{ filename: 'upload.wav', bytes }]);
+    return app.inject({ method: 'POST', url: '/v1/audio/features', headers: { 'content-type': contentType }, payload: body });
+  };
+  const wav = fs.readFileSync(path.join(repoRoot(), 'test', 'fixtures', 'audio', 'jfk.wav'));
+  const res = await post({ model: 'm' }, wav);
+  t.equal(res.statusCode, 200, res.body);
+  const answer = res.json() as { object: string; model: string; duration: number; segments: { start: number; end: number; frames: number; mel: number[] }[] };
+  const decoded = await decodeAudio(wav, { maxDurationS: 600 });
+  const expected = whisperLogMel(resampleTo16kMono(decoded.channels, decoded.sampleRate), 128);
+  t.match(answer, { object: 'audio.features', model: 'm', duration: 11 });
+  t.equal(answer.segments.length, 1, '11 s is one 30 s segment');
+  t.match(answer.segments[0], { start: 0, end: 11, frames: expected.frames });
+  t.same(answer.segments[0].mel, Array.from(expected.mel), 'the mel features as numbers, equal to the in-process result');
+
+  const unknownModel = await post({ model: 'x' }, wav);
+  t.equal(unknownModel.statusCode, 404, unknownModel.body);
+  t.match(unknownModel.json(), { error: { param: 'model', code: 'model_not_found' } });
+  const notAudio = await post({}, new TextEncoder().encode('not audio at all'));
+  t.equal(notAudio.statusCode, 415, 'a stage error keeps its status through the handler');
+  t.match(notAudio.json(), { error: { type: 'invalid_request_error', param: 'file', code: 'audio_unsupported' } });
+});
