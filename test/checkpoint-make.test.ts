@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
+import { gapFreeVocab, qwenAddedTokens } from '../stages/qwen3-asr/checkpoint/bpe-vocab.js';
 import { makeCheckpoint } from '../stages/qwen3-asr/checkpoint/make-checkpoint.js';
 import { loadQwen3AsrConfig } from '../stages/qwen3-asr/config.js';
 import { SafetensorsCheckpoint } from '../src/weights/safetensors.js';
@@ -35,6 +36,16 @@ t.test('tiny checkpoint has the original layout and reads back', async (t) => {
   t.equal(tok[String(cfg.audioTokenId)].content, '<|audio_pad|>');
   t.equal(tok[String(cfg.eosTokenIds[0])].content, '<|im_end|>');
   t.ok(cfg.audioTokenId < cfg.text.vocabSize, 'special ids fit in the embedding');
+  const ids = [...Object.values<number>(JSON.parse(fs.readFileSync(path.join(dir, 'vocab.json'), 'utf8'))), ...Object.keys(tok).map(Number)].sort((a, b) => a - b);
+  t.same(ids, ids.map((_, i) => i), `vocab.json and the added tokens number 0..${ids.length - 1} without a gap (HF would renumber the specials)`);
+  t.match(JSON.parse(fs.readFileSync(path.join(dir, 'chat_template.json'), 'utf8')).chat_template, "'<|im_start|>system\\n' + (ns.system_text", 'the official template: system turn, then newline');
+});
+
+t.test('a real-size vocabulary is filled up to the first added token', async (t) => {
+  const vocab = gapFreeVocab({ a: 0, b: 1, ab: 2 }, 6);
+  t.same(Object.values(vocab), [0, 1, 2, 3, 4, 5]);
+  t.equal(new Set(Object.keys(vocab)).size, 6, 'placeholders are distinct');
+  t.same(qwenAddedTokens().map(([id]) => id), Array.from({ length: 63 }, (_, i) => 151643 + i), 'added tokens 151643..151705 without a gap');
 });
 
 t.test('same seed, same weights; other seed, other weights', async (t) => {

@@ -24,6 +24,41 @@ export const QWEN_SPECIAL_TOKENS: [number, string, boolean][] = [
 ];
 export const QWEN_FIRST_SPECIAL = 151643;
 
+/** Qwen3's added tokens between the ones above (ids 151646-151666), as its tokenizer_config lists them. */
+const QWEN3_OTHER_TOKENS: [string, boolean][] = [
+  ['<|object_ref_start|>', true], ['<|object_ref_end|>', true], ['<|box_start|>', true], ['<|box_end|>', true],
+  ['<|quad_start|>', true], ['<|quad_end|>', true], ['<|vision_start|>', true], ['<|vision_end|>', true],
+  ['<|vision_pad|>', true], ['<|image_pad|>', true], ['<|video_pad|>', true], ['<tool_call>', false], ['</tool_call>', false],
+  ['<|fim_prefix|>', false], ['<|fim_middle|>', false], ['<|fim_suffix|>', false], ['<|fim_pad|>', false],
+  ['<|repo_name|>', false], ['<|file_sep|>', false], ['<tool_response>', false], ['</tool_response>', false],
+];
+
+/**
+ * Every added token from <|endoftext|> to the last Qwen3-ASR one, without gaps: Hugging Face's
+ * tokenizer renumbers added tokens whose ids leave holes. Ids whose real names are not known
+ * here (Qwen3-ASR's other audio/TTS tokens) get a named stand-in.
+ */
+export function qwenAddedTokens(): [number, string, boolean][] {
+  const known = new Map<number, [string, boolean]>(QWEN_SPECIAL_TOKENS.map(([id, content, special]) => [id, [content, special]]));
+  QWEN3_OTHER_TOKENS.forEach((token, i) => known.set(151646 + i, token));
+  const last = QWEN_SPECIAL_TOKENS[QWEN_SPECIAL_TOKENS.length - 1][0];
+  return Array.from({ length: last - QWEN_FIRST_SPECIAL + 1 }, (_, i) => {
+    const id = QWEN_FIRST_SPECIAL + i;
+    const [content, special] = known.get(id) ?? [`<|reserved_${id}|>`, true];
+    return [id, content, special];
+  });
+}
+
+/**
+ * vocab.json filled up to the first added token: a real-size checkpoint's regular tokens end at
+ * 151642 (here a few hundred are learnt), so the rest get placeholder entries no merge produces.
+ */
+export function gapFreeVocab(vocab: Record<string, number>, firstAdded: number): Record<string, number> {
+  const out = { ...vocab };
+  for (let id = Object.keys(vocab).length; id < firstAdded; id++) out[`<unused_${id}>`] = id;
+  return out;
+}
+
 /** GPT-2's reversible byte → printable unicode character map. */
 export function byteToUnicode(): string[] {
   const keep: number[] = [];
@@ -86,7 +121,7 @@ export function specialId(realId: number, base: number | null): number {
 
 export function tokenizerConfig(base: number | null): Record<string, unknown> {
   const decoder: Record<string, unknown> = {};
-  for (const [id, content, special] of QWEN_SPECIAL_TOKENS) {
+  for (const [id, content, special] of qwenAddedTokens()) {
     decoder[String(specialId(id, base))] = { content, lstrip: false, normalized: false, rstrip: false, single_word: false, special };
   }
   return {

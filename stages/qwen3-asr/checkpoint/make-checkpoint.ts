@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { float32ToBf16, byteSize, writeSafetensorsStreaming, type TensorSpec } from '../../../src/weights/safetensors.js';
-import { learnBpe, specialId, tokenizerConfig, QWEN_FIRST_SPECIAL, QWEN_SPECIAL_TOKENS } from './bpe-vocab.js';
+import { gapFreeVocab, learnBpe, specialId, tokenizerConfig, QWEN_FIRST_SPECIAL, QWEN_SPECIAL_TOKENS } from './bpe-vocab.js';
 import { EMBED, LM_HEAD } from '../graph/names.js';
 import { SUPPORTED_LANGUAGES } from '../text/languages.js';
 import { CHECKPOINT_SHAPES, type CheckpointShape, type CheckpointSize } from './sizes.js';
@@ -18,11 +18,40 @@ export interface MakeCheckpointOptions {
   onProgress?: (doneBytes: number, totalBytes: number) => void;
 }
 
-const CHAT_TEMPLATE = "{%- for message in messages -%}{%- if message['role'] == 'system' -%}<|im_start|>system\n"
-  + "{%- if message['content'] is string -%}{{ message['content'] }}{%- else -%}{%- for c in message['content'] -%}{%- if c['type'] == 'text' -%}{{ c['text'] }}{%- endif -%}{%- endfor -%}{%- endif -%}<|im_end|>\n"
-  + "{%- else -%}<|im_start|>{{ message['role'] }}\n{%- if message['content'] is string -%}{{ message['content'] }}{%- else -%}{%- for c in message['content'] -%}"
-  + "{%- if c['type'] == 'audio' -%}<|audio_start|><|audio_pad|><|audio_end|>{%- elif c['type'] == 'text' -%}{{ c['text'] }}{%- endif -%}{%- endfor -%}{%- endif -%}<|im_end|>\n"
-  + "{%- endif -%}{%- endfor -%}{%- if add_generation_prompt -%}<|im_start|>assistant\n{%- endif -%}";
+// The original repos' chat_template.json (as ports copy it; transformers' -hf converter
+// extends the same text with assistant turns): the system turn holds the context, the user
+// turn one audio placeholder per audio, then the generation prompt.
+const CHAT_TEMPLATE = `{%- set ns = namespace(system_text="") -%}
+{%- for m in messages -%}
+  {%- if m.role == 'system' -%}
+    {%- if m.content is string -%}
+      {%- set ns.system_text = ns.system_text + m.content -%}
+    {%- else -%}
+      {%- for c in m.content -%}
+        {%- if c.type == 'text' and (c.text is defined) -%}
+          {%- set ns.system_text = ns.system_text + c.text -%}
+        {%- endif -%}
+      {%- endfor -%}
+    {%- endif -%}
+  {%- endif -%}
+{%- endfor -%}
+
+{%- set ns2 = namespace(audio_tokens="") -%}
+{%- for m in messages -%}
+  {%- if m.content is not string -%}
+    {%- for c in m.content -%}
+      {%- if c.type == 'audio' or ('audio' in c) or ('audio_url' in c) -%}
+        {%- set ns2.audio_tokens = ns2.audio_tokens + "<|audio_start|><|audio_pad|><|audio_end|>" -%}
+      {%- endif -%}
+    {%- endfor -%}
+  {%- endif -%}
+{%- endfor -%}
+
+{{- '<|im_start|>system\\n' + (ns.system_text if ns.system_text is string else '') + '<|im_end|>\\n' -}}
+{{- '<|im_start|>user\\n' + ns2.audio_tokens + '<|im_end|>\\n' -}}
+{%- if add_generation_prompt -%}
+{{- '<|im_start|>assistant\\n' -}}
+{%- endif -%}`;
 
 /** Seeded xorshift128+ giving uniform floats; weights are uniform with the given std. */
 class WeightRng {
@@ -107,19 +136,22 @@ function configJson(s: CheckpointShape, vocabSize: number, base: number | null):
     thinker_config: {
       model_type: 'qwen3_asr_thinker',
       audio_token_id: id(151676), audio_start_token_id: id(151669), audio_end_token_id: id(151670),
-      user_token_id: 872,
+      user_token_id: 872, initializer_range: 0.02,
+      // Every field qwen-asr's Qwen3ASRAudioEncoderConfig / Qwen3ASRTextConfig read (their defaults are another model's).
       audio_config: {
         model_type: 'qwen3_asr_audio_encoder', num_mel_bins: 128, d_model: a.dModel, encoder_layers: a.layers,
         encoder_attention_heads: a.heads, encoder_ffn_dim: a.ffn, output_dim: a.outputDim,
         downsample_hidden_size: a.downsample, n_window: 50, n_window_infer: 800, conv_chunksize: 500,
         max_source_positions: 1500, activation_function: 'gelu', scale_embedding: false,
+        dropout: 0, attention_dropout: 0, activation_dropout: 0, initializer_range: 0.02,
       },
       text_config: {
         model_type: 'qwen3', vocab_size: vocabSize, hidden_size: t.hidden, intermediate_size: t.intermediate,
         num_hidden_layers: t.layers, num_attention_heads: t.heads, num_key_value_heads: t.kvHeads, head_dim: t.headDim,
         hidden_act: 'silu', rms_norm_eps: 1e-6, rope_theta: 1000000, max_position_embeddings: 65536,
         rope_scaling: { rope_type: 'default', mrope_section: [24, 20, 20], interleaved: true, mrope_interleaved: true },
-        attention_bias: false, tie_word_embeddings: true, torch_dtype: 'bfloat16',
+        attention_bias: false, attention_dropout: 0, initializer_range: 0.02, use_cache: true,
+        tie_word_embeddings: true, torch_dtype: 'bfloat16',
       },
     },
     torch_dtype: 'bfloat16',
@@ -157,7 +189,7 @@ export async function makeCheckpoint(opts: MakeCheckpointOptions): Promise<void>
     eos_token_id: [specialId(151645, base), specialId(151643, base)], pad_token_id: specialId(151643, base),
     do_sample: false, max_new_tokens: 512,
   });
-  write('vocab.json', bpe.vocab);
+  write('vocab.json', gapFreeVocab(bpe.vocab, base ?? QWEN_FIRST_SPECIAL));
   write('merges.txt', '#version: 0.2\n' + bpe.merges.join('\n') + '\n');
   write('tokenizer_config.json', tokenizerConfig(base));
   write('preprocessor_config.json', {

@@ -35,7 +35,8 @@ export interface GoldenPrompt { context: string; language: string | null }
 export interface GoldenManifest {
   steps: number;
   prompts: Record<string, GoldenPrompt>;
-  inputs: Record<string, { samples: number; frames: number; audio_tokens: number } & Record<string, unknown>>;
+  /** `wav`, when present, names the input's WAV file relative to the set (else NAME.wave.npy holds it). */
+  inputs: Record<string, { samples: number; frames: number; audio_tokens: number; wav?: string } & Record<string, unknown>>;
   tolerances: { mel: { max_abs: number }; encoder_fp32: { max_rel: number }; logits_fp32: { max_rel: number } } & Record<string, unknown>;
   config: { eos_token_ids: number[] } & Record<string, unknown>;
 }
