@@ -88,15 +88,20 @@ async function serve(flags: ServeFlags, overrides: Override[]): Promise<void> {
     logger,
   });
 
-  const stop = stopper(app, pipeline, logger, (flags.shutdownTimeoutS ?? resolved.config.drain_timeout_s) * 1000);
+  const { failOpenRequests } = await import('./server/shutdown.js');
+  const stop = stopper(app, pipeline, logger, (flags.shutdownTimeoutS ?? resolved.config.drain_timeout_s) * 1000, () => failOpenRequests(app));
   let signals = 0;
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.on(signal, () => {
       signals++;
+      if (signals > 2) {
+        // Exiting now could end a worker inside onnxruntime, which aborts the process.
+        logger.warn({ signal }, 'already stopping the workers (SIGKILL ends the process at once)');
+        return;
+      }
       logger.info({ signal }, signals === 1 ? 'shutting down: finishing the open requests' : 'shutting down now');
       if (signals === 1) stop.drain(0);
-      else if (signals === 2) stop.force(`second ${signal}`);
-      else process.exit(1);
+      else stop.force(`second ${signal}`);
     });
   }
   try {
@@ -141,19 +146,22 @@ function listenError(err: unknown, { host, port }: ServeFlags): unknown {
 /**
  * drain: refuse new requests, let the open ones finish, stop the workers, exit.
  * force (a second signal, or the drain outlasting deadlineMs): fail every
- * request still open with a 503, give the answers a moment to leave, exit 1.
+ * request still open with a 503, give the answers a moment to leave, exit 1
+ * once the workers stopped (process.exit ends worker threads, and one ended
+ * inside onnxruntime or a module load aborts the process).
  */
-function stopper(app: FastifyInstance, pipeline: Pipeline, logger: Logger, deadlineMs: number) {
+function stopper(app: FastifyInstance, pipeline: Pipeline, logger: Logger, deadlineMs: number, failOpenRequests: () => number) {
   let httpClosed: Promise<void> | undefined;
   let forcing = false;
   const force = (reason: string) => {
     if (forcing) return;
     forcing = true;
-    logger.warn({ reason }, 'failing the requests still open with 503');
-    // Failing the items makes their handlers answer, and the HTTP close can complete.
-    pipeline.close({ drainTimeoutMs: 0 }).catch((err: Error) => logger.error({ err }, 'stopping the pipeline failed'));
+    // Requests not in the pipeline yet (uploads still arriving) are answered here; failing the
+    // pipeline's items makes the other handlers answer, and the HTTP close can complete.
+    logger.warn({ reason, answered: failOpenRequests() }, 'failing the requests still open with 503');
+    const stopped = pipeline.close({ drainTimeoutMs: 0 }).catch((err: Error) => logger.error({ err }, 'stopping the pipeline failed'));
     const grace = new Promise((resolve) => setTimeout(resolve, FORCED_ANSWER_GRACE_MS));
-    void Promise.race([httpClosed, grace]).finally(() => process.exit(1));
+    void Promise.all([stopped, Promise.race([httpClosed, grace])]).finally(() => process.exit(1));
   };
   const drain = (exitCode: number) => {
     if (httpClosed) return;

@@ -8,6 +8,7 @@ import type { ServerMetrics } from './metrics.js';
 import type { ModelCatalog } from './model-catalog.js';
 import { formatTranscription } from './response-formats.js';
 import { noteAudioSeconds } from './request-log.js';
+import { forcedShutdownSignal } from './shutdown.js';
 import { streamTranscription } from './sse.js';
 import { entryPayload, parseTranscriptionRequest } from './transcription-request.js';
 import { readTranscriptionResult, type TranscriptionResult } from './transcription-result.js';
@@ -28,7 +29,7 @@ export default async function audioRoutes(app: FastifyInstance, opts: AudioRoute
 
   app.post(TRANSCRIPTIONS_PATH, async (request, reply) => {
     const signal = clientAbortSignal(reply);
-    const form = await readUploadForm(request, limits);
+    const form = await readUploadForm(request, limits, forcedShutdownSignal(request));
     const transcription = parseTranscriptionRequest(form.fields, catalog);
     const payload = entryPayload(form.file, transcription);
     const started = performance.now();

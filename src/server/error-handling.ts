@@ -47,8 +47,14 @@ export function writeClientError(err: NodeJS.ErrnoException, socket: Socket): vo
   }
   const apiError = clientErrorOf(err);
   clientErrorAnswers.set(socket, apiError);
+  endSocketWithError(socket, apiError);
+}
+
+/** Writes an error answer straight to a socket no request owns, and closes it. */
+export function endSocketWithError(socket: Socket, apiError: ApiError): void {
   const body = JSON.stringify(errorBody(apiError));
-  const head = `HTTP/1.1 ${apiError.status} ${STATUS_CODES[apiError.status]}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
+  const retryAfter = apiError.retryAfterS === undefined ? '' : `Retry-After: ${Math.max(1, Math.ceil(apiError.retryAfterS))}\r\n`;
+  const head = `HTTP/1.1 ${apiError.status} ${STATUS_CODES[apiError.status]}\r\nConnection: close\r\n${retryAfter}Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
   socket.end(head + body);
 }
 

@@ -45,7 +45,8 @@ const PART_HIGH_WATER_MARK = 4 * 2 ** 20;
  */
 const PARSE_AFTER_BODY_MS = 2500;
 
-export async function readUploadForm(request: FastifyRequest, limits: UploadLimits): Promise<UploadForm> {
+/** `stop`, when it fires, ends the reading with its reason (an ApiError) as the answer. */
+export async function readUploadForm(request: FastifyRequest, limits: UploadLimits, stop?: AbortSignal): Promise<UploadForm> {
   if (!request.isMultipart()) {
     const sent = request.headers['content-type'] ?? 'none';
     throw new ApiError(415, ERR_UNSUPPORTED_MEDIA_TYPE, `Content-Type must be multipart/form-data (got ${sent}).`);
@@ -65,7 +66,7 @@ export async function readUploadForm(request: FastifyRequest, limits: UploadLimi
 
   let file: UploadedFile | undefined;
   const fields = new Map<string, string[]>();
-  const stallGuard = parseStallGuard(request.raw);
+  const stallGuard = parseStallGuard(request.raw, stop);
   try {
     for await (const part of stallGuard.watch(parts)) {
       if (!part.fieldname) throw new ApiError(400, ERR_INVALID_MULTIPART, 'A form part has no name: send each part with Content-Disposition: form-data; name="...".');
@@ -81,6 +82,10 @@ export async function readUploadForm(request: FastifyRequest, limits: UploadLimi
       }
     }
   } catch (err) {
+    if (err === stop?.reason) {
+      discardRestOfBody(request.raw, limits.maxFileBytes);
+      throw err;
+    }
     // A body cut off is not a malformed form: the server timed it out (408, already answered on
     // the socket) or the client left (499).
     if (request.raw.destroyed && !request.raw.complete) {
@@ -102,15 +107,16 @@ export async function readUploadForm(request: FastifyRequest, limits: UploadLimi
 const PARSE_STALLED = new ApiError(400, ERR_INVALID_MULTIPART, 'Malformed multipart body: the body ended but its parts never completed.');
 
 /**
- * Races each step of the parts iterator against a watchdog: a parser that has had the whole body
+ * Races each step of the parts iterator against `stop` and a watchdog: a parser that has had the whole body
  * (raw.complete, set by Node's HTTP parser; no event says so when the parser stops reading) for
  * a full period without finishing fails the form, whatever a parser bug does with it. Slow
  * uploads are left to the request timeout.
  */
-function parseStallGuard(raw: IncomingMessage) {
-  let fail!: (err: ApiError) => void;
+function parseStallGuard(raw: IncomingMessage, stop?: AbortSignal) {
+  let fail!: (err: unknown) => void;
   const stalled = new Promise<never>((_resolve, reject) => (fail = reject));
   stalled.catch(() => {});
+  stop?.addEventListener('abort', () => fail(stop.reason), { once: true });
   let completeSeen = false;
   const check = () => {
     if (completeSeen) return fail(PARSE_STALLED);
