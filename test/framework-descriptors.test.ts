@@ -17,9 +17,8 @@ import type { RouteHandler } from '../src/server/handlers/types.js';
 import { ServerMetrics } from '../src/server/metrics.js';
 import { ModelCatalog } from '../src/server/model-catalog.js';
 import { repoRoot } from '../src/util/paths.js';
-import { decodeAudio } from '../stages/audio/decode.js';
 import { whisperLogMel } from '../stages/audio/mel.js';
-import { resampleTo16kMono } from '../stages/audio/resample.js';
+import { frontEndSamples } from './fixtures/stages/front-end-samples.js';
 import { multipartBody } from './fixtures/server/scripted-pipeline.js';
 
 const importDefault = async <T>(file: string) => ((await import(pathToFileURL(file).href)) as { default: T }).default;
@@ -71,8 +70,7 @@ t.test('features handler: pipelines/features.yaml answers the segments the front
   const res = await post({ model: 'm' }, wav);
   t.equal(res.statusCode, 200, res.body);
   const answer = res.json() as { object: string; model: string; duration: number; segments: { start: number; end: number; frames: number; mel: number[] }[] };
-  const decoded = await decodeAudio(wav, { maxDurationS: 600 });
-  const expected = whisperLogMel(resampleTo16kMono(decoded.channels, decoded.sampleRate), 128);
+  const expected = whisperLogMel(await frontEndSamples(wav), 128);
   t.match(answer, { object: 'audio.features', model: 'm', duration: 11 });
   t.equal(answer.segments.length, 1, '11 s is one 30 s segment');
   t.match(answer.segments[0], { start: 0, end: 11, frames: expected.frames });

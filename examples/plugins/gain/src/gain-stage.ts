@@ -1,0 +1,24 @@
+// Stage `example/gain`: payload.samples × options.gain, clipped to [-1, 1].
+// It imports only the plugin API of sgl-omni-ts (its package.json "exports").
+import { StageError, type ItemResult, type StagePlugin } from 'sgl-omni-ts/plugin';
+
+const plugin: StagePlugin = {
+  name: 'example/gain',
+  create(env) {
+    const gain = env.options.gain as number;
+    return {
+      async process(items) {
+        return items.map(({ payload }): ItemResult => {
+          const { samples } = payload;
+          if (!(samples instanceof Float32Array)) {
+            return { ok: false, error: new StageError('ERR_GAIN_INPUT', 'payload.samples must be a Float32Array (run audio/resample first)', 500, 'samples').toInfo() };
+          }
+          const out = new Float32Array(samples.length);
+          for (let i = 0; i < samples.length; i++) out[i] = Math.max(-1, Math.min(1, samples[i] * gain));
+          return { ok: true, payload: { ...payload, samples: out } };
+        });
+      },
+    };
+  },
+};
+export default plugin;

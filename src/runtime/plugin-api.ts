@@ -1,0 +1,15 @@
+// The API a stage plugin codes against, exported as `sgl-omni-ts/plugin` (with
+// type declarations from tsconfig.plugin.json) so a plugin package never imports
+// this project's files by relative path. docs/PLUGINS.md shows it in use.
+export { StageError } from './contracts.js';
+export type {
+  ItemContext,
+  ItemResult,
+  Payload,
+  StageEnv,
+  StageErrorInfo,
+  StageInstance,
+  StageLogLevel,
+  StageMetrics,
+  StagePlugin,
+} from './contracts.js';
