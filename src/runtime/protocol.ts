@@ -17,6 +17,8 @@ export interface StageWorkerData {
   workerCounter: SharedArrayBuffer;
   /** BroadcastChannel name on which the stage asks its workers to dispose. */
   controlChannel: string;
+  /** Int32Array[1], set to 1 before the dispose broadcast: a worker starting after it disposes at once. */
+  stopFlag: SharedArrayBuffer;
 }
 
 /** One piscina task: a batch plus the port that carries its events, cancels and results. */

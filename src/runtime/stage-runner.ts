@@ -16,6 +16,8 @@ import { collectTransferables } from './transfer.js';
 
 const WORKER_ENTRY = fileURLToPath(new URL('./worker-entry.js', import.meta.url));
 const LOADER_FLAGS = ['--import', '--loader', '--experimental-loader', '--require', '-r'];
+/** How long close waits for workers to end their batches and loads: a model load can take tens of seconds. */
+const DISPOSE_TIMEOUT_MS = 120_000;
 
 export interface StageItem {
   id: string;
@@ -58,15 +60,15 @@ export class StageRunner {
   private readonly queue: PendingItem[] = [];
   private readonly tasks = new Set<RunningTask>();
   private readonly capacity: number;
-  /** Thread ids of workers that created their instance, that reported ready or failed, that disposed. */
+  /** Thread ids of workers that created their instance, that disposed. */
   private readonly readyWorkers = new Set<number>();
-  private readonly reportedWorkers = new Set<number>();
   private readonly disposedWorkers = new Set<number>();
   /** Latest counters each worker published, by thread id. */
   private readonly workerMetrics = new Map<number, StageMetrics>();
   private state: LoadState = { kind: 'loading' };
   private readonly loaded: Promise<void>;
   private settleLoad!: (err?: Error) => void;
+  private readonly stopFlag: Int32Array;
   private onAllDisposed?: () => void;
   private pumpScheduled = false;
   private closed = false;
@@ -98,7 +100,9 @@ export class StageRunner {
       workers: stage.workers,
       workerCounter: new SharedArrayBuffer(4),
       controlChannel: `sgl-omni:${stage.name}:${randomUUID()}`,
+      stopFlag: new SharedArrayBuffer(4),
     };
+    this.stopFlag = new Int32Array(workerData.stopFlag);
     this.control = new BroadcastChannel(workerData.controlChannel);
     this.control.unref();
     this.pool = new Piscina({
@@ -176,8 +180,13 @@ export class StageRunner {
     });
   }
 
-  /** Fails queued and running items, lets instances dispose, then stops the workers. */
-  async close(disposeTimeoutMs = 5000): Promise<void> {
+  /**
+   * Fails queued and running items, lets every worker (loading ones included) end its batches and
+   * dispose, then stops the workers. A worker is only terminated once it said it is idle, or after
+   * disposeTimeoutMs (a stage stuck in its own JavaScript); one still inside onnxruntime or a module
+   * load would take the process down with it.
+   */
+  async close(disposeTimeoutMs = DISPOSE_TIMEOUT_MS): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     // Idle (unref'd) workers do not keep the process alive: without this, a process with nothing
@@ -187,14 +196,19 @@ export class StageRunner {
       if (this.state.kind === 'loading') this.settleLoad(shuttingDownError()); // also ends the loading keep-alive
       for (const item of this.queue.splice(0)) this.reject(item, shuttingDownError());
       for (const task of this.tasks) for (const item of task.items) this.reject(item, shuttingDownError());
+      Atomics.store(this.stopFlag, 0, 1);
       if (this.disposeAcksPending() > 0) {
         let timer: NodeJS.Timeout | undefined;
-        const disposed = new Promise<void>((resolve) => {
-          this.onAllDisposed = resolve;
-          timer = setTimeout(resolve, disposeTimeoutMs);
+        const disposed = new Promise<boolean>((resolve) => {
+          this.onAllDisposed = () => resolve(true);
+          timer = setTimeout(() => resolve(false), disposeTimeoutMs);
         });
+        // A worker that died while we wait will not answer; its replacement sees the stop flag.
+        const recheck = () => this.disposeAcksPending() === 0 && this.onAllDisposed?.();
+        this.pool.on('workerDestroy', recheck);
         this.control.postMessage({ type: 'dispose' } satisfies DisposeMessage);
-        await disposed;
+        if (!(await disposed)) this.opts.logger.warn({ stage: this.name, workers: this.disposeAcksPending(), timeoutMs: disposeTimeoutMs }, 'stage workers did not stop in time; terminating them');
+        this.pool.off('workerDestroy', recheck);
         clearTimeout(timer);
       }
       this.control.close();
@@ -204,9 +218,9 @@ export class StageRunner {
     }
   }
 
-  /** Live workers that will answer a dispose request (those still starting have no channel yet). */
+  /** Live workers that have not yet said they disposed (starting and loading ones included). */
   private disposeAcksPending(): number {
-    return this.pool.threads.filter((w) => this.reportedWorkers.has(w.threadId) && !this.disposedWorkers.has(w.threadId)).length;
+    return this.pool.threads.filter((w) => !this.disposedWorkers.has(w.threadId)).length;
   }
 
   private onWorkerStatus(status: WorkerStatus): void {
@@ -218,7 +232,6 @@ export class StageRunner {
       this.opts.logger[status.level]({ ...status.fields, stage: this.name, threadId: status.threadId }, status.msg);
       return;
     }
-    if (status.type !== 'sgl-omni:disposed') this.reportedWorkers.add(status.threadId);
     if (status.type === 'sgl-omni:ready') {
       this.readyWorkers.add(status.threadId);
       if (this.state.kind === 'loading' && this.readyWorkers.size >= this.stage.workers) {

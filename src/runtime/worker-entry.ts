@@ -2,10 +2,15 @@
 // named in workerData, creates one instance as soon as the worker starts (so a
 // pipeline is ready before its first request), then serves batches. Results and
 // events go back over each task's own MessagePort; errors stay per item.
+// Asked to dispose, it cancels its batches, waits until they and its load have
+// ended, releases the instance and says so: only then may the thread be
+// terminated (terminating it inside onnxruntime's run or a module load aborts
+// the whole process: "terminate called after throwing an instance of
+// 'Napi::Error'", "FATAL ERROR: v8::Module::IsGraphAsync").
 import { BroadcastChannel, parentPort, threadId, workerData, type MessagePort } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import type { ItemContext, ItemResult, Payload, StageEnv, StageInstance, StagePlugin } from './contracts.js';
-import { ERR_STAGE_FAILED, ERR_STAGE_UNAVAILABLE, toErrorInfo } from './errors.js';
+import { ERR_SHUTTING_DOWN, ERR_STAGE_FAILED, ERR_STAGE_UNAVAILABLE, toErrorInfo } from './errors.js';
 import type { CancelMessage, DisposeMessage, StageTask, StageWorkerData, TaskMessage, WorkerStatus } from './protocol.js';
 import { collectTransferables } from './transfer.js';
 
@@ -44,19 +49,35 @@ async function createInstance(): Promise<StageInstance | undefined> {
   }
 }
 
-const instanceReady = createInstance();
-
+// Subscribed before the stop flag is read, and the stage sets the flag before it broadcasts:
+// a worker either sees the flag or receives the message, whenever it starts.
 const control = new BroadcastChannel(data.controlChannel);
 control.unref();
-control.onmessage = async (event: unknown) => {
-  if ((event as { data?: DisposeMessage }).data?.type !== 'dispose') return;
-  const instance = await instanceReady;
-  try {
-    await instance?.dispose?.();
-  } finally {
-    report({ type: 'sgl-omni:disposed', threadId });
-  }
+const stopFlag = new Int32Array(data.stopFlag);
+/** Batches being processed, with the contexts a dispose cancels. */
+const running = new Map<Promise<unknown>, WorkerItemContext[]>();
+let disposing: Promise<void> | undefined;
+
+const instanceReady = Atomics.load(stopFlag, 0) ? Promise.resolve(undefined) : createInstance();
+
+function dispose(): Promise<void> {
+  disposing ??= (async () => {
+    for (const contexts of running.values()) for (const ctx of contexts) ctx.cancel();
+    const instance = await instanceReady;
+    await Promise.allSettled(running.keys());
+    try {
+      await instance?.dispose?.();
+    } finally {
+      report({ type: 'sgl-omni:disposed', threadId });
+    }
+  })();
+  return disposing;
+}
+
+control.onmessage = (event: unknown) => {
+  if ((event as { data?: DisposeMessage }).data?.type === 'dispose') void dispose();
 };
+if (Atomics.load(stopFlag, 0)) void dispose();
 
 class WorkerItemContext implements ItemContext {
   cancelled = false;
@@ -107,9 +128,14 @@ export default async function runTask(task: StageTask): Promise<void> {
     if (m.type === 'cancel') contexts[m.index]?.cancel();
   });
   const instance = await instanceReady;
-  const results = instance
-    ? await processBatch(instance, task, contexts)
-    : failAll(task.items.length, ERR_STAGE_UNAVAILABLE, loadFailure, 503);
+  let results: ItemResult[];
+  if (disposing) results = failAll(task.items.length, ERR_SHUTTING_DOWN, 'server is shutting down', 503);
+  else if (!instance) results = failAll(task.items.length, ERR_STAGE_UNAVAILABLE, loadFailure, 503);
+  else {
+    const batch = processBatch(instance, task, contexts);
+    running.set(batch, contexts);
+    results = await batch.finally(() => running.delete(batch));
+  }
   const message: TaskMessage = { type: 'result', results };
   task.port.postMessage(message, collectTransferables(results));
   // The main thread closes the port once it has drained it.
