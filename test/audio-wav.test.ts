@@ -3,10 +3,18 @@
 import t from 'tap';
 import { decodeAudio } from '../stages/audio/decode.js';
 import { probeDuration } from '../stages/audio/probe.js';
+import { downmixToMono, resample } from '../stages/audio/resample.js';
+import { decodeWavSamples, readWavLayout } from '../stages/audio/wav.js';
 import { buildWav, type WavSpec } from './fixtures/audio/wav-writer.js';
 
 const FRAMES = 1000;
 const opts = { maxDurationS: 60 };
+
+/** The reader alone: planar samples at the file's own rate and channel count. */
+function readWav(bytes: Uint8Array): { sampleRate: number; channels: Float32Array[] } {
+  const layout = readWavLayout(bytes);
+  return { sampleRate: layout.sampleRate, channels: decodeWavSamples(bytes, layout) };
+}
 
 /** Interleaved bytes with pseudo-random samples, and the floats the reader must return. */
 function samples(formatTag: number, bits: number, channels: number): { data: Uint8Array; expected: Float32Array[] } {
@@ -51,22 +59,25 @@ const variants: [string, Omit<WavSpec, 'data'>][] = [
 for (const [name, spec] of variants) {
   t.test(name, async (t) => {
     const { data, expected } = samples(spec.formatTag, spec.bits, spec.channels);
-    const decoded = await decodeAudio(buildWav({ ...spec, data }), opts);
-    t.equal(decoded.sampleRate, spec.sampleRate);
-    t.equal(decoded.channels.length, spec.channels);
+    const wav = buildWav({ ...spec, data });
+    const read = readWav(wav);
+    t.equal(read.sampleRate, spec.sampleRate);
+    t.equal(read.channels.length, spec.channels);
+    for (let c = 0; c < spec.channels; c++) t.same(read.channels[c], expected[c], `channel ${c} exact`);
+    // decoding gives the mean of the channels at 16 kHz, in a buffer of its own
+    const decoded = await decodeAudio(wav, opts);
+    t.same([decoded.sourceRate, decoded.sourceChannels, decoded.sampleRate, decoded.channels.length], [spec.sampleRate, spec.channels, 16000, 1]);
     t.equal(decoded.duration, FRAMES / spec.sampleRate);
-    for (let c = 0; c < spec.channels; c++) {
-      t.same(decoded.channels[c], expected[c], `channel ${c} exact`);
-      t.equal(decoded.channels[c].buffer.byteLength, FRAMES * 4, 'each channel owns its buffer');
-    }
+    t.same(decoded.channels[0], resample(downmixToMono(expected), spec.sampleRate, 16000), 'downmixed and resampled as the one-shot functions do');
+    t.equal(decoded.channels[0].buffer.byteLength, decoded.channels[0].length * 4, 'owns its buffer');
   });
 }
 
 t.test('streamed and truncated data sizes read what is present', async (t) => {
   const { data, expected } = samples(1, 16, 2);
   for (const declared of [0, 0xffffffff, data.length * 10]) {
-    const decoded = await decodeAudio(buildWav({ formatTag: 1, bits: 16, channels: 2, sampleRate: 16000, data, declaredDataSize: declared }), opts);
-    t.same(decoded.channels[1], expected[1], `declared ${declared}`);
+    const read = readWav(buildWav({ formatTag: 1, bits: 16, channels: 2, sampleRate: 16000, data, declaredDataSize: declared }));
+    t.same(read.channels[1], expected[1], `declared ${declared}`);
   }
   // cut mid-frame: the partial frame is dropped
   const cut = buildWav({ formatTag: 1, bits: 16, channels: 2, sampleRate: 16000, data }).subarray(0, 44 + 401 * 4 + 3);
@@ -85,9 +96,10 @@ t.test('WAV codecs other than PCM and float go through ffmpeg', async (t) => {
   // G.711 mu-law: 0xFF is +0, 0x80 is the largest positive code (32124 / 32768)
   const data = Uint8Array.from({ length: 800 }, (_, i) => (i % 2 ? 0xff : 0x80));
   const decoded = await decodeAudio(buildWav({ formatTag: 7, bits: 8, channels: 1, sampleRate: 8000, data }), opts);
-  t.equal(decoded.sampleRate, 8000);
-  t.equal(decoded.channels[0].length, 800);
-  t.same([...decoded.channels[0].subarray(0, 4)], [32124 / 32768, 0, 32124 / 32768, 0]);
+  t.equal(decoded.sourceRate, 8000);
+  // ffmpeg's samples, resampled here: the same as resampling the known mu-law values
+  const expected = Float32Array.from({ length: 800 }, (_, i) => (i % 2 ? 0 : 32124 / 32768));
+  t.same(decoded.channels[0], resample(expected, 8000, 16000));
 });
 
 t.test('NaN and Infinity in float WAV become 0', async (t) => {

@@ -1,5 +1,8 @@
-// Stage `audio/decode`: uploaded file bytes → planar float channels at the file's rate.
-// Consumes payload.audio; adds channels, sampleRate, duration.
+// Stage `audio/decode`: uploaded file bytes → 16 kHz mono float samples, decoded and
+// resampled piece by piece (memory: the upload and the 16 kHz result, see mono-sink.ts).
+// Consumes payload.audio; adds channels (one 16 kHz plane), sampleRate (16000), duration.
+// Items run concurrently in a worker (the pipeline's `concurrency`): decoders yield between
+// pieces of ~10 ms, so a short upload behind a long one is not held until that one ends.
 import type { StagePlugin } from '../../src/runtime/contracts.js';
 import { decodeAudio } from './decode.js';
 import { badPayload } from './errors.js';
@@ -27,10 +30,14 @@ const plugin: StagePlugin = {
   },
   create(env) {
     const maxDurationS = (env.options.max_duration_s as number | undefined) ?? DEFAULT_MAX_DURATION_S;
+    const totals = { decoded_audio_s: 0, resample_multiply_adds: 0 };
     return {
       process: (items) =>
         processEach(env.stageName, items, async ({ audio, ...rest }) => {
-          const { channels, sampleRate, duration } = await decodeAudio(uploadedBytes(audio), { maxDurationS });
+          const { channels, sampleRate, duration, resampleWork } = await decodeAudio(uploadedBytes(audio), { maxDurationS });
+          totals.decoded_audio_s += duration;
+          totals.resample_multiply_adds += resampleWork;
+          env.publishMetrics?.({ ...totals });
           return { ...rest, channels, sampleRate, duration };
         }),
     };

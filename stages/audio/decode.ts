@@ -1,61 +1,72 @@
-// Bytes of an uploaded file → planar float samples at the file's own rate.
+// Bytes of an uploaded file → 16 kHz mono float samples. Every decoder streams its output
+// into a MonoSink, which downmixes and resamples each piece as it comes: a request holds its
+// upload and the 16 kHz result, never the source's samples (issue 11: a 369 KB FLAC of 4 h
+// of 48 kHz stereo silence took RSS from 200 MB to 4.3 GB).
 import { audioTooLong, emptyAudio, unsupportedAudio } from './errors.js';
 import { decodeWithFfmpeg } from './ffmpeg.js';
+import { MonoSink } from './mono-sink.js';
 import { probeDuration } from './probe.js';
 import { detectFormat, type AudioFormat } from './sniff.js';
-import { decodeWithWasm, type DecodedPcm } from './wasm-codecs.js';
-import { checkPcmLayout } from './layout.js';
+import { describeTextUpload } from './text-upload.js';
+import { decodeWithWasm } from './wasm-codecs.js';
 import { decodeWavSamples, isPlainWav, readWavLayout } from './wav.js';
 
-export interface DecodedAudio {
-  /** One array per channel, each owning its whole buffer (transferable). */
-  channels: Float32Array[];
-  sampleRate: number;
-  /** Seconds. */
-  duration: number;
-}
+import { TARGET_RATE } from './resample.js';
 
 export interface DecodeOptions {
-  /** Longer files are refused with ERR_AUDIO_TOO_LONG, from headers when they tell. */
+  /** Longer files are refused with ERR_AUDIO_TOO_LONG, from headers when they tell, else as decoding passes it. */
   maxDurationS: number;
 }
 
+export interface DecodedAudio {
+  /** One 16 kHz mono channel, owning its whole buffer (transferable). */
+  channels: [Float32Array];
+  sampleRate: typeof TARGET_RATE;
+  /** Seconds of source audio. */
+  duration: number;
+  /** The upload's own rate and channel count. */
+  sourceRate: number;
+  sourceChannels: number;
+  /** Multiply-adds the rate conversion took (grows with the source rate; bounded per second of audio). */
+  resampleWork: number;
+}
+
+/** WAV frames converted per piece: 1 s at 64 kHz, the size of the pieces other decoders give. */
+const WAV_PIECE_FRAMES = 65536;
+
 export async function decodeAudio(bytes: Uint8Array, opts: DecodeOptions): Promise<DecodedAudio> {
   if (bytes.length === 0) throw emptyAudio('no bytes were uploaded');
+  const text = describeTextUpload(bytes);
+  if (text) throw unsupportedAudio(`the upload is ${text}, not audio; playlists and manifests that point at other files are not accepted, upload the audio itself`);
   const format = detectFormat(bytes);
   if (!format) throw unsupportedAudio('the file is not WAV, MP3, FLAC, Ogg (Vorbis/Opus), MP4/M4A, WebM or MPEG audio');
   const declared = probeDuration(bytes);
   if (declared !== null && declared > opts.maxDurationS) throw audioTooLong(declared, opts.maxDurationS);
 
-  const pcm = await decodeFormat(bytes, format, opts);
-  checkPcmLayout(pcm.sampleRate, pcm.channels.length);
-  const channels = sanitize(pcm.channels);
-  const duration = channels[0].length / pcm.sampleRate;
-  if (channels[0].length === 0) throw emptyAudio('the file decodes to no samples');
-  if (duration > opts.maxDurationS) throw audioTooLong(duration, opts.maxDurationS);
-  return { channels, sampleRate: pcm.sampleRate, duration };
+  const sink = new MonoSink(sourceName(format), opts.maxDurationS);
+  await decodeInto(sink, bytes, format, opts);
+  const { samples, sourceRate, sourceChannels, duration } = sink.finish();
+  if (samples.length === 0) throw emptyAudio('the file decodes to no samples');
+  return { channels: [samples], sampleRate: TARGET_RATE, duration, sourceRate, sourceChannels, resampleWork: sink.resampleWork };
 }
 
-function decodeFormat(bytes: Uint8Array, format: AudioFormat, opts: DecodeOptions): Promise<DecodedPcm> | DecodedPcm {
+const sourceName = (format: AudioFormat) => (format.decoder === 'ffmpeg' ? format.container : format.decoder.toUpperCase());
+
+async function decodeInto(sink: MonoSink, bytes: Uint8Array, format: AudioFormat, opts: DecodeOptions): Promise<void> {
   switch (format.decoder) {
     case 'wav': {
       const layout = readWavLayout(bytes);
-      if (isPlainWav(layout)) return { channels: decodeWavSamples(bytes, layout), sampleRate: layout.sampleRate };
-      return decodeWithFfmpeg(bytes, `WAV format ${layout.formatTag}`, opts);
+      if (!isPlainWav(layout)) return decodeWithFfmpeg(bytes, { container: `WAV format ${layout.formatTag}`, demuxer: 'wav' }, sink, opts);
+      const frames = layout.dataBytes / layout.blockAlign;
+      for (let from = 0; from < frames; from += WAV_PIECE_FRAMES) {
+        sink.add(decodeWavSamples(bytes, layout, from, Math.min(WAV_PIECE_FRAMES, frames - from)), layout.sampleRate);
+        await new Promise(setImmediate); // other requests in this worker decode between pieces
+      }
+      return;
     }
     case 'ffmpeg':
-      return decodeWithFfmpeg(bytes, format.container, opts);
+      return decodeWithFfmpeg(bytes, format, sink, opts);
     default:
-      return decodeWithWasm(format.decoder, bytes, opts);
+      return decodeWithWasm(format.decoder, bytes, sink);
   }
-}
-
-/** Equal-length channels, each in its own buffer, with NaN and ±Infinity (corrupt float data) set to 0. */
-function sanitize(planes: Float32Array[]): Float32Array[] {
-  const frames = Math.min(...planes.map((p) => p.length));
-  return planes.map((plane) => {
-    const owned = plane.byteOffset === 0 && plane.buffer.byteLength === frames * 4 ? plane : plane.slice(0, frames);
-    for (let i = 0; i < frames; i++) if (!Number.isFinite(owned[i])) owned[i] = 0;
-    return owned;
-  });
 }

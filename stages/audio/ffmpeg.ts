@@ -1,18 +1,27 @@
-// Containers (MP4/M4A, WebM/Matroska, MPEG, AIFF...) are decoded by the ffmpeg binary
-// that @ffmpeg-installer ships inside npm, run as a child process on a private temp
-// file: MP4s with the moov box at the end cannot be read from a pipe.
+// Containers (MP4/M4A, WebM/Matroska, MPEG, AIFF...) are decoded by the ffmpeg binary that
+// @ffmpeg-installer ships inside npm, run as a child process that can read the upload and
+// nothing else (issue 11: a text upload probed as a DASH manifest made ffmpeg open a media
+// file named in it, and the server transcribed that):
+//  - the demuxer is the one our sniffing chose (`-f`), and `-format_whitelist` names only it,
+//    so ffmpeg never probes across its demuxers (DASH, HLS, concat, image2... open the files
+//    and URLs a manifest names) and no demuxer can open another;
+//  - the upload arrives on stdin and only the pipe and cache protocols are allowed, so no
+//    file:, http:, subfile:, data: or other URL inside an upload can be opened; `cache:`
+//    keeps what it read (in its own unlinked temp file) so that the mov demuxer can seek back
+//    to an mdat box that comes before the moov box;
+//  - MOV external data references stay off (`-enable_drefs 0`, also ffmpeg's default).
+// Output is f32le WAV at the source's rate and channels, streamed into a MonoSink as it comes:
+// memory is the sink's, and ffmpeg is killed as soon as the sink refuses the audio (over the cap).
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
+import { StageError } from '../../src/runtime/contracts.js';
 import { undecodableAudio, unsupportedAudio } from './errors.js';
-import { decodeWavSamples, readWavLayout } from './wav.js';
-import type { DecodedPcm } from './wasm-codecs.js';
+import type { MonoSink } from './mono-sink.js';
+import { readWavHeader } from './wav.js';
 
 const FFMPEG_TIMEOUT_MS = 300_000;
 const STDERR_KEEP = 8192;
-/** Decoded float output beyond this is refused: 2 GiB is over 3 h of 48 kHz stereo. */
-const MAX_OUTPUT_BYTES = 2 ** 31;
+/** ffmpeg's input: its stdin, through the seek-back cache. */
+const INPUT_URL = 'cache:pipe:0';
 
 let binary: Promise<string> | undefined;
 
@@ -26,58 +35,100 @@ async function ffmpegPath(): Promise<string> {
   }
 }
 
+export interface FfmpegInput {
+  /** What the sniffer saw, for messages. */
+  container: string;
+  /** The one ffmpeg demuxer allowed to read it (`ffmpeg -formats` names: mov, matroska, wav...). */
+  demuxer: string;
+}
+
 export interface FfmpegOptions {
-  /** Audio past this many seconds is not decoded (the caller rejects such files). */
+  /** Audio past this many seconds is not decoded (the sink refuses such files). */
   maxDurationS: number;
 }
 
-/** First audio stream of a container as planar float samples at its own rate and channel count. */
-export async function decodeWithFfmpeg(bytes: Uint8Array, container: string, opts: FfmpegOptions): Promise<DecodedPcm> {
+/** The command line: everything before `-i` restricts what ffmpeg may open and how it reads the upload. */
+export function ffmpegArgs(input: FfmpegInput, opts: FfmpegOptions): string[] {
+  const args = ['-nostdin', '-hide_banner', '-loglevel', 'error'];
+  args.push('-protocol_whitelist', 'pipe,cache', '-read_ahead_limit', '-1');
+  args.push('-f', input.demuxer, '-format_whitelist', input.demuxer);
+  if (input.demuxer === 'mov') args.push('-enable_drefs', '0', '-use_absolute_path', '0');
+  args.push('-i', INPUT_URL, '-map', '0:a:0', '-vn', '-sn', '-dn', '-map_metadata', '-1', '-fflags', '+bitexact');
+  if (Number.isFinite(opts.maxDurationS)) args.push('-t', String(opts.maxDurationS + 1));
+  args.push('-c:a', 'pcm_f32le', '-f', 'wav', 'pipe:1');
+  return args;
+}
+
+/** Decodes the first audio stream of a container into `sink`. */
+export async function decodeWithFfmpeg(bytes: Uint8Array, input: FfmpegInput, sink: MonoSink, opts: FfmpegOptions): Promise<void> {
   const exe = await ffmpegPath();
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'sgl-omni-audio-')); // created 0700
-  const input = path.join(dir, 'input');
-  try {
-    await writeFile(input, bytes, { mode: 0o600 });
-    // WAV out carries the rate and channel count; -t caps the work on over-long files
-    const args = ['-nostdin', '-hide_banner', '-loglevel', 'error', '-i', input, '-map', '0:a:0', '-vn', '-sn', '-dn'];
-    if (Number.isFinite(opts.maxDurationS)) args.push('-t', String(opts.maxDurationS + 1));
-    args.push('-c:a', 'pcm_f32le', '-f', 'wav', 'pipe:1');
-    const { code, stdout, stderr, overflow } = await run(exe, args);
-    if (overflow) throw undecodableAudio(`${container}: decoded audio exceeds ${MAX_OUTPUT_BYTES / 2 ** 30} GiB`);
-    const why = stderr.split(input).join('input').trim().split('\n').pop() || `exit code ${code}`;
-    if (code !== 0) throw undecodableAudio(`${container}: ${why}`);
-    if (stdout.length === 0) throw undecodableAudio(`${container}: ffmpeg produced no audio`);
-    const wav = new Uint8Array(stdout.buffer, stdout.byteOffset, stdout.length);
-    const layout = readWavLayout(wav);
-    return { channels: decodeWavSamples(wav, layout), sampleRate: layout.sampleRate };
-  } finally {
-    await rm(dir, { recursive: true, force: true });
+  const reader = new WavStreamReader(sink);
+  const { code, stderr, refusal } = await run(exe, ffmpegArgs(input, opts), bytes, reader);
+  if (refusal) throw refusal;
+  const why = stderr.trim().split('\n').filter((line) => !/^\[cache @|Last message repeated/.test(line.trim())).pop() || `exit code ${code}`;
+  if (code !== 0) throw undecodableAudio(`${input.container}: ${why.replaceAll(INPUT_URL, 'input')}`);
+  if (sink.frames === 0) throw undecodableAudio(`${input.container}: ffmpeg produced no audio`);
+}
+
+/** Interleaved f32le WAV arriving in pieces → planar chunks into the sink. */
+class WavStreamReader {
+  private pending: Buffer = Buffer.alloc(0);
+  private channels = 0;
+  private sampleRate = 0;
+  private planes: Float32Array[] = [];
+
+  constructor(private readonly sink: MonoSink) {}
+
+  push(chunk: Buffer): void {
+    this.pending = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
+    if (this.channels === 0) {
+      const header = readWavHeader(this.pending);
+      if (!header) return;
+      this.channels = header.fmt.channels;
+      this.sampleRate = header.fmt.sampleRate;
+      this.pending = this.pending.subarray(header.dataOffset);
+    }
+    const frameBytes = 4 * this.channels;
+    const frames = Math.floor(this.pending.length / frameBytes);
+    if (frames === 0) return;
+    // copied into an aligned array: pipe chunks start at any byte offset
+    const interleaved = new Float32Array(frames * this.channels);
+    new Uint8Array(interleaved.buffer).set(this.pending.subarray(0, frames * frameBytes));
+    this.pending = this.pending.subarray(frames * frameBytes);
+    if (this.planes.length !== this.channels || this.planes[0].length < frames)
+      this.planes = Array.from({ length: this.channels }, () => new Float32Array(frames));
+    for (let c = 0; c < this.channels; c++) {
+      const plane = this.planes[c];
+      for (let i = 0, at = c; i < frames; i++, at += this.channels) plane[i] = interleaved[at];
+    }
+    this.sink.add(this.planes, this.sampleRate, frames);
   }
 }
 
 interface RunResult {
   code: number | null;
-  stdout: Buffer;
   stderr: string;
-  /** Output passed MAX_OUTPUT_BYTES and the process was killed. */
-  overflow: boolean;
+  /** The sink's error that stopped the decode (ffmpeg was killed for it). */
+  refusal?: StageError;
 }
 
-function run(exe: string, args: string[]): Promise<RunResult> {
+function run(exe: string, args: string[], bytes: Uint8Array, reader: WavStreamReader): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(exe, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const chunks: Buffer[] = [];
-    let bytes = 0;
-    let overflow = false;
+    const child = spawn(exe, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let refusal: StageError | undefined;
     let stderr = '';
     const timer = setTimeout(() => child.kill('SIGKILL'), FFMPEG_TIMEOUT_MS);
-    child.stdout.on('data', (c: Buffer) => {
-      if (overflow) return;
-      bytes += c.length;
-      if (bytes <= MAX_OUTPUT_BYTES) return void chunks.push(c);
-      overflow = true;
-      chunks.length = 0;
-      child.kill('SIGKILL');
+    // ffmpeg may stop reading early (an error, or killed): the rest of the upload is dropped
+    child.stdin.on('error', () => {});
+    child.stdin.end(bytes);
+    child.stdout.on('data', (chunk: Buffer) => {
+      if (refusal) return;
+      try {
+        reader.push(chunk);
+      } catch (err) {
+        refusal = err instanceof StageError ? err : undecodableAudio(`ffmpeg output unreadable: ${(err as Error).message}`);
+        child.kill('SIGKILL');
+      }
     });
     child.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-STDERR_KEEP)));
     child.on('error', (err) => {
@@ -86,8 +137,8 @@ function run(exe: string, args: string[]): Promise<RunResult> {
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      const why = signal ? `ffmpeg killed by ${signal}${overflow ? '' : ' (time limit)'}` : stderr;
-      resolve({ code: signal ? -1 : code, stdout: Buffer.concat(chunks), stderr: why, overflow });
+      const why = signal && !refusal ? `ffmpeg killed by ${signal} (time limit)` : stderr;
+      resolve({ code: signal ? -1 : code, stderr: why, refusal });
     });
   });
 }

@@ -1,5 +1,6 @@
 // Stage `audio/resample`: planar channels at any rate → 16 kHz mono, peak-normalised
 // as Qwen3-ASR does. Consumes channels; sets samples, sampleRate (16000), duration.
+// After audio/decode, which already delivers 16 kHz mono, only the normalisation is left.
 import type { StagePlugin } from '../../src/runtime/contracts.js';
 import { badPayload } from './errors.js';
 import { resampleTo16kMono, TARGET_RATE } from './resample.js';

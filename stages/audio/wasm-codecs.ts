@@ -1,17 +1,17 @@
 // In-process decoders for MP3, FLAC, Ogg Vorbis and Ogg Opus: the MIT-licensed
 // WASM builds of mpg123, libFLAC, libvorbis and libopus (wasm-audio-decoders).
 // A decoder instance per file keeps concurrent items apart; the compiled WASM
-// module is cached by the library, so an instance costs only its memory.
+// module is cached by the library, so an instance costs only its memory, which is
+// dropped with the instance after the file (a WASM heap never shrinks, so none is reused).
+// Output goes to a MonoSink piece by piece: FLAC frame by frame (at most 65535 samples
+// per channel), the others per feed of FEED_BYTES, so no decoded file is ever held whole.
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import CodecParser from 'codec-parser';
 import { StageError } from '../../src/runtime/contracts.js';
-import { audioTooLarge, audioTooLong, undecodableAudio } from './errors.js';
-import { checkPcmLayout } from './layout.js';
+import { undecodableAudio } from './errors.js';
+import type { MonoSink } from './mono-sink.js';
 
 export type WasmCodec = 'mp3' | 'flac' | 'vorbis' | 'opus';
-
-export interface DecodedPcm {
-  channels: Float32Array[];
-  sampleRate: number;
-}
 
 interface DecodedAudio {
   channelData: Float32Array[];
@@ -24,6 +24,8 @@ interface DecodedAudio {
 interface Decoder {
   ready: Promise<void>;
   decode(data: Uint8Array): DecodedAudio | Promise<DecodedAudio>;
+  /** FLAC only: decodes whole frames, as split by codec-parser. */
+  decodeFrames?(frames: Uint8Array[]): DecodedAudio | Promise<DecodedAudio>;
   /** Decodes what the parser still holds at the end of the stream (absent for MP3). */
   flush?(): Promise<DecodedAudio>;
   free(): void;
@@ -45,94 +47,63 @@ async function createDecoder(codec: WasmCodec): Promise<Decoder> {
 }
 
 /**
- * Bytes fed to the decoder at a time. Compressed audio can expand enormously (a FLAC
- * frame of constant samples is 13 bytes for 32768 samples), so the length is checked
- * after every feed: a file far over the cap costs one feed past the cap, not all of it.
+ * Bytes fed to the MP3, Vorbis and Opus decoders at a time. Their output per feed is bounded by
+ * the codec (an MP3 frame is at least 24 bytes for 1152 samples; an Ogg page at most 255
+ * packets): a 4 KB feed of MP3 gives at most ~400 k samples. FLAC is fed frame by frame,
+ * because a frame of constant samples is 13 bytes for up to 65535 samples per channel:
+ * 4 KB of it would decode to 200 MB at once.
  */
 const FEED_BYTES = 4096;
+/** Samples (all channels) decoded between yields to the worker's event loop, so that the other
+ *  requests the decode stage runs concurrently get their turn: ~3 s of 48 kHz stereo, ~10 ms of work. */
+const YIELD_EVERY_SAMPLES = 2 ** 18;
 
-/**
- * Decoded samples (all channels) allowed per second of the duration cap: 48 kHz stereo, the
- * largest layout speech is recorded in. Many channels at a high rate reach it before the
- * duration cap, so decoded memory stays bounded by the cap whatever the header says.
- */
-const SAMPLES_PER_CAP_SECOND = 2 * 48000;
-
-export interface WasmDecodeOptions {
-  /** Decoding stops, and the file is refused, once more audio than this has come out. */
-  maxDurationS: number;
-}
-
-/** Decodes a whole file; frames the codec reports as corrupt are skipped, as players do. */
-export async function decodeWithWasm(codec: WasmCodec, bytes: Uint8Array, opts: WasmDecodeOptions): Promise<DecodedPcm> {
+/** Decodes a whole file into `sink`; frames the codec reports as corrupt are skipped, as players do. */
+export async function decodeWithWasm(codec: WasmCodec, bytes: Uint8Array, sink: MonoSink): Promise<void> {
   const decoder = await createDecoder(codec);
   await decoder.ready;
+  const name = CODEC_NAMES[codec];
+  let firstError: string | undefined;
+  let sinceYield = 0;
+  const add = async (result: DecodedAudio) => {
+    firstError ??= result.errors[0]?.message;
+    if (result.samplesDecoded === 0 || result.channelData.length === 0) return;
+    if (codec === 'flac' && result.bitDepth) rescaleIntegerSamples(result.channelData, result.bitDepth, result.samplesDecoded);
+    sink.add(result.channelData, result.sampleRate, result.samplesDecoded);
+    sinceYield += result.samplesDecoded * result.channelData.length;
+    if (sinceYield < YIELD_EVERY_SAMPLES) return;
+    sinceYield = 0;
+    await yieldToLoop();
+  };
   try {
-    const output = new DecodedOutput(CODEC_NAMES[codec], opts.maxDurationS);
-    try {
-      for (let at = 0; at < bytes.length; at += FEED_BYTES) output.add(await decoder.decode(bytes.subarray(at, at + FEED_BYTES)));
-      if (decoder.flush) output.add(await decoder.flush());
-    } catch (err) {
-      if (err instanceof StageError) throw err;
-      throw undecodableAudio(`${CODEC_NAMES[codec]} decoder failed: ${(err as Error).message}`);
+    if (codec === 'flac') await decodeFlacFrames(decoder, bytes, add);
+    else {
+      for (let at = 0; at < bytes.length; at += FEED_BYTES) await add(await decoder.decode(bytes.subarray(at, at + FEED_BYTES)));
+      if (decoder.flush) await add(await decoder.flush());
     }
-    const pcm = output.join();
-    if (codec === 'flac' && output.bitDepth) rescaleIntegerSamples(pcm.channels, output.bitDepth);
-    return pcm;
+  } catch (err) {
+    if (err instanceof StageError) throw err;
+    throw undecodableAudio(`${name} decoder failed: ${(err as Error).message}`);
   } finally {
     decoder.free();
   }
+  if (sink.frames === 0) throw undecodableAudio(`${name} stream has no decodable audio (${firstError ?? 'no audio frames found'})`);
 }
 
-/** The decoder's output feed by feed, held until the end of the file and then joined per channel. */
-class DecodedOutput {
-  private readonly pieces: Float32Array[][] = [];
-  private frames = 0;
-  private sampleRate = 0;
-  private firstError: string | undefined;
-  bitDepth: number | undefined;
-
-  constructor(
-    private readonly codecName: string,
-    private readonly maxDurationS: number,
-  ) {}
-
-  add(result: DecodedAudio): void {
-    this.firstError ??= result.errors[0]?.message;
-    if (result.samplesDecoded === 0 || result.channelData.length === 0) return;
-    const first = this.pieces[0];
-    const channels = result.channelData.length;
-    if (!first) checkPcmLayout(result.sampleRate, channels); // before an absurd layout decodes far
-    else if (channels !== first.length || result.sampleRate !== this.sampleRate)
-      throw undecodableAudio(`${this.codecName} stream changes from ${first.length} channels at ${this.sampleRate} Hz to ${channels} at ${result.sampleRate} Hz`);
-    this.sampleRate = result.sampleRate;
-    this.bitDepth ??= result.bitDepth;
-    this.pieces.push(result.channelData.map((plane) => plane.subarray(0, result.samplesDecoded)));
-    this.frames += result.samplesDecoded;
-    if (this.frames > this.maxDurationS * this.sampleRate) throw audioTooLong(this.frames / this.sampleRate, this.maxDurationS, { decodedSoFar: true });
-    if (this.frames * channels > this.maxDurationS * SAMPLES_PER_CAP_SECOND) throw audioTooLarge(channels, this.sampleRate, this.maxDurationS);
-  }
-
-  join(): DecodedPcm {
-    if (this.frames === 0) throw undecodableAudio(`${this.codecName} stream has no decodable audio (${this.firstError ?? 'no audio frames found'})`);
-    const channels = this.pieces[0].map((_, c) => {
-      if (this.pieces.length === 1) return this.pieces[0][c];
-      const plane = new Float32Array(this.frames);
-      let offset = 0;
-      for (const piece of this.pieces) {
-        plane.set(piece[c], offset);
-        offset += piece[c].length;
-      }
-      return plane;
-    });
-    return { channels, sampleRate: this.sampleRate };
-  }
+/** Frames split by codec-parser (the parser the FLAC decoder itself uses), decoded one at a time. */
+async function decodeFlacFrames(decoder: Decoder, bytes: Uint8Array, add: (result: DecodedAudio) => Promise<void>): Promise<void> {
+  const parser = new CodecParser('audio/flac', { enableFrameCRC32: false });
+  const decodeEach = async (frames: Iterator<{ data: Uint8Array }>) => {
+    for (let next = frames.next(); !next.done; next = frames.next()) await add(await decoder.decodeFrames!([next.value.data]));
+  };
+  for (let at = 0; at < bytes.length; at += FEED_BYTES) await decodeEach(parser.parseChunk(bytes.subarray(at, at + FEED_BYTES)) as Iterator<{ data: Uint8Array }>);
+  await decodeEach(parser.flush() as Iterator<{ data: Uint8Array }>);
 }
 
 /** The FLAC decoder divides integer samples by 2^(bits-1) - 1; WAV readers and the
  *  Python reference divide by 2^(bits-1). Recover the integers and rescale, in place. */
-function rescaleIntegerSamples(channels: Float32Array[], bits: number): void {
+function rescaleIntegerSamples(channels: Float32Array[], bits: number, frames: number): void {
   const stored = 2 ** (bits - 1) - 1;
   const wanted = 2 ** (bits - 1);
-  for (const plane of channels) for (let i = 0; i < plane.length; i++) plane[i] = Math.round(plane[i] * stored) / wanted;
+  for (const plane of channels) for (let i = 0; i < frames; i++) plane[i] = Math.round(plane[i] * stored) / wanted;
 }

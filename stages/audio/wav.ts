@@ -25,29 +25,40 @@ export interface WavLayout {
   dataBytes: number;
 }
 
-/** Walks the chunks to the fmt and data chunks and checks the header is sane. */
-export function readWavLayout(bytes: Uint8Array): WavLayout {
+type WavFormat = Omit<WavLayout, 'dataOffset' | 'dataBytes'>;
+
+/** The fmt chunk and where the data chunk's samples start (its declared size too), or null when
+ *  `bytes` end before the data chunk's header: also how a WAV streamed out of ffmpeg is read. */
+export function readWavHeader(bytes: Uint8Array): { fmt: WavFormat; dataOffset: number; declaredBytes: number } | null {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let fmt: Omit<WavLayout, 'dataOffset' | 'dataBytes'> | undefined;
+  let fmt: WavFormat | undefined;
   for (let at = 12; at + 8 <= bytes.length; ) {
     const id = ascii(bytes, at, 4);
     const size = view.getUint32(at + 4, true);
     if (id === 'fmt ') fmt = readFmt(view, at + 8, Math.min(size, bytes.length - at - 8));
     if (id === 'data') {
       if (!fmt) throw undecodableAudio('WAV data chunk comes before its fmt chunk');
-      // streamed writers leave 0 or 0xFFFFFFFF; truncated uploads hold less than declared
-      const present = bytes.length - at - 8;
-      const declared = size === 0 || size === 0xffffffff ? present : Math.min(size, present);
-      const dataBytes = declared - (declared % fmt.blockAlign);
-      if (dataBytes === 0) throw emptyAudio('the WAV data chunk holds no samples');
-      return { ...fmt, dataOffset: at + 8, dataBytes };
+      return { fmt, dataOffset: at + 8, declaredBytes: size };
     }
     at += 8 + size + (size & 1); // chunks are padded to even sizes
   }
-  throw undecodableAudio(fmt ? 'WAV file has no data chunk' : 'WAV file has no fmt chunk');
+  return null;
 }
 
-function readFmt(view: DataView, at: number, size: number): Omit<WavLayout, 'dataOffset' | 'dataBytes'> {
+/** Walks the chunks to the fmt and data chunks and checks the header is sane. */
+export function readWavLayout(bytes: Uint8Array): WavLayout {
+  const header = readWavHeader(bytes);
+  if (!header) throw undecodableAudio('WAV file has no data chunk');
+  const { fmt, dataOffset, declaredBytes } = header;
+  // streamed writers leave 0 or 0xFFFFFFFF; truncated uploads hold less than declared
+  const present = bytes.length - dataOffset;
+  const declared = declaredBytes === 0 || declaredBytes === 0xffffffff ? present : Math.min(declaredBytes, present);
+  const dataBytes = declared - (declared % fmt.blockAlign);
+  if (dataBytes === 0) throw emptyAudio('the WAV data chunk holds no samples');
+  return { ...fmt, dataOffset, dataBytes };
+}
+
+function readFmt(view: DataView, at: number, size: number): WavFormat {
   if (size < 16) throw undecodableAudio('WAV fmt chunk is shorter than 16 bytes');
   let formatTag = view.getUint16(at, true);
   const channels = view.getUint16(at + 2, true);
@@ -75,20 +86,19 @@ export function isPlainWav(layout: WavLayout): boolean {
   return formatTag === WAVE_FORMAT_IEEE_FLOAT && (bitsPerSample === 32 || bitsPerSample === 64);
 }
 
-/** Planar float samples in [-1, 1) (floats as stored) from a plain PCM or float WAV. */
-export function decodeWavSamples(bytes: Uint8Array, layout: WavLayout): Float32Array[] {
+/** Planar float samples in [-1, 1) (floats as stored) from a plain PCM or float WAV: `count` frames from frame `from` (default: all). */
+export function decodeWavSamples(bytes: Uint8Array, layout: WavLayout, from = 0, count = layout.dataBytes / layout.blockAlign - from): Float32Array[] {
   if (!isPlainWav(layout)) throw unsupportedAudio(`WAV format tag ${layout.formatTag} with ${layout.bitsPerSample} bits`);
   const { channels, blockAlign, dataOffset, dataBytes, bitsPerSample } = layout;
   const bytesPerSample = bitsPerSample / 8;
   if (blockAlign !== channels * bytesPerSample)
     throw undecodableAudio(`WAV block size ${blockAlign} does not match ${channels} channels of ${bitsPerSample} bits`);
-  const frames = dataBytes / blockAlign;
-  const out = Array.from({ length: channels }, () => new Float32Array(frames));
+  const out = Array.from({ length: channels }, () => new Float32Array(count));
   const view = new DataView(bytes.buffer, bytes.byteOffset + dataOffset, dataBytes);
   const read = sampleReader(view, layout.formatTag, bitsPerSample);
   for (let c = 0; c < channels; c++) {
     const plane = out[c];
-    for (let i = 0, at = c * bytesPerSample; i < frames; i++, at += blockAlign) plane[i] = read(at);
+    for (let i = 0, at = from * blockAlign + c * bytesPerSample; i < count; i++, at += blockAlign) plane[i] = read(at);
   }
   return out;
 }
