@@ -158,10 +158,12 @@ async function cli(args: string[]): Promise<{ code: number; out: string; err: st
 t.test('CLI: gates pass, files written', async (t) => {
   const out = path.join(dir, 'pass');
   const run = await cli(['--url', `${url}/v1`, '--dataset', manifest, '--concurrency', '1,3', '--warmup', '1', '--out', out,
-    '--thresholds', thresholdsFile, '--preset', 'fake-pass']);
+    '--thresholds', thresholdsFile, '--preset', 'fake-pass', '--allow-failures']);
   t.equal(run.code, 0, run.err);
   t.match(run.out, /gates \(fake-pass at concurrency 3\): PASSED/);
-  t.match(run.err, /concurrency 3: 7\/7/, 'plain progress lines when not a TTY');
+  t.match(run.out, /c=3: ok 5\/6 \(failed: 1x500\)[^\n]*\n  failed clips\/e\.wav: 500 scripted failure\n/, 'the failure and its cause on the console');
+  t.match(run.err, /^concurrency 3 \(after 1 warm-up\): 6\/6$/m, 'plain progress lines when not a TTY, counting the measured requests');
+  t.notMatch(run.err, /: 7\/|\/7/, 'warm-ups are not counted');
   const result = JSON.parse(fs.readFileSync(path.join(out, 'results.json'), 'utf8')) as BenchResult;
   t.same(result.levels.map((l) => l.concurrency), [1, 3]);
   t.same(result.gates!.results.map((g) => [g.metric, g.pass]), [['wer_corpus', true], ['wer_sample_max', true], ['throughput_rps', true], ['failures', true]]);
@@ -194,6 +196,35 @@ t.test('bad input is reported, not thrown', async (t) => {
   await t.rejects(runBench({ url, dataset: manifest, concurrency: [1], thresholdsFile }), new EvalError('bad_option', '--thresholds needs --preset NAME'));
   await t.rejects(runBench({ url, dataset: manifest, concurrency: [1], thresholdsFile, preset: 'nope' }), { code: 'unknown_preset' });
   await t.rejects(runBench({ url: 'not a url', dataset: manifest, concurrency: [1] }), { code: 'bad_option' });
+});
+
+t.test('CLI: a failed request exits 3 with its cause on the console, unless --allow-failures', async (t) => {
+  const run = await cli(['--url', url, '--dataset', manifest, '--concurrency', '1', '--warmup', '0', '--out', path.join(dir, 'failed')]);
+  t.equal(run.code, 3);
+  t.match(run.err, /sgl-omni bench: 1 of 6 requests failed \(first: clips\/e\.wav: 500 scripted failure\); --allow-failures accepts that/);
+  const allowed = await cli(['--url', url, '--dataset', manifest, '--concurrency', '1', '--warmup', '0', '--out', path.join(dir, 'failed'), '--allow-failures']);
+  t.equal(allowed.code, 0);
+  t.notMatch(allowed.err, /requests failed/);
+});
+
+t.test('CLI against a dead server: non-zero exit, ECONNREFUSED on the console', async (t) => {
+  const closed = Fastify();
+  const deadUrl = await closed.listen({ host: '127.0.0.1', port: 0 });
+  await closed.close();
+  const run = await cli(['--url', deadUrl, '--dataset', manifest, '--concurrency', '4', '--limit', '5', '--out', path.join(dir, 'dead')]);
+  t.equal(run.code, 3);
+  t.match(run.out, /c=4: ok 0\/5 \(failed: 5xno-response\)[^\n]*\n  failed clips\/a\.wav: no response ECONNREFUSED\n/);
+  t.match(run.err, /5 of 5 requests failed \(first: clips\/a\.wav: no response ECONNREFUSED\)/);
+  t.match(run.err, /^concurrency 4 \(after 5 warm-up\): 5\/5$/m, 'progress counts the 5 clips');
+});
+
+t.test('default warm-up: 2 × concurrency, at most one per clip', async (t) => {
+  const before = received.length;
+  const result = await runBench({ url, dataset: manifest, concurrency: [4], limit: 3 });
+  t.equal(result.levels[0].warmupRequests, 3, 'c=4 on 3 clips warms up with 3, not 8');
+  t.equal(received.length - before, 3 + 3, 'the server got the warm-ups plus one request per clip');
+  const small = await runBench({ url, dataset: manifest, concurrency: [1], limit: 3 });
+  t.equal(small.levels[0].warmupRequests, 2);
 });
 
 t.test('an unreachable server counts as failures with status 0', async (t) => {

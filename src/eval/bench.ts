@@ -22,7 +22,7 @@ export interface BenchOptions {
   model?: string;
   /** Language hint and scoring language; default: the preset's, else "en". */
   language?: string;
-  /** Warm-up requests per level; default 2 × concurrency, as sglang-omni's CI. */
+  /** Warm-up requests per level; default 2 × concurrency, as sglang-omni's CI, at most one per clip. */
   warmup?: number;
   /** Use only the first N manifest entries. */
   limit?: number;
@@ -83,12 +83,13 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
   const startedAt = new Date().toISOString();
   const results: LevelResult[] = [];
   for (const concurrency of levels) {
-    const warmupRequests = options.warmup ?? 2 * concurrency;
-    options.progress?.start(`concurrency ${concurrency}`, warmupRequests + items.length);
+    const warmupRequests = options.warmup ?? Math.min(2 * concurrency, items.length);
+    // The bar counts the measured requests only; the warm-ups are in its label.
+    options.progress?.start(`concurrency ${concurrency} (after ${warmupRequests} warm-up)`, items.length);
     const run = await runLevel(items, (item) => transcribe(endpoint, item), {
       concurrency,
       warmupRequests,
-      onRequestDone: () => options.progress?.tick(),
+      onRequestDone: (phase) => phase === 'timed' && options.progress?.tick(),
     });
     options.progress?.stop();
     results.push(summarizeLevel(run, tokenizer));

@@ -6,9 +6,10 @@ import { runBench, writeReports, type BenchResult } from './bench.js';
 import { EvalError } from './errors.js';
 import { createProgress } from './progress.js';
 
-/** Exit status when a gate fails; bad input exits 2. */
+/** Exit status when a gate fails; bad input exits 2; failed requests (without --allow-failures) 3. */
 export const EXIT_GATE_FAILED = 1;
 export const EXIT_BAD_INPUT = 2;
+export const EXIT_REQUESTS_FAILED = 3;
 
 function wholeNumber(flag: string, min: number) {
   return (value: string) => {
@@ -37,6 +38,7 @@ interface BenchFlags {
   preset?: string;
   apiKey?: string;
   timeout: number;
+  allowFailures?: boolean;
 }
 
 export function registerCommands(program: Command): void {
@@ -49,12 +51,13 @@ export function registerCommands(program: Command): void {
     .requiredOption('--out <dir>', 'folder for results.json and report.html')
     .option('--model <id>', 'model id to send (default: first id from GET /v1/models)')
     .option('--language <code>', 'language hint and scoring (en: Whisper-normalised WER; zh: CER); default: preset language or en')
-    .option('--warmup <n>', 'warm-up requests per level (default: 2 × concurrency)', wholeNumber('--warmup', 0))
+    .option('--warmup <n>', 'warm-up requests per level (default: 2 × concurrency, at most the number of clips)', wholeNumber('--warmup', 0))
     .option('--limit <n>', 'use only the first n clips of the manifest', wholeNumber('--limit', 1))
     .option('--thresholds <file>', 'thresholds YAML (default: configs/eval/thresholds.yaml)')
     .option('--preset <name>', 'gate the run against this preset; exit 1 when a gate fails')
     .option('--api-key <key>', 'sent as a Bearer token')
     .option('--timeout <seconds>', 'per-request timeout', wholeNumber('--timeout', 1), 600)
+    .option('--allow-failures', `exit 0 even when requests failed (default: exit ${EXIT_REQUESTS_FAILED}; failures are still reported)`)
     .action(async (flags: BenchFlags) => {
       process.exitCode = await benchCommand(flags);
     });
@@ -84,7 +87,12 @@ async function benchCommand(flags: BenchFlags): Promise<number> {
   }
   const files = writeReports(result, flags.out);
   process.stdout.write(formatSummary(result) + `\nwrote ${files.json}\nwrote ${files.html}\n`);
-  return result.gates && !result.gates.passed ? EXIT_GATE_FAILED : 0;
+  if (result.gates && !result.gates.passed) return EXIT_GATE_FAILED;
+  const failed = result.levels.reduce((sum, l) => sum + l.failures.count, 0);
+  if (failed === 0 || flags.allowFailures) return 0;
+  const requests = result.levels.reduce((sum, l) => sum + l.requests, 0);
+  process.stderr.write(`sgl-omni bench: ${failed} of ${requests} requests failed (first: ${result.levels.flatMap((l) => l.failures.examples)[0]}); --allow-failures accepts that\n`);
+  return EXIT_REQUESTS_FAILED;
 }
 
 const f = (v: number | null, digits = 3) => (v === null ? '-' : v.toFixed(digits));
@@ -102,6 +110,8 @@ export function formatSummary(result: BenchResult): string {
         `${l.errorRate.unit === 'character' ? 'CER' : 'WER'} ${f(l.errorRate.corpus === null ? null : l.errorRate.corpus * 100, 2)}% ` +
         `(S ${l.errorRate.substitutions} D ${l.errorRate.deletions} I ${l.errorRate.insertions} / ${l.errorRate.refTokens}), worst sample ${f(l.errorRate.maxSample, 4)}`,
     );
+    // The cause on the console, not only in results.json (ECONNREFUSED, the server's error message...).
+    for (const example of l.failures.examples) lines.push(`  failed ${example}`);
   }
   const g = result.gates;
   if (g) {
