@@ -16,7 +16,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { loadPipelineConfig } from '../src/config/load.js';
 import type { Override } from '../src/config/document.js';
 import { createProgress } from '../src/eval/progress.js';
@@ -27,8 +26,13 @@ import { repoRoot } from '../src/util/paths.js';
 import { decodeAudio } from '../stages/audio/decode.js';
 import { makeCheckpoint } from '../stages/qwen3-asr/checkpoint/make-checkpoint.js';
 import { buildWav } from '../test/fixtures/audio/wav-writer.js';
+import { parseScriptArgs } from './args.js';
 
-const { values, positionals } = parseArgs({
+const USAGE = `Usage: node dist/bench/concurrency.js [--levels 1,4,8,16,32] [--requests N] [--precision int8]
+       [--model-path DIR] [--clip WAV] [--max-new-tokens N] [--via http|pipeline] [--response-format json|verbose_json]
+       [stages.decoder.options.max_running=8 ...]
+Throughput, latency and RTF of the Qwen3-ASR pipeline at each concurrency level, with speedups over level 1.`;
+const { values, positionals } = parseScriptArgs(USAGE, {
   allowPositionals: true,
   options: {
     levels: { type: 'string', default: '1,4,8,16,32' },

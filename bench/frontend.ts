@@ -6,7 +6,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import ffmpegInstaller from '@ffmpeg-installer/ffmpeg';
 import { createProgress } from '../src/eval/progress.js';
 import { repoRoot } from '../src/util/paths.js';
@@ -15,9 +14,12 @@ import { whisperLogMel } from '../stages/audio/mel.js';
 import { downmixToMono, resample, resampleTo16kMono } from '../stages/audio/resample.js';
 import { referenceLogMel } from '../test/fixtures/audio/reference-mel.js';
 import { buildWav } from '../test/fixtures/audio/wav-writer.js';
+import { parseScriptArgs } from './args.js';
 
 const SECONDS = 60;
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' } } });
+const { values } = parseScriptArgs('Usage: node dist/bench/frontend.js [--runs N]\nDecode + resample + log-mel throughput, side by side with transformers.js, sox and ffmpeg.', {
+  options: { runs: { type: 'string', default: '3' } },
+});
 const runs = Number(values.runs);
 const fixtures = path.join(repoRoot(), 'test/fixtures/audio');
 const hasSox = spawnSync('sox', ['--version']).status === 0;

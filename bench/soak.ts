@@ -10,12 +10,16 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { repoRoot } from '../src/util/paths.js';
+import { parseScriptArgs } from './args.js';
 import { makeCheckpoint } from '../stages/qwen3-asr/checkpoint/make-checkpoint.js';
 import { startServe } from '../test/fixtures/server/cli-process.js';
 
-const { values, positionals } = parseArgs({
+const USAGE = `Usage: node dist/bench/soak.js [--minutes 10] [--interval-s 60] [--clients 4] [--think-ms 50] [--warmup-s 10]
+       [--model-path DIR (default: a tiny random checkpoint)] [--clip WAV] [-- extra serve args]
+Runs sgl-omni serve on loopback under a mixed load for --minutes; reports failures, p50/p99 latency
+and server RSS per interval and their drift, then checks a SIGTERM exits 0.`;
+const { values, positionals } = parseScriptArgs(USAGE, {
   allowPositionals: true,
   options: {
     minutes: { type: 'string', default: '10' },
@@ -160,8 +164,13 @@ const progress = setInterval(() => {
   const current = intervalAt(performance.now());
   const total = intervals.reduce((sum, i) => sum + i.requests, 0);
   const failed = intervals.reduce((sum, i) => sum + i.failures, 0);
-  const p99 = percentile([...current.latencies].sort((a, b) => a - b), 99);
-  process.stderr.write(`soak ${elapsed.toFixed(0)}/${durationMs / 1000} s: ${total} requests, ${failed} failures, p99 this interval ${fmt(p99)} ms, server RSS ${fmt(rssMbOf(pid))} MB\n`);
+  // Latencies count only after --warmup-s, and a new interval starts empty: say which, not "-".
+  const latency = elapsed * 1000 < warmupMs
+    ? 'latency not measured during the warm-up'
+    : current.latencies.length === 0
+      ? 'no transcription completed yet this interval'
+      : `p99 this interval ${fmt(percentile([...current.latencies].sort((a, b) => a - b), 99))} ms (${current.latencies.length} done)`;
+  process.stderr.write(`soak ${elapsed.toFixed(0)}/${durationMs / 1000} s: ${total} requests, ${failed} failures, ${latency}, server RSS ${fmt(rssMbOf(pid))} MB\n`);
 }, PROGRESS_EVERY_MS);
 
 process.stderr.write(`soak: ${clients} clients for ${values.minutes} min against pid ${pid} (${server.url}), mix ${MIX.length}: 10 valid / 4 stream / 3 invalid / 3 aborted\n`);

@@ -33,13 +33,18 @@ const SENTENCES = [
   'Could you repeat the last sentence a little more slowly?',
 ];
 
+const USAGE = `Usage: node dist/bench/datasets/espeak.js [--out DIR]
+Speaks ${SENTENCES.length} English sentences with espeak-ng into 16 kHz WAV clips (sox) and writes
+DIR/manifest.jsonl for \`sgl-omni bench --dataset\` (default DIR: bench/datasets/out/espeak).
+Needs: apt-get install espeak-ng sox`;
+
 function main(): void {
+  const outDir = outDirFromArgs(USAGE, 'bench/datasets/out/espeak');
   const missing = ['espeak-ng', 'sox'].filter((c) => !hasCommand(c));
   if (missing.length > 0) {
     process.stderr.write(`${missing.join(' and ')} not found: install with \`apt-get install espeak-ng sox\`\n`);
     process.exit(1);
   }
-  const outDir = outDirFromArgs(process.argv.slice(2), 'bench/datasets/out/espeak');
   const raw = path.join(outDir, 'clips', 'raw.wav');
   const entries: ManifestEntry[] = SENTENCES.map((text, i) => {
     const id = `espeak-${String(i + 1).padStart(2, '0')}`;

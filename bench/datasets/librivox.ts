@@ -26,12 +26,17 @@ function parseTranscripts(file: string): Map<string, string> {
   return out;
 }
 
+const USAGE = `Usage: node dist/bench/datasets/librivox.js [--out DIR]
+Copies ten utterances of Debian's pocketsphinx-testdata (LibriVox and spoken card names) with their
+transcripts into DIR and writes DIR/manifest.jsonl for \`sgl-omni bench --dataset\`
+(default DIR: bench/datasets/out/librivox). Needs: apt-get install pocketsphinx-testdata`;
+
 function main(): void {
+  const outDir = outDirFromArgs(USAGE, 'bench/datasets/out/librivox');
   if (!fs.existsSync(DATA)) {
     process.stderr.write(`${DATA} not found: install it with \`apt-get install pocketsphinx-testdata\` (Debian/Ubuntu)\n`);
     process.exit(1);
   }
-  const outDir = outDirFromArgs(process.argv.slice(2), 'bench/datasets/out/librivox');
   const entries: ManifestEntry[] = [];
   for (const set of SETS) {
     for (const [id, text] of parseTranscripts(path.join(DATA, set.folder, set.transcripts))) {

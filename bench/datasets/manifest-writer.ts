@@ -3,6 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { parseScriptArgs } from '../args.js';
 
 export interface ManifestEntry {
   id: string;
@@ -27,10 +28,10 @@ export function hasCommand(name: string): boolean {
   }
 }
 
-/** Output folder from `--out DIR` (default given), created if missing. */
-export function outDirFromArgs(argv: string[], fallback: string): string {
-  const at = argv.indexOf('--out');
-  const dir = path.resolve(at >= 0 && argv[at + 1] ? argv[at + 1] : fallback);
+/** Output folder from `--out DIR` (default `fallback`), created if missing; --help prints `usage` and exits. */
+export function outDirFromArgs(usage: string, fallback: string): string {
+  const { values } = parseScriptArgs(usage, { options: { out: { type: 'string', default: fallback } } });
+  const dir = path.resolve(values.out);
   fs.mkdirSync(path.join(dir, 'clips'), { recursive: true });
   return dir;
 }
