@@ -3,7 +3,7 @@ import t from 'tap';
 import { PipelineError, type Payload } from '../src/runtime/contracts.js';
 import { fixtureStage, startTestPipeline, waitFor } from './fixtures/stages/pipeline-helper.js';
 
-const routes = ['/v1/audio/transcriptions'];
+const routes = ['/v1/audio/features']; // startTestPipeline's route
 
 t.test('a request walks a → b → c and keeps its id', async (t) => {
   const pipeline = await startTestPipeline(t, {
