@@ -122,8 +122,10 @@ function exampleLine(file: string): string {
   return line;
 }
 
-t.test('every file in examples/ is listed in the README', async (t) => {
-  for (const file of fs.readdirSync(path.join(root, 'examples'))) t.ok(exampleLine(file), file);
+t.test('every client example (a file in examples/) is listed in the README', async (t) => {
+  // Folders there (examples/plugins) are stage packages, documented in docs/PLUGINS.md.
+  const files = fs.readdirSync(path.join(root, 'examples'), { withFileTypes: true }).filter((e) => e.isFile());
+  for (const file of files) t.ok(exampleLine(file.name), file.name);
 });
 
 t.test('examples/curl.sh', { skip: skips.curl }, async (t) => {
