@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot } from '../src/util/paths.js';
-import { contentDigest, type ByteRange } from '../src/weights/digest.js';
+import { contentDigest, type ByteRange } from '../stages/common/weights/digest.js';
 import { makeCheckpoint } from '../stages/qwen3-asr/checkpoint/make-checkpoint.js';
 import type { CheckpointSize } from '../stages/qwen3-asr/checkpoint/sizes.js';
 import { convertModel } from '../stages/qwen3-asr/graph/convert.js';
@@ -19,7 +19,8 @@ import { audioTokenCount } from '../stages/qwen3-asr/graph/dims.js';
 import { loadModelSpec } from '../stages/qwen3-asr/graph/model-spec.js';
 import { seededValues } from '../stages/qwen3-asr/reference/fixture.js';
 import { createDecoderRunner, createEncoderRunner } from '../stages/qwen3-asr/runner/index.js';
-import type { DecoderRunner, EncoderRunner, Precision } from '../stages/qwen3-asr/runner/types.js';
+import type { DecoderRunner, Precision } from '../stages/common/engine/runner.js';
+import type { EncoderRunner } from '../stages/qwen3-asr/runner/types.js';
 
 const { values } = parseArgs({
   options: {

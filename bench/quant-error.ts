@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { repoRoot } from '../src/util/paths.js';
 import { GoldenSet } from '../stages/qwen3-asr/reference/golden.js';
 import { runGolden } from '../stages/qwen3-asr/reference/golden-run.js';
-import type { Precision } from '../stages/qwen3-asr/runner/types.js';
+import type { Precision } from '../stages/common/engine/runner.js';
 
 const { values } = parseArgs({ options: { precisions: { type: 'string', default: 'fp32,int8,int4' } } });
 const precisions = values.precisions!.split(',') as Precision[];

@@ -5,7 +5,7 @@ import t from 'tap';
 import { gapFreeVocab, qwenAddedTokens } from '../stages/qwen3-asr/checkpoint/bpe-vocab.js';
 import { makeCheckpoint } from '../stages/qwen3-asr/checkpoint/make-checkpoint.js';
 import { loadQwen3AsrConfig } from '../stages/qwen3-asr/config.js';
-import { SafetensorsCheckpoint } from '../src/weights/safetensors.js';
+import { SafetensorsCheckpoint } from '../stages/common/weights/safetensors.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ckpt-'));
 t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));

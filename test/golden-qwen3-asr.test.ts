@@ -19,7 +19,7 @@ import { seededValues } from '../stages/qwen3-asr/reference/fixture.js';
 import { GoldenSet } from '../stages/qwen3-asr/reference/golden.js';
 import { runGolden } from '../stages/qwen3-asr/reference/golden-run.js';
 import { createDecoderRunner, createEncoderRunner } from '../stages/qwen3-asr/runner/index.js';
-import { BatchScheduler } from '../stages/qwen3-asr/scheduler/batch-scheduler.js';
+import { BatchScheduler } from '../stages/common/engine/batch-scheduler.js';
 
 const goldenRoot = path.join(repoRoot(), 'test/fixtures/golden');
 const sets = fs.readdirSync(goldenRoot).filter((n) => fs.existsSync(path.join(goldenRoot, n, 'manifest.json'))).sort();
@@ -66,15 +66,15 @@ for (const name of sets) {
     const audio = await encoder.encode([...run.mels.values()]);
     // 16 prompt tokens per turn: every prompt is prefilled over several turns between decode steps;
     // 4 slots for more sequences than that, so sequences wait, join and leave mid-decode.
-    const scheduler = new BatchScheduler(decoder, { eosIds: text.eosIds, audioTokenId: text.audioTokenId, prefillChunkTokens: 16 });
+    const scheduler = new BatchScheduler(decoder, { eosIds: text.eosIds, embedTokenId: text.audioTokenId, prefillChunkTokens: 16 });
     const noise = seededValues(20 * encoder.outputDim, 5, 0.5);
     const distractors = [3, 9].map((len) => scheduler.submit({
       promptIds: text.codec.promptIds('', 20, undefined).map((id, i) => (i > len && id !== text.audioTokenId ? (id * 7 + len) % text.audioTokenId : id)),
-      audio: noise, maxNewTokens: 8 + len, temperature: 0.8, seed: len,
+      embeds: noise, maxNewTokens: 8 + len, temperature: 0.8, seed: len,
     }).result);
     const outputs = await Promise.all(cases.map((c) => {
       const a = audio[golden.inputs.indexOf(c.input)];
-      return scheduler.submit({ promptIds: text.codec.promptIds(c.context, a.length / encoder.outputDim, c.language), audio: a, maxNewTokens: steps, temperature: 0, seed: 1 }).result;
+      return scheduler.submit({ promptIds: text.codec.promptIds(c.context, a.length / encoder.outputDim, c.language), embeds: a, maxNewTokens: steps, temperature: 0, seed: 1 }).result;
     }));
     await Promise.all(distractors);
     for (const [i, c] of cases.entries()) t.same(outputs[i].tokens, golden.greedyBeforeEos(c.input, c.prompt), label(c));

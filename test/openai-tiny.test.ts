@@ -7,7 +7,7 @@ import path from 'node:path';
 import OpenAI, { toFile } from 'openai';
 import t from 'tap';
 import { buildServer } from '../src/server/app.js';
-import type { TranscriptionResult, TranscriptSegment } from '../src/server/transcription-result.js';
+import type { TranscriptionResult, TranscriptSegment } from '../src/contracts/transcription.js';
 import { repoRoot } from '../src/util/paths.js';
 import { fixRepetitions } from '../stages/qwen3-asr/text/parse.js';
 import { startTinyServer } from './fixtures/server/tiny-server.js';

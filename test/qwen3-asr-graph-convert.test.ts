@@ -4,13 +4,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import type { StageEnv } from '../src/runtime/contracts.js';
-import { SafetensorsCheckpoint, writeSafetensors } from '../src/weights/safetensors.js';
+import { SafetensorsCheckpoint, writeSafetensors } from '../stages/common/weights/safetensors.js';
 import { loadQwen3AsrConfig } from '../stages/qwen3-asr/config.js';
-import { convertModel, type ConvertProgress } from '../stages/qwen3-asr/graph/convert.js';
+import type { ConvertProgress } from '../stages/common/graph/cache.js';
+import { convertModel } from '../stages/qwen3-asr/graph/convert.js';
 import { relativeError, seededValues, tinyModel } from '../stages/qwen3-asr/reference/fixture.js';
 import { createDecoderRunner, createEncoderRunner } from '../stages/qwen3-asr/runner/index.js';
-import { CUDA_INSTALL_HINT } from '../stages/qwen3-asr/runner/session.js';
-import { runnerOptions } from '../stages/qwen3-asr/scheduler/runner-options.js';
+import { CUDA_INSTALL_HINT } from '../stages/common/onnx/session.js';
+import { runnerOptions } from '../stages/common/engine/runner-options.js';
 
 const model = await tinyModel('qwen3-asr-graph-convert');
 

@@ -6,7 +6,7 @@ import t from 'tap';
 import { referenceGreedy, referenceLogits } from '../stages/qwen3-asr/reference/decoder.js';
 import { argmax, relativeError, seededValues, tinyModel } from '../stages/qwen3-asr/reference/fixture.js';
 import { createDecoderRunner } from '../stages/qwen3-asr/runner/index.js';
-import type { DecoderRunner, Precision } from '../stages/qwen3-asr/runner/types.js';
+import type { DecoderRunner, Precision } from '../stages/common/engine/runner.js';
 
 const model = await tinyModel('qwen3-asr-graph-decoder');
 const d = model.decoder;

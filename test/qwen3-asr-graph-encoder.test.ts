@@ -8,7 +8,7 @@ import { referenceEncode } from '../stages/qwen3-asr/reference/encoder.js';
 import { relativeError, seededValues, tinyModel } from '../stages/qwen3-asr/reference/fixture.js';
 import { OnnxEncoderRunner } from '../stages/qwen3-asr/runner/encoder-runner.js';
 import { createEncoderRunner } from '../stages/qwen3-asr/runner/index.js';
-import { createSession } from '../stages/qwen3-asr/runner/session.js';
+import { createSession } from '../stages/common/onnx/session.js';
 import type { MelInput } from '../stages/qwen3-asr/runner/types.js';
 
 const model = await tinyModel('qwen3-asr-graph-encoder');

@@ -6,7 +6,7 @@ import path from 'node:path';
 import ort from 'onnxruntime-node';
 import onnxProto from 'onnx-proto';
 import t from 'tap';
-import { GraphBuilder } from '../src/onnx/graph-builder.js';
+import { GraphBuilder } from '../stages/common/onnx/graph-builder.js';
 import type { LinearPrecision, WeightSource } from '../stages/common/graph/context.js';
 import { linear } from '../stages/common/graph/linear.js';
 import { float32ToFloat16, quantizeNBits } from '../stages/common/graph/quantize.js';

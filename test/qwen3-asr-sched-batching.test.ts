@@ -3,9 +3,9 @@
 // once, cancellation, the max_new_tokens cap and the audio splice. (The real
 // runners are exercised by qwen3-asr-sched-invariance and the e2e tests.)
 import t from 'tap';
-import type { DecoderRunner } from '../stages/qwen3-asr/runner/types.js';
-import { BatchScheduler } from '../stages/qwen3-asr/scheduler/batch-scheduler.js';
-import type { SequenceSpec } from '../stages/qwen3-asr/scheduler/sequence.js';
+import type { DecoderRunner } from '../stages/common/engine/runner.js';
+import { BatchScheduler } from '../stages/common/engine/batch-scheduler.js';
+import type { SequenceSpec } from '../stages/common/engine/sequence.js';
 import { ScriptedRunner, type Call } from './qwen3-asr-sched-double.js';
 
 const EOS = 0;
@@ -44,7 +44,7 @@ function spec(k: number, len = 4, extra: Partial<SequenceSpec> = {}): SequenceSp
 }
 
 function scheduler(runner: DecoderRunner, prefillChunkTokens = 256): BatchScheduler {
-  return new BatchScheduler(runner, { eosIds: [EOS], audioTokenId: AUDIO, prefillChunkTokens });
+  return new BatchScheduler(runner, { eosIds: [EOS], embedTokenId: AUDIO, prefillChunkTokens });
 }
 
 const decodes = (runner: ScriptedRunner) => runner.calls.filter((c): c is Extract<Call, { kind: 'decode' }> => c.kind === 'decode');
@@ -168,11 +168,11 @@ t.test('audio rows follow their audio_pad ids across prefill chunks', async (t) 
   const sched = scheduler(runner, 8);
   const promptIds = Int32Array.from([4, 2, 3, AUDIO, AUDIO, AUDIO, AUDIO, AUDIO, AUDIO, AUDIO, 5, 6, 7]);
   const audio = Float32Array.from({ length: 14 }, (_, i) => i + 0.5);
-  const out = await sched.submit({ promptIds, audio, maxNewTokens: 64, temperature: 0, seed: 1 }).result;
+  const out = await sched.submit({ promptIds, embeds: audio, maxNewTokens: 64, temperature: 0, seed: 1 }).result;
   t.same(out.tokens, expectedTokens(4, 13));
   const prefills = runner.calls.filter((c) => c.kind === 'prefill');
   t.same(prefills.map((c) => [c.n, c.audioRows]), [[8, 5], [5, 2]]);
-  t.throws(() => sched.submit({ promptIds, audio: new Float32Array(15), maxNewTokens: 4, temperature: 0, seed: 1 }), { code: 'ERR_DECODER_FAILED', status: 500 });
+  t.throws(() => sched.submit({ promptIds, embeds: new Float32Array(15), maxNewTokens: 4, temperature: 0, seed: 1 }), { code: 'ERR_DECODER_FAILED', status: 500 });
 });
 
 t.test('audio rows arrive in order', async (t) => {
@@ -185,7 +185,7 @@ t.test('audio rows arrive in order', async (t) => {
   };
   const promptIds = Int32Array.from([4, AUDIO, AUDIO, AUDIO, AUDIO, 9]);
   const audio = Float32Array.from({ length: 8 }, (_, i) => i);
-  await scheduler(runner, 3).submit({ promptIds, audio, maxNewTokens: 4, temperature: 0, seed: 1 }).result;
+  await scheduler(runner, 3).submit({ promptIds, embeds: audio, maxNewTokens: 4, temperature: 0, seed: 1 }).result;
   t.same(seen, [0, 1, 2, 3, 4, 5, 6, 7]);
 });
 

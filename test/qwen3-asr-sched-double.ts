@@ -2,7 +2,7 @@
 // `next(prompt, generatedCount)`, a function of that slot's own tokens only, so
 // batching must not change any output. It records every call, checks that
 // the scheduler feeds back what it sampled, and refuses a release mid-run.
-import type { DecoderRunner } from '../stages/qwen3-asr/runner/types.js';
+import type { DecoderRunner } from '../stages/common/engine/runner.js';
 
 export type Call = { kind: 'prefill'; slot: number; n: number; audioRows: number } | { kind: 'decode'; slots: number[] } | { kind: 'release'; slot: number };
 

@@ -1,7 +1,7 @@
 // EncodeCache: identical audio is encoded once — within a batch, across
 // batches (LRU) and while an earlier batch is still encoding (single flight).
 import t from 'tap';
-import { EncodeCache, fingerprint } from '../stages/qwen3-asr/scheduler/encode-cache.js';
+import { EncodeCache, fingerprint } from '../stages/common/engine/encode-cache.js';
 
 /** Fake encoder: embedding = input * 10, one row; records every batch it saw. */
 function recorder(delayMs = 0) {

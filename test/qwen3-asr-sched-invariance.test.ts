@@ -10,9 +10,9 @@ import { whisperLogMel } from '../stages/audio/mel.js';
 import { makeCheckpoint } from '../stages/qwen3-asr/checkpoint/make-checkpoint.js';
 import { loadQwen3AsrConfig } from '../stages/qwen3-asr/config.js';
 import { createDecoderRunner, createEncoderRunner } from '../stages/qwen3-asr/runner/index.js';
-import type { Precision } from '../stages/qwen3-asr/runner/types.js';
-import { BatchScheduler } from '../stages/qwen3-asr/scheduler/batch-scheduler.js';
-import type { SequenceSpec } from '../stages/qwen3-asr/scheduler/sequence.js';
+import type { Precision } from '../stages/common/engine/runner.js';
+import { BatchScheduler } from '../stages/common/engine/batch-scheduler.js';
+import type { SequenceSpec } from '../stages/common/engine/sequence.js';
 import { loadAsrText } from '../stages/qwen3-asr/text/index.js';
 
 const REQUESTS = 8;
@@ -43,13 +43,13 @@ for (const precision of ['fp32', 'int8'] as Precision[]) {
     const audio = await encoder.encode(clips);
     const specs: SequenceSpec[] = audio.map((a) => ({
       promptIds: codec.promptIds('', a.length / encoder.outputDim, undefined),
-      audio: a,
+      embeds: a,
       maxNewTokens: NEW_TOKENS,
       temperature: 0,
       seed: 1,
     }));
     // A 16-token prefill budget spreads every prompt over several turns, between decode steps.
-    const scheduler = new BatchScheduler(decoder, { eosIds: config.eosTokenIds, audioTokenId: config.audioTokenId, prefillChunkTokens: 16 });
+    const scheduler = new BatchScheduler(decoder, { eosIds: config.eosTokenIds, embedTokenId: config.audioTokenId, prefillChunkTokens: 16 });
 
     const alone: number[][] = [];
     for (const spec of specs) alone.push((await scheduler.submit(spec).result).tokens);

@@ -1,8 +1,8 @@
 // Sampler: greedy argmax with ties to the lowest id, seeded softmax sampling,
 // and the model's log-probability of the chosen token.
 import t from 'tap';
-import { seededRandom } from '../stages/qwen3-asr/scheduler/prng.js';
-import { Sampler } from '../stages/qwen3-asr/scheduler/sampler.js';
+import { seededRandom } from '../stages/common/engine/prng.js';
+import { Sampler } from '../stages/common/engine/sampler.js';
 
 t.test('greedy picks the argmax; ties go to the lowest id', async (t) => {
   const greedy = new Sampler(0, 1);

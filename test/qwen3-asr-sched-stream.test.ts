@@ -1,7 +1,8 @@
 // Streamed deltas: the `language X<asr_text>` header never reaches the client,
 // and segments decoded in parallel come out in order with a seam between them.
 import t from 'tap';
-import { LanguageHeaderFilter, OrderedDeltas } from '../stages/qwen3-asr/scheduler/delta-stream.js';
+import { OrderedDeltas } from '../stages/common/engine/ordered-deltas.js';
+import { LanguageHeaderFilter } from '../stages/qwen3-asr/decode/language-header.js';
 
 const run = (filter: LanguageHeaderFilter, pieces: string[]) => [...pieces.map((p) => filter.push(p)), filter.flush()].filter((d) => d);
 

@@ -6,8 +6,8 @@
 import { deflateSync } from 'node:zlib';
 import t from 'tap';
 import type { ItemContext, Payload } from '../src/runtime/contracts.js';
-import { BatchScheduler } from '../stages/qwen3-asr/scheduler/batch-scheduler.js';
-import { transcribe, type EncodedSegment, type TranscriptionJob } from '../stages/qwen3-asr/scheduler/transcription.js';
+import { BatchScheduler } from '../stages/common/engine/batch-scheduler.js';
+import { transcribe, type EncodedSegment, type TranscriptionJob } from '../stages/qwen3-asr/decode/transcription.js';
 import type { AsrTextCodec } from '../stages/qwen3-asr/text/index.js';
 import { ScriptedRunner } from './qwen3-asr-sched-double.js';
 
@@ -52,7 +52,7 @@ function setup(maxSlots = 4, maxContext = 4096) {
       return pads === ENDLESS ? id('lo') : (SCRIPTS[pads][i] ?? EOS);
     },
   });
-  return { runner, scheduler: new BatchScheduler(runner, { eosIds: [EOS], audioTokenId: AUDIO, prefillChunkTokens: 64 }) };
+  return { runner, scheduler: new BatchScheduler(runner, { eosIds: [EOS], embedTokenId: AUDIO, prefillChunkTokens: 64 }) };
 }
 
 class TestContext implements ItemContext {

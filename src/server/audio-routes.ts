@@ -11,7 +11,8 @@ import { noteAudioSeconds } from './request-log.js';
 import { forcedShutdownSignal } from './shutdown.js';
 import { streamTranscription } from './sse.js';
 import { entryPayload, parseTranscriptionRequest } from './transcription-request.js';
-import { readTranscriptionResult, type TranscriptionResult } from './transcription-result.js';
+import type { TranscriptionResult } from '../contracts/transcription.js';
+import { readTranscriptionResult } from './transcription-result.js';
 import { readUploadForm, type UploadLimits } from './upload-form.js';
 
 export interface AudioRoutesOptions {

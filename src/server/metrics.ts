@@ -10,7 +10,7 @@ import type { Pipeline, StageBatch, StageStats } from '../runtime/contracts.js';
 import { onClientGone } from './client-abort.js';
 import { clientErrorAnswer } from './error-handling.js';
 import { STATUS_CLIENT_CLOSED } from './errors.js';
-import type { TranscriptionResult } from './transcription-result.js';
+import type { TranscriptionResult } from '../contracts/transcription.js';
 
 const PREFIX = 'sgl_omni_';
 const DURATION_BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];

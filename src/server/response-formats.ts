@@ -1,7 +1,7 @@
 // Transcription results in each OpenAI response_format, as the exact bytes
 // sent. Subtitles are built from the segments: SRT cues are numbered and use
 // "00:00:01,500"; WebVTT starts with a WEBVTT header and uses "00:00:01.500".
-import type { TranscriptionResult, TranscriptSegment } from './transcription-result.js';
+import type { TranscriptionResult, TranscriptSegment } from '../contracts/transcription.js';
 
 export const RESPONSE_FORMATS = ['json', 'text', 'verbose_json', 'srt', 'vtt'] as const;
 export type ResponseFormat = (typeof RESPONSE_FORMATS)[number];

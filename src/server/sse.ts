@@ -8,7 +8,8 @@ import type { FastifyReply } from 'fastify';
 import type { Payload } from '../runtime/contracts.js';
 import { errorBody, toApiError } from './errors.js';
 import { durationUsage } from './response-formats.js';
-import { readTranscriptionResult, type TranscriptionResult } from './transcription-result.js';
+import type { TranscriptionResult } from '../contracts/transcription.js';
+import { readTranscriptionResult } from './transcription-result.js';
 
 /** Runs the request; calls onEvent for each pipeline event. */
 export type StreamingSubmit = (onEvent: (event: Payload) => void) => Promise<Payload>;

@@ -1,25 +1,16 @@
 // The form fields of POST /v1/audio/transcriptions, checked and turned into
 // the pipeline's entry payload (see notes/PAYLOADS.md). Unknown fields are
 // ignored, as OpenAI does; an empty field counts as not sent (curl -F language=).
+import { PARAM_LIMITS, type TranscriptionParams as ContractParams } from '../contracts/transcription.js';
 import type { Payload } from '../runtime/contracts.js';
 import { ApiError, ERR_UNSUPPORTED_FEATURE, invalidValue } from './errors.js';
 import type { ModelCatalog } from './model-catalog.js';
 import { isResponseFormat, RESPONSE_FORMATS, type ResponseFormat } from './response-formats.js';
 import type { UploadedFile } from './upload-form.js';
 
-/** `params` of the entry payload. */
-export interface TranscriptionParams {
-  language?: string;
-  prompt?: string;
-  temperature: number;
-  max_new_tokens?: number;
-  /** Sampling seed (an extension, as vLLM has): the same seed, audio and fields give the same text. */
-  seed?: number;
-  stream: boolean;
+/** `params` of the entry payload: the transcription contract's fields, plus how this route formats the answer. */
+export interface TranscriptionParams extends ContractParams {
   response_format: ResponseFormat;
-  /** Whether the answer reports token log-probabilities (verbose_json's avg_logprob): each costs
-   *  the model stage a pass over the whole vocabulary, so formats that do not show them skip it. */
-  logprobs: boolean;
 }
 
 export interface TranscriptionRequest {
@@ -47,7 +38,8 @@ const WHOLE_NUMBER = /^\+?\d+$/;
 function parseTemperature(raw: string | undefined): number {
   if (raw === undefined) return 0;
   const value = Number(raw.trim());
-  if (!DECIMAL.test(raw.trim()) || value < 0 || value > 1) throw invalidValue('temperature', `temperature must be a decimal number from 0 to 1 (got '${raw}').`);
+  const { min, max } = PARAM_LIMITS.temperature;
+  if (!DECIMAL.test(raw.trim()) || value < min || value > max) throw invalidValue('temperature', `temperature must be a decimal number from ${min} to ${max} (got '${raw}').`);
   return value;
 }
 
@@ -100,9 +92,9 @@ export function parseTranscriptionRequest(fields: Map<string, string[]>, catalog
   if (language !== undefined) params.language = language;
   const prompt = single(fields, 'prompt');
   if (prompt !== undefined) params.prompt = prompt;
-  const maxNewTokens = parseWholeNumber('max_new_tokens', single(fields, 'max_new_tokens'), 1);
+  const maxNewTokens = parseWholeNumber('max_new_tokens', single(fields, 'max_new_tokens'), PARAM_LIMITS.max_new_tokens.min);
   if (maxNewTokens !== undefined) params.max_new_tokens = maxNewTokens;
-  const seed = parseWholeNumber('seed', single(fields, 'seed'), 0, 2 ** 32 - 1);
+  const seed = parseWholeNumber('seed', single(fields, 'seed'), PARAM_LIMITS.seed.min, PARAM_LIMITS.seed.max);
   if (seed !== undefined) params.seed = seed;
   return { model, params };
 }

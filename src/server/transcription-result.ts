@@ -1,28 +1,8 @@
-// The final payload of a transcription pipeline (see notes/PAYLOADS.md), read
-// defensively: the HTTP layer must not turn a malformed payload into a
-// malformed response, so anything missing is an internal error.
+// The final payload of a transcription pipeline (src/contracts/transcription.ts,
+// docs/PAYLOADS.md), read defensively: the HTTP layer must not turn a malformed
+// payload into a malformed response, so anything missing is an internal error.
+import type { TranscriptionResult, TranscriptSegment } from '../contracts/transcription.js';
 import type { Payload } from '../runtime/contracts.js';
-
-export interface TranscriptSegment {
-  id: number;
-  start: number;
-  end: number;
-  text: string;
-  tokens: number[];
-  temperature: number;
-  avg_logprob: number;
-  compression_ratio: number;
-  no_speech_prob: number;
-}
-
-export interface TranscriptionResult {
-  text: string;
-  /** Detected language as the model names it ("English"), '' when none. */
-  language: string;
-  /** Seconds of audio. */
-  duration: number;
-  segments: TranscriptSegment[];
-}
 
 export class MalformedResultError extends Error {
   override name = 'MalformedResultError';

@@ -8,11 +8,11 @@
 import type { ItemContext, ItemResult, Payload, StagePlugin } from '../../src/runtime/contracts.js';
 import { toErrorInfo } from '../../src/runtime/errors.js';
 import { createDecoderRunner } from './runner/index.js';
-import { BatchScheduler, type SchedulerStats } from './scheduler/batch-scheduler.js';
-import { badPayload } from './scheduler/errors.js';
-import { DEFAULT_PRECISION, modelStageOptionsSchema, runnerOptions } from './scheduler/runner-options.js';
-import { readDecodeParams } from './scheduler/request-params.js';
-import { transcribe, type EncodedSegment } from './scheduler/transcription.js';
+import { BatchScheduler, type SchedulerStats } from '../common/engine/batch-scheduler.js';
+import { badPayload } from '../common/engine/errors.js';
+import { DEFAULT_PRECISION, modelStageOptionsSchema, runnerOptions } from '../common/engine/runner-options.js';
+import { readDecodeParams } from './decode/request-params.js';
+import { transcribe, type EncodedSegment } from './decode/transcription.js';
 import { loadAsrText } from './text/index.js';
 
 const STAGE = 'qwen3-asr/decoder';
@@ -50,7 +50,7 @@ const plugin: StagePlugin = {
       maxSlots: options.max_running,
       maxContext: options.max_context,
     });
-    const scheduler = new BatchScheduler(runner, { eosIds: text.eosIds, audioTokenId: text.audioTokenId, prefillChunkTokens: options.prefill_chunk });
+    const scheduler = new BatchScheduler(runner, { eosIds: text.eosIds, embedTokenId: text.audioTokenId, prefillChunkTokens: options.prefill_chunk });
     const publish = () => {
       const stats = scheduler.stats();
       env.publishMetrics?.(Object.fromEntries(Object.entries(DECODER_METRICS).map(([name, field]) => [name, stats[field]])));

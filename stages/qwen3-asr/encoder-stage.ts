@@ -7,9 +7,9 @@ import type { ItemResult, Payload, StagePlugin } from '../../src/runtime/contrac
 import { toErrorInfo } from '../../src/runtime/errors.js';
 import { createEncoderRunner } from './runner/index.js';
 import type { MelInput } from './runner/types.js';
-import { EncodeCache, fingerprint } from './scheduler/encode-cache.js';
-import { badPayload, ERR_ENCODER_FAILED, runnerFailed } from './scheduler/errors.js';
-import { DEFAULT_PRECISION, modelStageOptionsSchema, runnerOptions } from './scheduler/runner-options.js';
+import { EncodeCache, fingerprint } from '../common/engine/encode-cache.js';
+import { badPayload, ERR_ENCODER_FAILED, runnerFailed } from '../common/engine/errors.js';
+import { DEFAULT_PRECISION, modelStageOptionsSchema, runnerOptions } from '../common/engine/runner-options.js';
 
 const STAGE = 'qwen3-asr/encoder';
 const DEFAULTS = { precision: DEFAULT_PRECISION, cache_entries: 64, cache_mb: 256 };

@@ -1,20 +1,23 @@
-// Continuous batching over a DecoderRunner's KV slots. One loop per worker:
+// Continuous batching over a DecoderRunner's KV slots, for any decoder-only
+// model: the model comes in through its runner (step functions), its stop ids
+// and the prompts it builds; nothing here knows what a token means. One loop per worker:
 // each turn admits waiting sequences into free slots, spends at most
 // `prefillChunkTokens` of prompt on prefill (so a long prompt is fed over
 // several turns and never stalls running sequences for long), then advances
 // every decoding sequence by one token in a single runner.decode call.
 // A sequence that finishes leaves at once and its slot goes to the next one.
 import { StageError } from '../../../src/runtime/contracts.js';
-import type { DecoderRunner } from '../runner/types.js';
+import type { DecoderRunner } from './runner.js';
 import { cancelled, ERR_CONTEXT_OVERFLOW, ERR_DECODER_FAILED, runnerFailed } from './errors.js';
 import { KvSlotPool } from './kv-slot-pool.js';
 import { Sampler } from './sampler.js';
 import { Sequence, type FinishReason, type SequenceOutput, type SequenceSpec } from './sequence.js';
 
 export interface BatchSchedulerOptions {
+  /** Token ids that end a sequence (not part of its output). */
   eosIds: readonly number[];
-  /** Prompt id whose embeddings the audio rows replace. */
-  audioTokenId: number;
+  /** Prompt id whose embeddings a sequence's `embeds` rows replace (audio_pad, image_pad…). */
+  embedTokenId: number;
   /** Prompt tokens prefilled per scheduler turn, across sequences. */
   prefillChunkTokens: number;
 }
@@ -79,10 +82,10 @@ export class BatchScheduler {
       throw new StageError(ERR_CONTEXT_OVERFLOW, `prompt of ${spec.promptIds.length} tokens plus max_new_tokens ${spec.maxNewTokens} exceeds the decoder context of ${this.runner.maxContext} tokens`, 400, 'max_new_tokens');
     }
     if (!(spec.maxNewTokens >= 1)) throw new RangeError(`maxNewTokens must be ≥ 1, got ${spec.maxNewTokens}`);
-    const rowSize = audioRowSize(spec, this.opts.audioTokenId);
+    const rowSize = embedRowSize(spec, this.opts.embedTokenId);
     let settle!: Sequence['settle'];
     const result = new Promise<SequenceOutput>((resolve, reject) => (settle = { resolve, reject }));
-    const seq = new Sequence(spec, new Sampler(spec.temperature, spec.seed, spec.logprobs ?? true), this.opts.audioTokenId, rowSize, settle);
+    const seq = new Sequence(spec, new Sampler(spec.temperature, spec.seed, spec.logprobs ?? true), this.opts.embedTokenId, rowSize, settle);
     this.waiting.push(seq);
     this.wake();
     return { result, cancel: () => this.cancel(seq) };
@@ -145,7 +148,7 @@ export class BatchScheduler {
       let logits: Float32Array;
       const started = performance.now();
       try {
-        logits = await this.runner.prefill(seq.slot, chunk.ids, chunk.audio);
+        logits = await this.runner.prefill(seq.slot, chunk.ids, chunk.embeds);
       } catch (err) {
         this.fail(seq, runnerFailed(ERR_DECODER_FAILED, err));
         continue;
@@ -218,13 +221,13 @@ export class BatchScheduler {
   }
 }
 
-/** Floats per audio row: the audio must hold one equal row per audio_pad id in the prompt. */
-function audioRowSize(spec: SequenceSpec, audioTokenId: number): number {
-  if (!spec.audio) return 0;
+/** Floats per embedding row: `embeds` must hold one equal row per placeholder id in the prompt. */
+function embedRowSize(spec: SequenceSpec, embedTokenId: number): number {
+  if (!spec.embeds) return 0;
   let pads = 0;
-  for (const id of spec.promptIds) if (id === audioTokenId) pads++;
-  if (pads === 0 || spec.audio.length % pads !== 0) {
-    throw new StageError(ERR_DECODER_FAILED, `audio of ${spec.audio.length} floats does not split into ${pads} audio_pad rows`, 500);
+  for (const id of spec.promptIds) if (id === embedTokenId) pads++;
+  if (pads === 0 || spec.embeds.length % pads !== 0) {
+    throw new StageError(ERR_DECODER_FAILED, `embeddings of ${spec.embeds.length} floats do not split into ${pads} placeholder rows`, 500);
   }
-  return spec.audio.length / pads;
+  return spec.embeds.length / pads;
 }

@@ -1,5 +1,5 @@
-// Error codes of the Qwen3-ASR encoder/decoder stages (StageError: the runtime
-// carries code, status and param to the HTTP layer).
+// Error codes of model stages built on the shared engine (StageError: the
+// runtime carries code, status and param to the HTTP layer).
 import { StageError } from '../../../src/runtime/contracts.js';
 import { ERR_CANCELLED, STATUS_CLIENT_CLOSED } from '../../../src/runtime/errors.js';
 

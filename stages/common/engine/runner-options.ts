@@ -1,9 +1,10 @@
-// What the encoder and decoder stages both tell their runner: where the model
-// and cache are, the device and threads from the stage's YAML, and the
-// precision option (same schema in both stages).
+// What an ONNX model stage tells its runner: where the model and graph cache
+// are, the device and threads from the stage's YAML, the precision option
+// (one schema for every model stage), and log lines while a first start
+// hashes and converts the checkpoint.
 import type { StageEnv } from '../../../src/runtime/contracts.js';
-import type { ConvertProgress, HashProgress } from '../graph/convert.js';
-import type { Precision, RunnerOptions } from '../runner/types.js';
+import type { ConvertProgress, HashProgress } from '../graph/cache.js';
+import type { Precision, RunnerOptions } from './runner.js';
 
 export const DEFAULT_PRECISION: Precision = 'int8';
 

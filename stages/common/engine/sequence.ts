@@ -1,13 +1,13 @@
-// One sequence the decoder generates: a prompt (with the audio embeddings that
-// replace its audio_pad tokens), its sampler and its progress. The scheduler
-// moves it waiting → prefill → decode → done.
+// One sequence the decoder generates: a prompt (with the embeddings that
+// replace its placeholder tokens, e.g. a speech model's audio_pad), its sampler
+// and its progress. The scheduler moves it waiting → prefill → decode → done.
 import { logSoftmaxAt, type SampledToken, type Sampler } from './sampler.js';
 
 export interface SequenceSpec {
-  /** Full prompt ids, audio_pad tokens included. */
+  /** Full prompt ids, placeholder tokens included. */
   promptIds: Int32Array;
-  /** [audio_pad count, hidden] rows replacing the audio_pad embeddings in order. */
-  audio?: Float32Array;
+  /** [placeholder count, hidden] rows replacing the placeholders' embeddings in order. */
+  embeds?: Float32Array;
   /** Generated tokens at most (EOS not counted). */
   maxNewTokens: number;
   temperature: number;
@@ -32,6 +32,8 @@ export interface SequenceOutput {
   probeLogprob?: number;
 }
 
+export interface PrefillChunk { ids: Int32Array; embeds?: Float32Array }
+
 export type SequenceState = 'waiting' | 'prefill' | 'decode' | 'done';
 
 export class Sequence {
@@ -39,8 +41,8 @@ export class Sequence {
   slot = -1;
   /** Prompt tokens already in the slot's KV cache. */
   prefilled = 0;
-  /** Audio rows already spliced in by earlier prefill chunks. */
-  private audioRowsFed = 0;
+  /** Embedding rows already spliced in by earlier prefill chunks. */
+  private embedRowsFed = 0;
   readonly tokens: number[] = [];
   readonly logprobs: number[] = [];
   probeLogprob?: number;
@@ -50,8 +52,8 @@ export class Sequence {
   constructor(
     readonly spec: SequenceSpec,
     private readonly sampler: Sampler,
-    private readonly audioTokenId: number,
-    private readonly audioRowSize: number,
+    private readonly embedTokenId: number,
+    private readonly embedRowSize: number,
     readonly settle: { resolve(out: SequenceOutput): void; reject(err: Error): void },
   ) {}
 
@@ -63,20 +65,20 @@ export class Sequence {
     return this.tokens[this.tokens.length - 1];
   }
 
-  /** The next prefill chunk (at most `budget` tokens) and the audio rows its audio_pad ids take. */
-  nextChunk(budget: number): { ids: Int32Array; audio?: Float32Array } {
+  /** The next prefill chunk (at most `budget` tokens) and the embedding rows its placeholder ids take. */
+  nextChunk(budget: number): PrefillChunk {
     const ids = this.spec.promptIds.slice(this.prefilled, Math.min(this.promptLength, this.prefilled + budget));
     let pads = 0;
-    for (const id of ids) if (id === this.audioTokenId) pads++;
-    if (pads === 0 || !this.spec.audio) return { ids };
-    const from = this.audioRowsFed * this.audioRowSize;
-    return { ids, audio: this.spec.audio.slice(from, from + pads * this.audioRowSize) };
+    for (const id of ids) if (id === this.embedTokenId) pads++;
+    if (pads === 0 || !this.spec.embeds) return { ids };
+    const from = this.embedRowsFed * this.embedRowSize;
+    return { ids, embeds: this.spec.embeds.slice(from, from + pads * this.embedRowSize) };
   }
 
   /** Records that `chunk` is now in the KV cache. */
-  advancePrefill(chunk: { ids: Int32Array; audio?: Float32Array }): void {
+  advancePrefill(chunk: PrefillChunk): void {
     this.prefilled += chunk.ids.length;
-    if (chunk.audio) this.audioRowsFed += chunk.audio.length / this.audioRowSize;
+    if (chunk.embeds) this.embedRowsFed += chunk.embeds.length / this.embedRowSize;
   }
 
   /** Samples from `logits`; returns why the sequence ended, or undefined while it goes on. */

@@ -12,7 +12,7 @@
 // zero-copy views of the cache rows [n, kvHeads, stride, headDim], masks
 // positions at or beyond each row's length, and returns only the new
 // keys/values, which the host writes into its cache.
-import type { GraphBuilder } from '../../../src/onnx/graph-builder.js';
+import type { GraphBuilder } from '../onnx/graph-builder.js';
 import type { BlockContext } from './context.js';
 import { fusedLinear, linear, type LinearSpec } from './linear.js';
 

@@ -1,7 +1,7 @@
 // What every block builder needs: the graph under construction, a source of
 // float32 weights (loading stays apart from building), and the precision that
 // linear layers are stored in.
-import type { GraphBuilder } from '../../../src/onnx/graph-builder.js';
+import type { GraphBuilder } from '../onnx/graph-builder.js';
 
 export type LinearPrecision = 'fp32' | 'fp16' | 'int8' | 'int4';
 

@@ -1,6 +1,6 @@
 // Rotary position embedding, NeoX layout (rotate_half: the two halves of each
 // head), through onnxruntime's fused RotaryEmbedding with precomputed tables.
-import type { GraphBuilder } from '../../../src/onnx/graph-builder.js';
+import type { GraphBuilder } from '../onnx/graph-builder.js';
 
 export interface RotaryTables { cos: string; sin: string; headDim: number }
 

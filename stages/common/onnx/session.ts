@@ -1,6 +1,6 @@
-// onnxruntime-node sessions for the model runners: device string → execution
-// provider, thread count, full graph optimisation, and a clear error when the
-// CUDA provider libraries were never installed.
+// onnxruntime-node sessions for every model runner: device string → execution
+// provider, thread count, full graph optimisation, which precisions a device
+// runs, and a clear error when the CUDA provider libraries were never installed.
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -22,6 +22,13 @@ export function parseDevice(device: string): ParsedDevice {
   const m = /^cuda(?::(\d+))?$/.exec(device);
   if (!m) throw new DeviceError(`unknown device "${device}": use "cpu" or "cuda:N"`);
   return { kind: 'cuda', index: m[1] ? Number(m[1]) : 0 };
+}
+
+/** Throws when the device cannot run graphs stored at `precision` (fp16 kernels exist only on CUDA). */
+export function checkPrecision(precision: string, device: string): void {
+  if (precision === 'fp16' && parseDevice(device).kind !== 'cuda') {
+    throw new DeviceError(`precision fp16 needs a CUDA device (got "${device}"); on cpu use fp32, int8 or int4`);
+  }
 }
 
 /** Whether the CUDA provider library sits next to the onnxruntime-node binding (the install step fetches it). */

@@ -5,7 +5,7 @@
 // random weights cost the same time as trained ones.
 import fs from 'node:fs';
 import path from 'node:path';
-import { float32ToBf16, byteSize, writeSafetensorsStreaming, type TensorSpec } from '../../../src/weights/safetensors.js';
+import { float32ToBf16, byteSize, writeSafetensorsStreaming, type TensorSpec } from '../../common/weights/safetensors.js';
 import { gapFreeVocab, learnBpe, specialId, tokenizerConfig, QWEN_FIRST_SPECIAL, QWEN_SPECIAL_TOKENS } from './bpe-vocab.js';
 import { EMBED, LM_HEAD } from '../graph/names.js';
 import { SUPPORTED_LANGUAGES } from '../text/languages.js';

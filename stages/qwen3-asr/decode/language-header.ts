@@ -1,7 +1,6 @@
-// Turns generated text pieces into the deltas a client sees: the model's
-// `language X<asr_text>` header is held back (it is metadata, not transcript),
-// and segments decoded in parallel are released in order, each after the one
-// before it has finished.
+// Holds the model's `language X<asr_text>` header back from the streamed text
+// pieces: it is metadata, not transcript (the engine's OrderedDeltas then
+// releases segments in order).
 
 const HEADER_START = 'language ';
 const HEADER_END = '<asr_text>';
@@ -55,41 +54,4 @@ function couldBeHeader(lead: string): boolean {
   if (!lead.startsWith(HEADER_START)) return false;
   const tag = lead.indexOf('<');
   return tag < 0 ? lead.length < MAX_HEADER_CHARS : HEADER_END.startsWith(lead.slice(tag));
-}
-
-/** What goes between the end of one segment's text and the start of the next ('' or ' '). */
-export type SeamFn = (before: string, after: string) => string;
-
-/** Releases per-segment deltas in segment order: segment i streams live once segments < i are done. */
-export class OrderedDeltas {
-  private current = 0;
-  private readonly held: string[][];
-  private readonly done: boolean[];
-  private lastSent = { segment: -1, text: '' };
-
-  constructor(segments: number, private readonly emit: (delta: string) => void, private readonly seam: SeamFn) {
-    this.held = Array.from({ length: segments }, () => []);
-    this.done = new Array(segments).fill(false);
-  }
-
-  push(segment: number, delta: string): void {
-    if (!delta) return;
-    if (segment === this.current) this.send(segment, delta);
-    else this.held[segment].push(delta);
-  }
-
-  finish(segment: number): void {
-    this.done[segment] = true;
-    while (this.current < this.done.length && this.done[this.current]) {
-      this.current++;
-      for (const delta of this.held[this.current]?.splice(0) ?? []) this.send(this.current, delta);
-    }
-  }
-
-  private send(segment: number, delta: string): void {
-    const first = segment !== this.lastSent.segment;
-    const seam = first && this.lastSent.segment >= 0 ? this.seam(this.lastSent.text, delta) : '';
-    this.lastSent = { segment, text: delta };
-    this.emit(seam + delta);
-  }
 }

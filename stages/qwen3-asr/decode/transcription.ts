@@ -1,16 +1,17 @@
-// One transcription request on the decoder: every segment of the audio becomes
-// its own sequence (at most `maxSegmentsInFlight` at once, so one long file
-// cannot take every slot), deltas stream in segment order, and the parsed
-// segment texts are joined into the final payload fields.
+// One transcription request on the shared decoder engine: the Qwen3-ASR side
+// of common/engine/segments.ts. Every audio segment becomes a sequence whose
+// prompt this model builds; its streamed text loses the `language X<asr_text>`
+// header; its tokens are parsed into a transcript segment, and the segment
+// texts are joined into the final payload fields.
 import { deflateSync } from 'node:zlib';
 import { StageError, type ItemContext } from '../../../src/runtime/contracts.js';
-// Segments are typed by what the HTTP layer reads (PAYLOADS.md), so the two cannot drift.
-import type { TranscriptSegment } from '../../../src/server/transcription-result.js';
+import type { TranscriptSegment } from '../../../src/contracts/transcription.js';
+import type { BatchScheduler } from '../../common/engine/batch-scheduler.js';
+import { ERR_CONTEXT_OVERFLOW } from '../../common/engine/errors.js';
+import { runSegments, type SegmentModel, type SegmentSequence } from '../../common/engine/segments.js';
+import type { SequenceOutput } from '../../common/engine/sequence.js';
 import type { AsrTextCodec } from '../text/index.js';
-import type { BatchScheduler, SequenceHandle } from './batch-scheduler.js';
-import { LanguageHeaderFilter, OrderedDeltas } from './delta-stream.js';
-import { cancelled, ERR_CONTEXT_OVERFLOW } from './errors.js';
-import type { SequenceOutput } from './sequence.js';
+import { LanguageHeaderFilter } from './language-header.js';
 
 /** A segment after the encoder stage. */
 export interface EncodedSegment {
@@ -48,57 +49,19 @@ const MIN_NEW_TOKENS = 128;
 const NEW_TOKENS_PER_SECOND = 10;
 
 export async function transcribe(scheduler: BatchScheduler, codec: AsrTextCodec, job: TranscriptionJob, ctx: ItemContext): Promise<Transcription> {
-  if (ctx.cancelled) throw cancelled();
-  // Built up front so a prompt that cannot fit fails before any decoding starts.
-  const plans = job.segments.map((segment) => plan(scheduler.maxContext, codec, job, segment));
-  const deltas = new OrderedDeltas(job.segments.length, (delta) => ctx.emit({ type: 'delta', delta }), codec.seam);
-  const handles = new Set<SequenceHandle>();
-  let stopped = false;
-  const stopAll = () => {
-    stopped = true;
-    for (const handle of handles) handle.cancel();
+  const model: SegmentModel<{ segment: TranscriptSegment; language: string }> = {
+    count: job.segments.length,
+    sequence: (index, maxContext) => sequence(maxContext, codec, job, index),
+    stream: (index) => {
+      if (!job.stream) return undefined;
+      const detokenizer = codec.detokenizer();
+      const header = new LanguageHeaderFilter(job.language !== undefined);
+      return { push: (id) => header.push(detokenizer.push(id)), flush: () => header.push(detokenizer.flush()) + header.flush() };
+    },
+    seam: codec.seam,
+    result: (index, out) => segmentResult(index, job.segments[index], out, codec, job),
   };
-  ctx.onCancel(stopAll);
-
-  const results: { segment: TranscriptSegment; language: string }[] = new Array(job.segments.length);
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < plans.length) {
-      if (stopped) throw cancelled();
-      const index = next++;
-      results[index] = await runSegment(index);
-    }
-  };
-  const runSegment = async (index: number): Promise<{ segment: TranscriptSegment; language: string }> => {
-    const { promptIds, maxNewTokens } = plans[index];
-    const segment = job.segments[index];
-    const detokenizer = job.stream ? codec.detokenizer() : undefined;
-    const header = new LanguageHeaderFilter(job.language !== undefined);
-    const handle = scheduler.submit({
-      promptIds,
-      audio: segment.audio,
-      maxNewTokens,
-      temperature: job.temperature,
-      seed: (job.seed + index * 0x9e3779b9) >>> 0,
-      logprobs: job.logprobs,
-      onToken: detokenizer && ((id) => deltas.push(index, header.push(detokenizer.push(id)))),
-      probe: job.language === undefined && codec.noSpeech ? { index: 1, tokenId: codec.noSpeech.tokenId } : undefined,
-    });
-    handles.add(handle);
-    const out = await handle.result.finally(() => handles.delete(handle));
-    if (detokenizer) deltas.push(index, header.push(detokenizer.flush()) + header.flush());
-    deltas.finish(index);
-    return segmentResult(index, segment, out, codec, job);
-  };
-
-  const lanes = Array.from({ length: Math.min(job.maxSegmentsInFlight, plans.length) }, lane);
-  try {
-    await Promise.all(lanes);
-  } catch (err) {
-    stopAll(); // one failed segment fails the request: the others stop too
-    await Promise.allSettled(lanes);
-    throw ctx.cancelled ? cancelled() : err;
-  }
+  const results = await runSegments(scheduler, model, job.maxSegmentsInFlight, ctx);
   return {
     text: codec.join(results.map((r) => r.segment.text)),
     language: job.language ?? codec.mergeLanguages(results.map((r) => r.language).filter((l) => l)),
@@ -106,7 +69,8 @@ export async function transcribe(scheduler: BatchScheduler, codec: AsrTextCodec,
   };
 }
 
-function plan(maxContext: number, codec: AsrTextCodec, job: TranscriptionJob, segment: EncodedSegment): { promptIds: Int32Array; maxNewTokens: number } {
+function sequence(maxContext: number, codec: AsrTextCodec, job: TranscriptionJob, index: number): SegmentSequence {
+  const segment = job.segments[index];
   const promptIds = codec.promptIds(job.context, segment.tokens, job.language);
   const room = maxContext - promptIds.length;
   if (room < 1) {
@@ -118,7 +82,16 @@ function plan(maxContext: number, codec: AsrTextCodec, job: TranscriptionJob, se
     );
   }
   const wanted = job.maxNewTokens ?? Math.max(MIN_NEW_TOKENS, Math.ceil(NEW_TOKENS_PER_SECOND * (segment.end - segment.start)));
-  return { promptIds, maxNewTokens: Math.min(wanted, room) };
+  return {
+    promptIds,
+    embeds: segment.audio,
+    maxNewTokens: Math.min(wanted, room),
+    temperature: job.temperature,
+    seed: (job.seed + index * 0x9e3779b9) >>> 0,
+    logprobs: job.logprobs,
+    // P("None") as the first word after "language " is the no-speech probability.
+    probe: job.language === undefined && codec.noSpeech ? { index: 1, tokenId: codec.noSpeech.tokenId } : undefined,
+  };
 }
 
 function segmentResult(id: number, segment: EncodedSegment, out: SequenceOutput, codec: AsrTextCodec, job: TranscriptionJob) {

@@ -1,7 +1,7 @@
 // Everything the converters need to know about one checkpoint folder: the
 // architecture numbers, a weight source in canonical tensor names, and the
 // tensors each graph part reads (for the cache key and progress).
-import { SafetensorsCheckpoint, type TensorInfo } from '../../../src/weights/safetensors.js';
+import { SafetensorsCheckpoint, type TensorInfo } from '../../common/weights/safetensors.js';
 import type { WeightSource } from '../../common/graph/context.js';
 import { loadQwen3AsrConfig, type Qwen3AsrConfig } from '../config.js';
 import type { DecoderDims, EncoderDims } from './dims.js';

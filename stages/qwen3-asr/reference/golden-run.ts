@@ -8,7 +8,7 @@ import path from 'node:path';
 import { decodeAudio } from '../../audio/decode.js';
 import { whisperLogMel, type LogMel } from '../../audio/mel.js';
 import { createDecoderRunner, createEncoderRunner } from '../runner/index.js';
-import type { Precision } from '../runner/types.js';
+import type { Precision } from '../../common/engine/runner.js';
 import { loadAsrText, type AsrText } from '../text/index.js';
 import { argmax, relativeError } from './fixture.js';
 import type { GoldenSet } from './golden.js';

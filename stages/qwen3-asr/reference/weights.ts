@@ -1,5 +1,5 @@
 // Reads checkpoint tensors as float64 for the reference forward pass.
-import { SafetensorsCheckpoint } from '../../../src/weights/safetensors.js';
+import { SafetensorsCheckpoint } from '../../common/weights/safetensors.js';
 import type { Tensor64 } from './math.js';
 
 export class ReferenceWeights {

@@ -5,8 +5,8 @@
 import ort from 'onnxruntime-node';
 import { DECODER_IO } from '../graph/decoder.js';
 import type { DecoderDims } from '../graph/dims.js';
-import { KvStore } from './kv-store.js';
-import type { DecoderRunner } from './types.js';
+import { KvStore } from '../../common/engine/kv-store.js';
+import type { DecoderRunner } from '../../common/engine/runner.js';
 
 export class DecoderInputError extends Error {
   readonly code = 'ERR_DECODER_INPUT';

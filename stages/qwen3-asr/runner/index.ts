@@ -4,20 +4,13 @@ import { ensureGraph } from '../graph/convert.js';
 import { loadModelSpec } from '../graph/model-spec.js';
 import { OnnxDecoderRunner } from './decoder-runner.js';
 import { OnnxEncoderRunner } from './encoder-runner.js';
-import { createSession, DeviceError, parseDevice } from './session.js';
-import type { DecoderRunner, DecoderRunnerOptions, EncoderRunner, RunnerOptions } from './types.js';
+import { checkPrecision, createSession } from '../../common/onnx/session.js';
+import type { DecoderRunner, DecoderRunnerOptions, RunnerOptions } from '../../common/engine/runner.js';
+import type { EncoderRunner } from './types.js';
 import { warmUpDecoder, warmUpEncoder } from './warmup.js';
 
-export { DeviceError } from './session.js';
-
-function checkPrecision(opts: RunnerOptions): void {
-  if (opts.precision === 'fp16' && parseDevice(opts.device).kind !== 'cuda') {
-    throw new DeviceError(`precision fp16 needs a CUDA device (got "${opts.device}"); on cpu use fp32, int8 or int4`);
-  }
-}
-
 export async function createEncoderRunner(opts: RunnerOptions): Promise<EncoderRunner> {
-  checkPrecision(opts);
+  checkPrecision(opts.precision, opts.device);
   const spec = loadModelSpec(opts.modelPath);
   const file = ensureGraph(spec, 'encoder', opts);
   const runner = new OnnxEncoderRunner(await createSession(file, opts.device, opts.threads), spec.encoder);
@@ -26,7 +19,7 @@ export async function createEncoderRunner(opts: RunnerOptions): Promise<EncoderR
 }
 
 export async function createDecoderRunner(opts: DecoderRunnerOptions): Promise<DecoderRunner> {
-  checkPrecision(opts);
+  checkPrecision(opts.precision, opts.device);
   if (!(opts.maxSlots >= 1) || !(opts.maxContext >= 1)) throw new RangeError(`maxSlots and maxContext must be positive (got ${opts.maxSlots}, ${opts.maxContext})`);
   const spec = loadModelSpec(opts.modelPath);
   if (opts.maxContext > spec.decoder.maxPositions) {

@@ -1,27 +1,5 @@
-// What the scheduler (decides which sequences run when) needs from the model
-// runners (own the onnxruntime sessions, KV memory and graph I/O). The split
-// mirrors sglang-omni's Scheduler / ModelRunner line. Runners are used only
-// inside worker threads: onnxruntime's run blocks the thread it runs on.
-
-import type { ConvertProgress, HashProgress } from '../graph/convert.js';
-
-export type Precision = 'fp32' | 'fp16' | 'int8' | 'int4';
-
-export interface RunnerOptions {
-  /** Folder of the Hugging Face checkpoint (original or -hf layout). */
-  modelPath: string;
-  /** Where converted graphs are cached, keyed by checkpoint hash + options. */
-  cacheDir: string;
-  precision: Precision;
-  /** 'cpu' or 'cuda:N'. */
-  device: string;
-  /** onnxruntime intraOpNumThreads. */
-  threads: number;
-  /** Called while a graph is being converted (only when it is not cached yet). */
-  onProgress?: (p: ConvertProgress) => void;
-  /** Called while weights are hashed for the cache key (first start, or changed files). */
-  onHashProgress?: (p: HashProgress) => void;
-}
+// The Qwen3-ASR encoder runner's contract (the decoder runner implements the
+// shared engine's DecoderRunner, common/engine/runner.ts).
 
 /** One clip's log-mel features: row-major [128, frames]. */
 export interface MelInput { mel: Float32Array; frames: number }
@@ -30,32 +8,5 @@ export interface EncoderRunner {
   readonly outputDim: number;
   /** Encodes a batch of clips in one onnxruntime run; returns per clip [tokens, outputDim]. */
   encode(clips: MelInput[]): Promise<Float32Array[]>;
-  dispose(): Promise<void>;
-}
-
-export interface DecoderRunnerOptions extends RunnerOptions {
-  /** Number of concurrent sequences (KV slots). */
-  maxSlots: number;
-  /** Max tokens per sequence (prompt + generated). */
-  maxContext: number;
-}
-
-export interface DecoderRunner {
-  readonly maxSlots: number;
-  readonly maxContext: number;
-  readonly vocabSize: number;
-  /** Appends `ids` to `slot`'s sequence (positions continue after what the slot
-   *  holds) and returns the logits of the last position [vocabSize].
-   *  `audio` replaces the embeddings where ids === audio_token_id, in order;
-   *  pass it only in the call whose ids contain those tokens. Long prompts may
-   *  be fed in several calls (chunked prefill). */
-  prefill(slot: number, ids: Int32Array, audio?: Float32Array): Promise<Float32Array>;
-  /** One decode step: appends tokens[i] to slots[i] for every i in one run;
-   *  returns logits [slots.length, vocabSize] row-major. */
-  decode(slots: number[], tokens: Int32Array): Promise<Float32Array>;
-  /** Tokens currently held by a slot. */
-  length(slot: number): number;
-  /** Frees a slot for a new sequence. */
-  release(slot: number): void;
   dispose(): Promise<void>;
 }

@@ -2,7 +2,8 @@
 // (10 s of audio), so the first request does not pay for onnxruntime's first-run
 // allocations: on the 0.6B int8 model (2 cores) the first 150-token prefill took
 // 0.9 s and later ones 0.6 s. The stage reports ready only after this.
-import type { DecoderRunner, EncoderRunner } from './types.js';
+import type { DecoderRunner } from '../../common/engine/runner.js';
+import type { EncoderRunner } from './types.js';
 
 const WARMUP_FRAMES = 1000;
 const WARMUP_PROMPT_TOKENS = 150;

@@ -12,7 +12,7 @@ import { mergeLanguages, parseAsrOutput, type ParsedOutput } from './parse.js';
 import { PromptBuilder } from './prompt.js';
 import { loadQwenTokenizer, type QwenTokenizer } from './tokenizer.js';
 
-/** The interface the scheduler codes against (stages/qwen3-asr/scheduler/transcription.ts AsrTextCodec). */
+/** What the Qwen3-ASR side of decoding (decode/transcription.ts) codes against: prompt, text, parse. */
 export interface AsrTextCodec {
   promptIds(context: string, audioTokens: number, language: string | undefined): Int32Array;
   detokenizer(): { push(id: number): string; flush(): string };

@@ -1,0 +1,124 @@
+// On-disk cache of converted ONNX graphs, for any model whose graphs are built
+// from checkpoint weights. An entry is keyed by what the model's recipe says the
+// graph depends on (builder version, precision, config files, and the content of
+// every weight tensor it reads); it is written into a temporary folder and
+// renamed into place, so a half-written entry is never used and a second start
+// only opens the files. The model supplies the key inputs and a build callback.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { GraphBuilder } from '../onnx/graph-builder.js';
+import { contentDigest, type ByteRange } from '../weights/digest.js';
+import type { TensorInfo } from '../weights/safetensors.js';
+import type { BlockContext, LinearPrecision, WeightSource } from './context.js';
+
+export interface ConvertProgress { part: string; tensor: string; doneElements: number; totalElements: number }
+
+export interface HashProgress { part: string; doneBytes: number; totalBytes: number }
+
+export interface GraphKeyInputs {
+  /** Graph part, for progress and the digest sidecar's name. */
+  part: string;
+  /** What identifies the recipe (builder version, part, precision), hashed as JSON. */
+  recipe: object;
+  /** Files the graph depends on as a whole (config.json). */
+  files: string[];
+  /** Stored tensors the part reads: their names, dtypes, shapes and bytes go into the key. */
+  tensors: TensorInfo[];
+  cacheDir: string;
+  onHashProgress?: (p: HashProgress) => void;
+}
+
+/**
+ * The key covers the recipe, the files, and the names, dtypes, shapes and bytes of every tensor
+ * the part reads (weights/digest.ts: hashed once, remembered in a sidecar per part, so parts
+ * built by stages starting together hash disjoint bytes).
+ */
+export function graphCacheKey(k: GraphKeyInputs): string {
+  const ranges = new Map<string, ByteRange[]>();
+  for (const t of k.tensors) ranges.set(t.file, [...(ranges.get(t.file) ?? []), { offset: t.offset, length: t.byteLength }]);
+  const weights = contentDigest(ranges, {
+    sidecar: path.join(k.cacheDir, `weight-digests.${k.part}.json`),
+    onProgress: (doneBytes, totalBytes) => k.onHashProgress?.({ part: k.part, doneBytes, totalBytes }),
+  });
+  const h = crypto.createHash('sha256');
+  h.update(JSON.stringify(k.recipe));
+  for (const file of k.files) h.update(fs.readFileSync(file));
+  h.update(JSON.stringify(k.tensors.map((t) => [t.name, t.dtype, t.shape])));
+  h.update(weights);
+  return h.digest('hex').slice(0, 16);
+}
+
+/** Path of the cached graph `<cacheDir>/<entry>/model.onnx`, calling `build(folder)` first when missing. */
+export function ensureCachedGraph(cacheDir: string, entry: string, build: (outDir: string) => void): string {
+  const dir = path.join(cacheDir, entry);
+  const model = path.join(dir, 'model.onnx');
+  if (fs.existsSync(model)) return model;
+  fs.mkdirSync(cacheDir, { recursive: true });
+  removeAbandonedBuilds(dir);
+  const tmp = `${dir}.tmp-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
+  fs.mkdirSync(tmp);
+  try {
+    build(tmp);
+    try {
+      fs.renameSync(tmp, dir);
+    } catch (err) {
+      // Another process finished the same entry first: keep theirs.
+      if (!fs.existsSync(model)) throw err;
+    }
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+  return model;
+}
+
+export interface GraphRecipe {
+  /** The ONNX graph's name. */
+  name: string;
+  part: string;
+  weights: WeightSource;
+  precision: LinearPrecision;
+  /** Weight elements the recipe reads (progress total). */
+  totalElements: number;
+  onProgress?: (p: ConvertProgress) => void;
+  /** Adds the model's nodes through the block builders. */
+  build(ctx: BlockContext): void;
+}
+
+/** Writes `model.onnx` (weights in `weights.bin` beside it) into `outDir`, reporting progress per weight. */
+export function writeGraph(outDir: string, recipe: GraphRecipe): void {
+  const g = new GraphBuilder(recipe.name);
+  g.openExternalData(path.join(outDir, 'weights.bin'));
+  const { part, totalElements } = recipe;
+  let doneElements = 0;
+  recipe.build({
+    g, weights: recipe.weights, precision: recipe.precision,
+    onWeight: (tensor, n) => {
+      doneElements = Math.min(totalElements, doneElements + n);
+      recipe.onProgress?.({ part, tensor, doneElements, totalElements });
+    },
+  });
+  g.save(path.join(outDir, 'model.onnx'));
+}
+
+/**
+ * A build stopped by a signal or a crash leaves its temporary folder (a real model's is over a
+ * gigabyte). Folders of processes that no longer exist are removed; a live process's are its own.
+ */
+function removeAbandonedBuilds(dir: string): void {
+  const prefix = `${path.basename(dir)}.tmp-`;
+  for (const name of fs.readdirSync(path.dirname(dir))) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(name.slice(prefix.length).split('-')[0]);
+    if (Number.isInteger(pid) && pid > 0 && !processExists(pid)) fs.rmSync(path.join(path.dirname(dir), name), { recursive: true, force: true });
+  }
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
+  }
+}
