@@ -18,7 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadPipelineConfig } from '../src/config/load.js';
 import type { Override } from '../src/config/document.js';
-import { createProgress } from '../src/eval/progress.js';
+import { createProgress } from '../src/util/progress.js';
 import type { StageMetrics } from '../src/runtime/contracts.js';
 import { createPipeline } from '../src/runtime/pipeline.js';
 import { buildServer } from '../src/server/app.js';

@@ -7,7 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import ffmpegInstaller from '@ffmpeg-installer/ffmpeg';
-import { createProgress } from '../src/eval/progress.js';
+import { createProgress } from '../src/util/progress.js';
 import { repoRoot } from '../src/util/paths.js';
 import { decodeAudio } from '../stages/audio/decode.js';
 import { whisperLogMel } from '../stages/audio/mel.js';

@@ -7,7 +7,7 @@ import { discoverModel, routeUrls, transcribe, type Endpoint } from './client.js
 import { EvalError } from './errors.js';
 import { runLevel } from './load.js';
 import { loadManifest } from './manifest.js';
-import type { Progress } from './progress.js';
+import type { Progress } from '../util/progress.js';
 import { renderHtmlReport } from './report/html.js';
 import { summarizeLevel, type LevelResult } from './summary.js';
 import { tokenizerFor } from './text.js';

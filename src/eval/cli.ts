@@ -4,7 +4,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { runBench, writeReports, type BenchResult } from './bench.js';
 import { EvalError } from './errors.js';
-import { createProgress } from './progress.js';
+import { createProgress } from '../util/progress.js';
 
 /** Exit status when a gate fails; bad input exits 2; failed requests (without --allow-failures) 3. */
 export const EXIT_GATE_FAILED = 1;

@@ -1,4 +1,5 @@
-// Progress while a level runs: a cli-progress bar on a terminal, plain lines
+// Progress of long command-line work (eval levels, conversions, checkpoint
+// writing): a cli-progress bar on a terminal, plain lines
 // every tenth of the way otherwise (CI logs, pipes).
 import cliProgress from 'cli-progress';
 

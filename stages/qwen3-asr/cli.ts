@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
-import { createProgress } from '../../src/eval/progress.js';
+import { createProgress } from '../../src/util/progress.js';
 
 const SIZES = ['tiny', '0.6b', '1.7b'] as const;
 const PRECISIONS = ['fp32', 'int8', 'int4'] as const;
