@@ -136,3 +136,21 @@ t.test('garbage and truncated uploads get named errors', async (t) => {
   const half = await decodeAudio(read('jfk-44k-stereo.mp3').subarray(0, 60000), opts);
   t.ok(half.duration > 4.5 && half.duration < 5.5, `half an MP3 gives ${half.duration} s`);
 });
+
+t.test('a short upload decoded after a long one finishes first (decoders take turns)', async (t) => {
+  // what the decode stage's worker does with concurrency > 1: two decodes on one event loop
+  const hostile = buildConstantFlac({ seconds: 120, declaredSamples: 0, sampleRate: 383990, channels: 1 }); // issue 11's
+  const order: string[] = [];
+  const long = decodeAudio(hostile, { maxDurationS: 1000 }).then(() => order.push('hostile'));
+  const short = decodeAudio(read('jfk.wav'), opts).then(() => order.push('normal'));
+  await Promise.all([long, short]);
+  t.same(order, ['normal', 'hostile']);
+});
+
+t.test('decoded memory is the 16 kHz result, whatever the source layout', async (t) => {
+  // 20 s of 8 channels at 384 kHz: 246 MB as source floats, 1.3 MB at 16 kHz mono
+  const decoded = await decodeAudio(buildConstantFlac({ seconds: 20, declaredSamples: 0, sampleRate: 384000, channels: 8 }), { maxDurationS: 1000 });
+  t.same([decoded.sourceRate, decoded.sourceChannels], [384000, 8]);
+  t.ok(Math.abs(decoded.channels[0].length - 20 * 16000) <= 65536 / 24, `${decoded.channels[0].length} samples at 16 kHz`);
+  t.equal(decoded.channels[0].buffer.byteLength, decoded.channels[0].length * 4, 'the buffer holds nothing more');
+});

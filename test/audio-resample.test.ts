@@ -1,7 +1,7 @@
 // Resampler quality on pure tones (the issue's numbers), rate and channel handling,
 // and Qwen3-ASR's peak normalisation.
 import t from 'tap';
-import { downmixToMono, normalizePeak, resample, resampleTo16kMono } from '../stages/audio/resample.js';
+import { downmixToMono, normalizePeak, resample, Resampler, resampleTo16kMono } from '../stages/audio/resample.js';
 
 const tone = (hz: number, rate: number, seconds: number, amplitude = 0.5) =>
   Float32Array.from({ length: Math.round(rate * seconds) }, (_, i) => amplitude * Math.sin((2 * Math.PI * hz * i) / rate));
@@ -77,4 +77,36 @@ t.test('peak normalisation as Qwen3-ASR does it', async (t) => {
   const loud = Float32Array.from([1, -4, 2]);
   t.same([...normalizePeak(loud)], [0.25, -1, 0.5], 'peak > 1: divided by the peak');
   t.same([...loud], [1, -4, 2], 'input not modified');
+});
+
+t.test('cost per second of audio is bounded whatever the rate (issue 11: 383,990 Hz took a 4163-tap filter)', async (t) => {
+  // multiply-adds counted by the resampler itself, for one second of input at each rate
+  const MAX_PER_SECOND = 25e6; // the single filter at 383,990 Hz was 67 M
+  for (const rate of [8000, 22050, 44100, 48000, 63999, 64000, 96000, 192000, 383990, 384000]) {
+    const resampler = new Resampler(rate, 16000);
+    resampler.push(new Float32Array(rate));
+    resampler.finish();
+    t.ok(resampler.multiplyAdds <= MAX_PER_SECOND, `${rate} Hz: ${(resampler.multiplyAdds / 1e6).toFixed(1)} M multiply-adds per second of audio`);
+  }
+});
+
+t.test('high rates: two-stage conversion keeps the accuracy', async (t) => {
+  for (const rate of [96000, 192000, 383990]) {
+    const snr = snrDb(resample(tone(1000, rate, 1), rate, 16000), 1000, 0.5);
+    t.ok(snr > 100, `${rate} Hz 1 kHz tone: SNR ${snr.toFixed(1)} dB`);
+    const alias = levelDb(resample(tone(9000, rate, 1), rate, 16000), 0.5);
+    t.ok(alias < -100, `${rate} Hz 9 kHz tone aliases at ${alias.toFixed(1)} dB`);
+  }
+});
+
+t.test('streaming in pieces gives the one-shot result exactly', async (t) => {
+  for (const rate of [44100, 48000, 383990]) {
+    const x = tone(440, rate, 0.5);
+    const whole = resample(x, rate, 16000);
+    const resampler = new Resampler(rate, 16000);
+    const pieces: number[] = [];
+    for (let at = 0; at < x.length; at += 777) pieces.push(...resampler.push(x.subarray(at, at + 777)));
+    pieces.push(...resampler.finish());
+    t.same(Float32Array.from(pieces), whole, `${rate} Hz in 777-sample pieces`);
+  }
 });
