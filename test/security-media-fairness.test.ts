@@ -1,0 +1,42 @@
+// Issue 11, item 4: a hostile upload that costs seconds of decode and resample work (120 s of
+// FLAC at 383,990 Hz, 19 KB) must not hold up a normal request sent after it. The normal one is
+// sent once the hostile one is inside the decode stage, and must be answered first: by event
+// order, not by a timed bound (bench/fairness.ts measures the latencies). At 5b77086 the normal
+// request queued behind the hostile one's single-threaded 4163-tap resample and came second.
+import fs from 'node:fs';
+import path from 'node:path';
+import t from 'tap';
+import { repoRoot } from '../src/util/paths.js';
+import { buildConstantFlac } from './fixtures/audio/flac-writer.js';
+import { startTinyServer, TINY_MODEL_NAME } from './fixtures/server/tiny-server.js';
+
+const server = await startTinyServer();
+t.teardown(() => server.close());
+
+function post(bytes: Uint8Array): Promise<number> {
+  const form = new FormData();
+  form.append('file', new Blob([Uint8Array.from(bytes)]), 'audio');
+  form.append('model', TINY_MODEL_NAME);
+  form.append('max_new_tokens', '4');
+  return fetch(`${server.base}/v1/audio/transcriptions`, { method: 'POST', body: form, signal: AbortSignal.timeout(120_000) }).then(async (res) => (await res.arrayBuffer(), res.status));
+}
+
+/** Resolves once the decode stage has an item running (polling the pipeline's own counters). */
+async function decodeBusy(): Promise<void> {
+  for (let i = 0; i < 2000; i++) {
+    if (server.pipeline.stats().some((s) => s.stage === 'decode' && s.running > 0)) return;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  throw new Error('the hostile upload never reached the decode stage');
+}
+
+t.test('a normal request sent behind a hostile one is answered first', async (t) => {
+  const hostile = buildConstantFlac({ seconds: 120, declaredSamples: 0, sampleRate: 383990, channels: 1 });
+  const normal = new Uint8Array(fs.readFileSync(path.join(repoRoot(), 'test/fixtures/audio/jfk.wav')));
+  const order: string[] = [];
+  const first = post(hostile).then((status) => order.push(`hostile ${status}`));
+  await decodeBusy();
+  const second = post(normal).then((status) => order.push(`normal ${status}`));
+  await Promise.all([first, second]);
+  t.same(order, ['normal 200', 'hostile 200']);
+});
