@@ -36,9 +36,9 @@ const WAV_PIECE_FRAMES = 65536;
 
 export async function decodeAudio(bytes: Uint8Array, opts: DecodeOptions): Promise<DecodedAudio> {
   if (bytes.length === 0) throw emptyAudio('no bytes were uploaded');
-  const text = describeTextUpload(bytes);
-  if (text) throw unsupportedAudio(`the upload is ${text}, not audio; playlists and manifests that point at other files are not accepted, upload the audio itself`);
   const format = detectFormat(bytes);
+  const text = format ? null : describeTextUpload(bytes);
+  if (text) throw unsupportedAudio(`the upload is ${text}, not audio; playlists and manifests that point at other files are not accepted, upload the audio itself`);
   if (!format) throw unsupportedAudio('the file is not WAV, MP3, FLAC, Ogg (Vorbis/Opus), MP4/M4A, WebM or MPEG audio');
   const declared = probeDuration(bytes);
   if (declared !== null && declared > opts.maxDurationS) throw audioTooLong(declared, opts.maxDurationS);

@@ -1,8 +1,9 @@
 // Uploads that are text. No accepted audio format is: each starts with binary header
 // fields (sizes, flags, sync words) that hold control bytes within a few dozen bytes.
 // Playlists and manifests (DASH MPD, HLS m3u8, ffconcat and concat lists, SDP, PLS, SMIL,
-// lists of URLs) are text that names other files for a player to open; they are refused
-// here, before any decoder sees them, with a message saying what they look like.
+// lists of URLs) are text that names other files for a player to open: they match no audio
+// signature and are refused before any decoder sees them, with a message saying what they
+// look like (text behind a signature goes only to that format's own pinned decoder).
 
 /** Bytes looked at: 512 bytes of binary audio without a control byte do not happen (P < e^-60). */
 const WINDOW = 512;
