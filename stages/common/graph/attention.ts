@@ -93,3 +93,26 @@ export function cachedAttention(g: GraphBuilder, a: CachedAttentionInputs): { ou
   const out = g.op1('Reshape', [g.op1('Transpose', [o5], { perm: [0, 3, 1, 2, 4] }), g.constI64([0, 0, -1])]);
   return { out, newK, newV };
 }
+
+/**
+ * Causal grouped-query attention over one whole sequence per row, no cache (a model that
+ * classifies every position in one pass, e.g. the forced aligner). q [n, S, heads*headDim],
+ * k/v [n, S, kvHeads*headDim], all rotated; rows padded on the right need no key mask, since
+ * a real position never sees a later one. Returns [n, S, heads*headDim].
+ */
+export function causalAttention(g: GraphBuilder, a: { q: string; k: string; v: string; heads: number; kvHeads: number; headDim: number }): string {
+  const groups = a.heads / a.kvHeads;
+  const hd = a.headDim;
+  const toHeads = (x: string) => g.op1('Transpose', [g.op1('Reshape', [x, g.constI64([0, 0, a.kvHeads, hd])])], { perm: [0, 2, 1, 3] });
+  // [n, S, kv, groups, hd] → [n, kv, groups*S, hd], as cachedAttention lays queries out.
+  const q5 = g.op1('Reshape', [a.q, g.constI64([0, 0, a.kvHeads, groups, hd])]);
+  const q4 = g.op1('Reshape', [g.op1('Transpose', [q5], { perm: [0, 2, 3, 1, 4] }), g.constI64([0, 0, -1, hd])]);
+  const seq = g.op1('Slice', [g.op1('Shape', [a.q]), g.constI64([1]), g.constI64([2])]);
+  const range = g.op1('Range', [g.constI64(0), g.op1('Squeeze', [seq]), g.constI64(1)]);
+  const visible = g.op1('LessOrEqual', [g.op1('Unsqueeze', [range, g.constI64([0])]), g.op1('Unsqueeze', [range, g.constI64([1])])]);
+  const additive = g.op1('Tile', [g.op1('Where', [visible, g.constF(0), g.constF(-1e30)]), g.constI64([groups, 1])]);
+  const scores = g.op1('FusedMatMul', [q4, toHeads(a.k)], { transB: 1, alpha: { float: 1 / Math.sqrt(hd) } }, { domain: 'com.microsoft' });
+  const probs = g.op1('Softmax', [g.op1('Add', [scores, additive])], { axis: -1 });
+  const o5 = g.op1('Reshape', [g.op1('MatMul', [probs, toHeads(a.v)]), g.constI64([0, 0, groups, -1, hd])]);
+  return g.op1('Reshape', [g.op1('Transpose', [o5], { perm: [0, 3, 1, 2, 4] }), g.constI64([0, 0, -1])]);
+}

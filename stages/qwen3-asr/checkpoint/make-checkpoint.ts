@@ -16,6 +16,15 @@ export interface MakeCheckpointOptions {
   out: string;
   seed?: number;
   onProgress?: (doneBytes: number, totalBytes: number) => void;
+  /** A model built on Qwen3-ASR's layout (e.g. the forced aligner): its shape instead of `size`'s, and edits to config.json and the tensor list. */
+  variant?: CheckpointVariant;
+}
+
+/** What a model sharing this layout changes: shape, config.json, tensors (a head of another size). */
+export interface CheckpointVariant {
+  shape: CheckpointShape;
+  config(json: Record<string, any>): Record<string, unknown>;
+  tensors(specs: WeightSpec[]): WeightSpec[];
 }
 
 // The original repos' chat_template.json (as ports copy it; transformers' -hf converter
@@ -84,7 +93,7 @@ class WeightRng {
   }
 }
 
-interface WeightSpec extends TensorSpec { mean: number }
+export interface WeightSpec extends TensorSpec { mean: number }
 
 function tensorSpecs(s: CheckpointShape, vocabSize: number): WeightSpec[] {
   const out: WeightSpec[] = [];
@@ -125,7 +134,7 @@ function tensorSpecs(s: CheckpointShape, vocabSize: number): WeightSpec[] {
   return out;
 }
 
-function configJson(s: CheckpointShape, vocabSize: number, base: number | null): Record<string, unknown> {
+function configJson(s: CheckpointShape, vocabSize: number, base: number | null): Record<string, any> {
   const id = (real: number) => specialId(real, base);
   const a = s.audio;
   const t = s.text;
@@ -173,7 +182,7 @@ function shard(specs: WeightSpec[], n: number): WeightSpec[][] {
 }
 
 export async function makeCheckpoint(opts: MakeCheckpointOptions): Promise<void> {
-  const shape = CHECKPOINT_SHAPES[opts.size];
+  const shape = opts.variant?.shape ?? CHECKPOINT_SHAPES[opts.size];
   if (!shape) throw new Error(`unknown checkpoint size ${opts.size}; expected one of ${Object.keys(CHECKPOINT_SHAPES).join(', ')}`);
   const bpe = learnBpe(opts.size === 'tiny' ? 200 : 400);
   const regular = Object.keys(bpe.vocab).length;
@@ -184,7 +193,8 @@ export async function makeCheckpoint(opts: MakeCheckpointOptions): Promise<void>
   const write = (name: string, value: unknown) =>
     fs.writeFileSync(path.join(opts.out, name), typeof value === 'string' ? value : JSON.stringify(value, null, 2) + '\n');
 
-  write('config.json', configJson(shape, vocabSize, base));
+  const config = configJson(shape, vocabSize, base);
+  write('config.json', opts.variant ? opts.variant.config(config) : config);
   write('generation_config.json', {
     eos_token_id: [specialId(151645, base), specialId(151643, base)], pad_token_id: specialId(151643, base),
     do_sample: false, max_new_tokens: 512,
@@ -199,7 +209,7 @@ export async function makeCheckpoint(opts: MakeCheckpointOptions): Promise<void>
   });
   write('chat_template.json', { chat_template: CHAT_TEMPLATE });
 
-  const specs = tensorSpecs(shape, vocabSize);
+  const specs = opts.variant ? opts.variant.tensors(tensorSpecs(shape, vocabSize)) : tensorSpecs(shape, vocabSize);
   const totalBytes = specs.reduce((acc, t) => acc + byteSize(t), 0);
   const rng = new WeightRng(opts.seed ?? 0);
   let done = 0;
@@ -208,7 +218,7 @@ export async function makeCheckpoint(opts: MakeCheckpointOptions): Promise<void>
   const produce = (t: TensorSpec) => {
     const spec = t as WeightSpec;
     const n = spec.shape.reduce((x, y) => x * y, 1);
-    const data = spec.name === LM_HEAD && embedding ? embedding : float32ToBf16(rng.fill(n, spec.mean, spec.mean === 1 ? shape.std / 2 : shape.std));
+    const data = spec.name === LM_HEAD && embedding?.length === n ? embedding : float32ToBf16(rng.fill(n, spec.mean, spec.mean === 1 ? shape.std / 2 : shape.std));
     if (spec.name === EMBED) embedding = data;
     if (spec.name === LM_HEAD) embedding = undefined;
     done += data.byteLength;

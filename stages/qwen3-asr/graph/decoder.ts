@@ -44,9 +44,30 @@ export function buildDecoder(ctx: BlockContext, d: DecoderDims): void {
     k: g.input(io.pastKey(i), 'float32', cacheShape), v: g.input(io.pastValue(i), 'float32', cacheShape),
   }));
   const mask = causalCacheMask(g, pastLen, seqLen, past[0].k, d.heads / d.kvHeads);
-  const rope = rotaryTables(g, 'rope', d.ropeTheta, d.headDim, d.maxPositions);
 
-  let h = spliceAudio(ctx, embed(ctx, ids), ids, audio, d);
+  const x = decoderLayers(ctx, d, spliceAudio(ctx, embed(ctx, ids), ids, audio, d), positions, (i, q, k, v) => {
+    const att = cachedAttention(g, { q, k, v, pastK: past[i].k, pastV: past[i].v, mask, heads: d.heads, kvHeads: d.kvHeads, headDim: d.headDim });
+    g.op1('Identity', [att.newK], {}, { output: io.newKey(i) });
+    g.op1('Identity', [att.newV], {}, { output: io.newValue(i) });
+    g.output(io.newKey(i), 'float32', ['batch', d.kvHeads, 'seq', d.headDim]);
+    g.output(io.newValue(i), 'float32', ['batch', d.kvHeads, 'seq', d.headDim]);
+    return att.out;
+  });
+  const last = g.op1('Gather', [x, g.constI64(-1)], { axis: 1 });
+  const logits = linear(ctx, last, { weight: d.head }, 'lm_head');
+  g.op1('Identity', [logits], {}, { output: io.logits });
+  g.output(io.logits, 'float32', ['batch', d.vocabSize]);
+}
+
+/**
+ * The Qwen3 decoder layers over embeddings `h` [n, S, hidden] at `positions` [n, S]; `attend(i, q, k, v)`
+ * is layer i's attention over its normed, rotated queries/keys [n, S, heads*headDim] and values
+ * (cached here; plain causal in the forced aligner). Returns the final-normed hidden states.
+ */
+export function decoderLayers(ctx: BlockContext, d: DecoderLayerDims, h: string, positions: string,
+  attend: (layer: number, q: string, k: string, v: string) => string): string {
+  const { g } = ctx;
+  const rope = rotaryTables(g, 'rope', d.ropeTheta, d.headDim, d.maxPositions);
   let x = rmsNorm(ctx, h, `${decLayer(0)}.input_layernorm.weight`, d.rmsNormEps);
   for (let i = 0; i < d.layers; i++) {
     const p = decLayer(i);
@@ -55,16 +76,8 @@ export function buildDecoder(ctx: BlockContext, d: DecoderDims): void {
       rmsNorm(ctx, g.op1('Reshape', [t, g.constI64([0, 0, heads, d.headDim])]), `${p}.self_attn.${which}_norm.weight`, d.rmsNormEps),
       g.constI64([0, 0, -1]),
     ]), positions, rope, heads);
-    const att = cachedAttention(g, {
-      q: headNorm(q, 'q', d.heads), k: headNorm(k, 'k', d.kvHeads), v, pastK: past[i].k, pastV: past[i].v, mask,
-      heads: d.heads, kvHeads: d.kvHeads, headDim: d.headDim,
-    });
-    g.op1('Identity', [att.newK], {}, { output: io.newKey(i) });
-    g.op1('Identity', [att.newV], {}, { output: io.newValue(i) });
-    g.output(io.newKey(i), 'float32', ['batch', d.kvHeads, 'seq', d.headDim]);
-    g.output(io.newValue(i), 'float32', ['batch', d.kvHeads, 'seq', d.headDim]);
-
-    const o = linear(ctx, att.out, { weight: `${p}.self_attn.o_proj.weight` }, `${p}.o_proj`);
+    const att = attend(i, headNorm(q, 'q', d.heads), headNorm(k, 'k', d.kvHeads), v);
+    const o = linear(ctx, att, { weight: `${p}.self_attn.o_proj.weight` }, `${p}.o_proj`);
     const mid = skipRmsNorm(ctx, o, h, `${p}.post_attention_layernorm.weight`, d.rmsNormEps);
     const m = swiGluMlp(ctx, mid.normed, { weight: `${p}.mlp.gate_proj.weight` }, { weight: `${p}.mlp.up_proj.weight` },
       { weight: `${p}.mlp.down_proj.weight` }, `${p}.mlp`);
@@ -73,13 +86,13 @@ export function buildDecoder(ctx: BlockContext, d: DecoderDims): void {
     h = end.sum;
     x = end.normed;
   }
-  const last = g.op1('Gather', [x, g.constI64(-1)], { axis: 1 });
-  const logits = linear(ctx, last, { weight: d.head }, 'lm_head');
-  g.op1('Identity', [logits], {}, { output: io.logits });
-  g.output(io.logits, 'float32', ['batch', d.vocabSize]);
+  return x;
 }
 
-function embed(ctx: BlockContext, ids: string): string {
+/** What the layers read of the decoder dims. */
+export type DecoderLayerDims = Pick<DecoderDims, 'hidden' | 'layers' | 'heads' | 'kvHeads' | 'headDim' | 'rmsNormEps' | 'ropeTheta' | 'maxPositions'>;
+
+export function embed(ctx: BlockContext, ids: string): string {
   const w = takeWeight(ctx, EMBED);
   return ctx.g.op1('Gather', [ctx.g.initializer('embed_tokens', 'float32', w.shape, w.data), ids], { axis: 0 });
 }
@@ -90,7 +103,7 @@ function embed(ctx: BlockContext, ids: string): string {
  * carries no audio, and a sampled audio_pad is an ordinary token there (as upstream,
  * where audio features are scattered only into the prompt).
  */
-function spliceAudio(ctx: BlockContext, emb: string, ids: string, audio: string, d: DecoderDims): string {
+export function spliceAudio(ctx: BlockContext, emb: string, ids: string, audio: string, d: Pick<DecoderDims, 'audioTokenId' | 'hidden'>): string {
   const { g } = ctx;
   const isAudioToken = g.op1('Reshape', [g.op1('Equal', [ids, g.constI64(d.audioTokenId)]), g.constI64([-1])]);
   const order = g.op1('Sub', [g.op1('CumSum', [g.op1('Cast', [isAudioToken], { to: 7 }), g.constI64(0)]), g.constI64(1)]);

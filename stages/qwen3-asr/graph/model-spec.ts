@@ -31,18 +31,28 @@ export function decoderDims(c: Qwen3AsrConfig, head: OutputHead): DecoderDims {
   return { ...text, audioTokenId: c.audioTokenId, head };
 }
 
+/**
+ * A weight source in canonical (`thinker.*`) names over a checkpoint whose stored names `resolve`
+ * gives, and which stored tensors belong to the audio encoder (whatever the canonical audio-tower
+ * names map to: the -hf layout moves the projector). Shared by every model on this layout.
+ */
+export function canonicalWeights(ckpt: SafetensorsCheckpoint, resolve: (canonical: string) => string): { weights: WeightSource; isEncoder(stored: string): boolean } {
+  const encoderPrefixes = [`${ENC}.conv2d1.`, `${ENC}.proj1.`, `${ENC}.proj2.`].map((n) => resolve(n).split('.').slice(0, -2).join('.') + '.');
+  return {
+    weights: {
+      has: (n) => ckpt.has(resolve(n)),
+      shape: (n) => ckpt.info(resolve(n)).shape,
+      float32: (n) => ckpt.float32(resolve(n)),
+    },
+    isEncoder: (name) => encoderPrefixes.some((p) => name.startsWith(p)),
+  };
+}
+
 export function loadModelSpec(dir: string): ModelSpec {
   const cfg = loadQwen3AsrConfig(dir);
   const ckpt = new SafetensorsCheckpoint(dir);
   const resolve = (n: string) => cfg.tensorName(n);
-  const weights: WeightSource = {
-    has: (n) => ckpt.has(resolve(n)),
-    shape: (n) => ckpt.info(resolve(n)).shape,
-    float32: (n) => ckpt.float32(resolve(n)),
-  };
-  // Encoder tensors are whatever the canonical audio-tower names map to (the -hf layout moves the projector).
-  const encoderPrefixes = [`${ENC}.conv2d1.`, `${ENC}.proj1.`, `${ENC}.proj2.`].map((n) => resolve(n).split('.').slice(0, -2).join('.') + '.');
-  const isEncoder = (name: string) => encoderPrefixes.some((p) => name.startsWith(p));
+  const { weights, isEncoder } = canonicalWeights(ckpt, resolve);
   const head = outputHead(cfg, ckpt);
   const count = (shape: number[]) => shape.reduce((x, y) => x * y, 1);
   // The decoder reads every text tensor but a tied checkpoint's stored lm_head.
