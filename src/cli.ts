@@ -9,11 +9,13 @@ import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { ConfigError, explainPipelineConfig, loadPipelineConfig, OverrideArgsError, parseOverrideArgs, type Override, type ResolvedPipelineConfig } from './config/index.js';
 import { builtinCatalogue } from './config/discovery.js';
+import { readPipelineDocument } from './config/document.js';
 import { ModelPipelineError, pipelineForModel } from './config/models.js';
-import type { Pipeline } from './runtime/contracts.js';
+import type { CloseOptions, Pipeline } from './runtime/contracts.js';
 import type { Logger } from './runtime/logger.js';
 import { ERR_SHUTTING_DOWN } from './runtime/errors.js';
 import { createPipeline } from './runtime/pipeline.js';
+import type { ServedPipeline } from './server/app.js';
 import { compiledPath, repoRoot } from './util/paths.js';
 
 const DEFAULT_MAX_UPLOAD_MB = 25; // OpenAI's limit for audio uploads
@@ -28,11 +30,11 @@ function isUserError(err: unknown): err is Error {
 }
 
 interface ServeFlags {
-  modelPath: string;
+  modelPath?: string;
   servedModelName: string[];
   port: number;
   host: string;
-  pipeline?: string;
+  pipeline: string[];
   cacheDir?: string;
   apiKey?: string;
   maxUploadMb: number;
@@ -67,29 +69,81 @@ function overridesOf(cmd: Command, operands: number): { overrides: Override[]; o
   return parsed;
 }
 
+/** One `--pipeline FILE[=MODEL]` value: a pipeline YAML and, optionally, its own model. */
+interface PipelineFlag {
+  file: string;
+  model?: string;
+}
+
+function parsePipelineFlag(value: string): PipelineFlag {
+  const eq = value.indexOf('=');
+  return eq < 0 ? { file: path.resolve(value) } : { file: path.resolve(value.slice(0, eq)), model: value.slice(eq + 1) || undefined };
+}
+
+/** With several pipelines, a `stages.<name>.…` override goes to those that have the stage (and must fit one). */
+function overridesFor(file: string, overrides: Override[], several: boolean): Override[] {
+  if (!several) return overrides;
+  const stages = Object.keys((readPipelineDocument(file).value as { stages?: object } | null)?.stages ?? {});
+  return overrides.filter(([dotted]) => !dotted.startsWith('stages.') || stages.includes(dotted.split('.')[1]));
+}
+
+/** The served pipelines: each loaded, with its model (its own, --model-path's, or none) and model ids. */
+async function servedPipelines(flags: ServeFlags, overrides: Override[], logger: Logger, cacheDir: string): Promise<(ServedPipeline & { drainTimeoutS: number })[]> {
+  const { resolveModelPath } = await import('./hub/resolve-model.js');
+  const models = new Map<string, Promise<string>>();
+  const resolveModel = (model: string) => models.get(model) ?? models.set(model, resolveModelPath(model, { logger })).get(model)!;
+  const wanted: PipelineFlag[] = flags.pipeline.length > 0 ? flags.pipeline.map(parsePipelineFlag) : [];
+  if (wanted.length === 0) {
+    if (!flags.modelPath) throw new OverrideArgsError('give --model-path (the pipeline is chosen from its config.json), or --pipeline FILE');
+    wanted.push({ file: pipelineForModel(await resolveModel(flags.modelPath)) });
+  }
+  for (const [dotted] of overrides) {
+    if (wanted.length > 1 && dotted.startsWith('stages.') && !wanted.some((w) => overridesFor(w.file, [[dotted, '']], true).length > 0)) {
+      throw new OverrideArgsError(`--${dotted}: no pipeline has a stage named '${dotted.split('.')[1]}'`);
+    }
+  }
+  const served: (ServedPipeline & { drainTimeoutS: number })[] = [];
+  for (const { file, model: own } of wanted) {
+    const resolved = await loadPipelineConfig(file, { overrides: overridesFor(file, overrides, wanted.length > 1) });
+    // A lone pipeline, or one with a stage of unknown needs (a bare module), takes --model-path when given.
+    const takesModel = resolved.needsModel || wanted.length === 1 || resolved.stages.some((s) => !s.descriptor);
+    const model = own ?? (takesModel ? flags.modelPath : undefined);
+    if (resolved.needsModel && !model) throw new OverrideArgsError(`pipeline ${resolved.config.name} (${file}) loads a model: give --model-path, or --pipeline ${path.relative(process.cwd(), file)}=MODEL`);
+    const modelPath = model === undefined ? undefined : await resolveModel(model);
+    logger.info({ pipeline: resolved.config.name, file, modelPath }, 'starting pipeline');
+    const pipeline = createPipeline(resolved, { modelPath, cacheDir, logger });
+    // --served-model-name names --model-path's model; a pipeline's own model answers to the id given; one with none to its name.
+    const names = model === undefined ? [resolved.config.name] : model === flags.modelPath && flags.servedModelName.length > 0 ? flags.servedModelName : [model];
+    served.push({ pipeline, servedModelNames: names, drainTimeoutS: resolved.config.drain_timeout_s });
+  }
+  return served;
+}
+
 async function serve(flags: ServeFlags, overrides: Override[]): Promise<void> {
   checkApiKey(flags.apiKey ?? process.env.SGL_OMNI_API_KEY, flags.apiKey !== undefined);
   const logger = pino({ name: 'sgl-omni', level: flags.logLevel });
   const cacheDir = flags.cacheDir ?? path.join(os.homedir(), '.cache', 'sgl-omni');
-  const { resolveModelPath } = await import('./hub/resolve-model.js');
-  const modelPath = await resolveModelPath(flags.modelPath, { logger });
-  const pipelineFile = flags.pipeline ? path.resolve(flags.pipeline) : pipelineForModel(modelPath);
-  const resolved = await loadPipelineConfig(pipelineFile, { overrides });
-  logger.info({ pipeline: resolved.config.name, file: pipelineFile, modelPath }, 'starting pipeline');
-  const pipeline = createPipeline(resolved, { modelPath, cacheDir, logger });
+  const served = await servedPipelines(flags, overrides, logger, cacheDir);
+  const pipelines = served.map((s) => s.pipeline);
 
   const { buildServer } = await import('./server/app.js');
-  const app = await buildServer({
-    pipeline,
-    servedModelNames: flags.servedModelName.length > 0 ? flags.servedModelName : [flags.modelPath],
-    apiKey: flags.apiKey ?? process.env.SGL_OMNI_API_KEY,
-    maxUploadBytes: flags.maxUploadMb * 1024 * 1024,
-    requestTimeoutMs: flags.requestTimeoutS === undefined ? undefined : flags.requestTimeoutS * 1000,
-    logger,
-  });
+  let app: FastifyInstance;
+  try {
+    app = await buildServer({
+      pipelines: served,
+      apiKey: flags.apiKey ?? process.env.SGL_OMNI_API_KEY,
+      maxUploadBytes: flags.maxUploadMb * 1024 * 1024,
+      requestTimeoutMs: flags.requestTimeoutS === undefined ? undefined : flags.requestTimeoutS * 1000,
+      logger,
+    });
+  } catch (err) {
+    await closeAll(pipelines, { drainTimeoutMs: 0 });
+    throw Object.assign(new Error(`cannot serve: ${(err as Error).message}`), { code: 'ERR_SERVE_ROUTES' });
+  }
+  const drainTimeoutS = flags.shutdownTimeoutS ?? Math.max(...served.map((s) => s.drainTimeoutS));
 
   const { failOpenRequests } = await import('./server/shutdown.js');
-  const stop = stopper(app, pipeline, logger, (flags.shutdownTimeoutS ?? resolved.config.drain_timeout_s) * 1000, () => failOpenRequests(app));
+  const stop = stopper(app, pipelines, logger, drainTimeoutS * 1000, () => failOpenRequests(app));
   let signals = 0;
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.on(signal, () => {
@@ -108,13 +162,13 @@ async function serve(flags: ServeFlags, overrides: Override[]): Promise<void> {
     await app.listen({ port: flags.port, host: flags.host });
   } catch (err) {
     // Stop the workers before exiting: onnxruntime aborts the process when a worker is torn down mid-load.
-    await pipeline.close({ drainTimeoutMs: 0 });
+    await closeAll(pipelines, { drainTimeoutMs: 0 });
     throw listenError(err, flags);
   }
   if (!isLoopback(flags.host) && !(flags.apiKey ?? process.env.SGL_OMNI_API_KEY)) {
     logger.warn({ host: flags.host, port: flags.port }, `listening on ${flags.host} without an API key: anyone who can reach this port can use the server (set --api-key or SGL_OMNI_API_KEY)`);
   }
-  pipeline.ready().then(
+  Promise.all(pipelines.map((p) => p.ready())).then(
     () => logger.info('pipeline loaded; serving'),
     (err: Error & { code?: string }) => {
       if (err.code === ERR_SHUTTING_DOWN) return; // a signal came while it loaded: not a failure
@@ -150,7 +204,14 @@ function listenError(err: unknown, { host, port }: ServeFlags): unknown {
  * once the workers stopped (process.exit ends worker threads, and one ended
  * inside onnxruntime or a module load aborts the process).
  */
-function stopper(app: FastifyInstance, pipeline: Pipeline, logger: Logger, deadlineMs: number, failOpenRequests: () => number) {
+/** Closes every pipeline; rejects with the first failure once all have ended. */
+async function closeAll(pipelines: Pipeline[], opts?: CloseOptions): Promise<void> {
+  const outcomes = await Promise.allSettled(pipelines.map((p) => p.close(opts)));
+  const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
+function stopper(app: FastifyInstance, pipelines: Pipeline[], logger: Logger, deadlineMs: number, failOpenRequests: () => number) {
   let httpClosed: Promise<void> | undefined;
   let forcing = false;
   const force = (reason: string) => {
@@ -159,7 +220,7 @@ function stopper(app: FastifyInstance, pipeline: Pipeline, logger: Logger, deadl
     // Requests not in the pipeline yet (uploads still arriving) are answered here; failing the
     // pipeline's items makes the other handlers answer, and the HTTP close can complete.
     logger.warn({ reason, answered: failOpenRequests() }, 'failing the requests still open with 503');
-    const stopped = pipeline.close({ drainTimeoutMs: 0 }).catch((err: Error) => logger.error({ err }, 'stopping the pipeline failed'));
+    const stopped = closeAll(pipelines, { drainTimeoutMs: 0 }).catch((err: Error) => logger.error({ err }, 'stopping the pipeline failed'));
     const grace = new Promise((resolve) => setTimeout(resolve, FORCED_ANSWER_GRACE_MS));
     void Promise.all([stopped, Promise.race([httpClosed, grace])]).finally(() => process.exit(1));
   };
@@ -170,7 +231,7 @@ function stopper(app: FastifyInstance, pipeline: Pipeline, logger: Logger, deadl
     void httpClosed.then(async () => {
       if (forcing) return;
       // The deadline stays armed: stopping the workers counts against it too.
-      const stopped = await pipeline.close().then(
+      const stopped = await closeAll(pipelines).then(
         () => true,
         (err: Error) => (logger.error({ err }, 'stopping the pipeline failed'), false),
       );
@@ -184,17 +245,17 @@ function stopper(app: FastifyInstance, pipeline: Pipeline, logger: Logger, deadl
 function addServe(program: Command): void {
   program
     .command('serve')
-    .description('serve a model behind the OpenAI audio API (extra --dotted.flags override pipeline fields)')
-    .requiredOption('--model-path <dir|hub-id>', 'checkpoint folder or Hugging Face model id')
-    .option('--served-model-name <name>', 'model id clients send (repeatable; default: --model-path as given)', collect, [])
+    .description('serve models and pipelines behind the OpenAI audio API (extra --dotted.flags override pipeline fields)')
+    .option('--model-path <dir|hub-id>', 'checkpoint folder or Hugging Face model id, for the pipelines that load a model')
+    .option('--served-model-name <name>', 'model id clients send for --model-path\'s model (repeatable; default: --model-path as given)', collect, [])
     .option('--port <n>', 'port to listen on', intIn(0, 65535), 8000)
     .option('--host <addr>', 'address to listen on (0.0.0.0: every interface, e.g. in a container)', DEFAULT_HOST)
-    .option('--pipeline <file>', 'pipeline YAML (default: chosen from config.json architectures by the model folders\' sgl-omni.yaml)')
+    .option('--pipeline <file[=model]>', 'pipeline YAML, repeatable: each serves the routes it declares; =MODEL gives it its own model, a pipeline with no model stage needs none (default: chosen from --model-path\'s config.json architectures)', collect, [])
     .option('--cache-dir <dir>', 'folder for converted ONNX graphs (default: ~/.cache/sgl-omni; Hub downloads go to the Hugging Face cache, HF_HUB_CACHE)')
     .option('--api-key <key>', 'require this bearer token (default: env SGL_OMNI_API_KEY, which other users cannot read in the process list)')
     .option('--max-upload-mb <n>', 'largest accepted upload', intIn(1, 1 << 20), DEFAULT_MAX_UPLOAD_MB)
     .option('--request-timeout-s <s>', 'time allowed to receive a whole request, upload included (default: 300)', intIn(1, 86_400))
-    .option('--shutdown-timeout-s <s>', 'on SIGTERM, time open requests get to finish before they are failed with 503 (default: the pipeline\'s drain_timeout_s)', intIn(0, 86_400))
+    .option('--shutdown-timeout-s <s>', 'on SIGTERM, time open requests get to finish before they are failed with 503 (default: the pipelines\' longest drain_timeout_s)', intIn(0, 86_400))
     .addOption(new Option('--log-level <level>', 'least severe log level written').choices(LOG_LEVELS).default('info').env('SGL_OMNI_LOG_LEVEL'))
     .allowUnknownOption()
     .allowExcessArguments()

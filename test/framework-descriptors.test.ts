@@ -60,7 +60,7 @@ t.test('features handler: pipelines/features.yaml answers the segments the front
   await app.register(errorHandling);
   await app.register(multipart);
   const handler = await importDefault<RouteHandler>(route.module);
-  await handler.mount(app, { path: route.path, pipeline, catalog: new ModelCatalog(['m']), metrics: new ServerMetrics(pipeline), limits: { maxFileBytes: 1 << 24, maxFieldBytes: 1024, maxFields: 8 } });
+  await handler.mount(app, { path: route.path, pipeline, catalog: new ModelCatalog(['m']), metrics: new ServerMetrics([pipeline]), limits: { maxFileBytes: 1 << 24, maxFieldBytes: 1024, maxFields: 8 } });
 
   const post = async (fields: Record<string, string>, bytes: Uint8Array) => {
     const { body, contentType } = await multipartBody(fields, [{ filename: 'upload.wav', bytes }]);

@@ -3,7 +3,7 @@ import t from 'tap';
 import { PipelineError, type Payload } from '../src/runtime/contracts.js';
 import { fixtureStage, startTestPipeline, waitFor } from './fixtures/stages/pipeline-helper.js';
 
-const routes = ['/v1/audio/features']; // startTestPipeline's route
+const routes = [{ path: '/v1/audio/features', handler: 'features' }]; // startTestPipeline's route
 
 t.test('a request walks a → b → c and keeps its id', async (t) => {
   const pipeline = await startTestPipeline(t, {
@@ -12,7 +12,8 @@ t.test('a request walks a → b → c and keeps its id', async (t) => {
     c: { plugin: fixtureStage('echo'), options: { tag: 'C' } },
   });
   t.same(pipeline.health(), { ready: true });
-  t.same(pipeline.routes, routes);
+  t.same(pipeline.routes.map(({ path, handler }) => ({ path, handler })), routes);
+  t.match(pipeline.routes[0].module, /dist\/src\/server\/handlers\/features\.js$/, 'the handler module the server imports');
   const out = await pipeline.submit({ visited: [] }, { id: 'req-1' });
   t.same(out.visited, ['A', 'B', 'C']);
   t.same((out.trace as Payload[]).map((s) => [s.stage, s.id]), [['a', 'req-1'], ['b', 'req-1'], ['c', 'req-1']]);

@@ -42,6 +42,8 @@ export interface PluginDescriptor extends Described {
   /** Request field → JSON schema, read from payload.params. */
   request: Record<string, object>;
   rules: Rule[];
+  /** The stage loads weights from the served model's folder (StageEnv.modelPath). */
+  needs_model: boolean;
 }
 
 export interface HandlerDescriptor extends Described {

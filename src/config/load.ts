@@ -61,7 +61,7 @@ export async function loadPipelineConfig(file: string, opts: LoadOptions = {}): 
   problems.push(...requestProblems);
   if (problems.length > 0) throw fail(problems);
   const config: PipelineConfig = { ...written, routes: routes.map((r) => r.path) };
-  return { file, config, stages, routes, request };
+  return { file, config, stages, routes, request, needsModel: stages.some((s) => s.descriptor?.needs_model === true) };
 }
 
 function handlerModuleProblems(route: ResolvedRoute): ConfigProblem[] {

@@ -4,6 +4,7 @@
 // paths no handler claims are config errors listing what exists.
 import type { ConfigProblem } from './errors.js';
 import type { HandlerDescriptor } from './descriptors.js';
+import { builtinCatalogue } from './discovery.js';
 
 export type RouteConfig = string | { path: string; handler: string };
 
@@ -46,4 +47,11 @@ function defaultHandler(path: string, handlers: Map<string, HandlerDescriptor>):
 
 function defaults(handlers: Map<string, HandlerDescriptor>): string {
   return [...handlers.values()].flatMap((h) => h.paths.map((p) => `${p} → ${h.name}`)).join(', ') || 'none';
+}
+
+/** One route served by a built-in handler, for a Pipeline made without a YAML file (tests, embedding). */
+export function builtinRoute(route: RouteConfig): ResolvedRoute {
+  const { routes, problems } = resolveRoutes([route], builtinCatalogue().handlers);
+  if (problems.length > 0) throw new Error(problems.map((p) => p.message).join('; '));
+  return routes[0];
 }

@@ -47,6 +47,8 @@ export interface ResolvedPipelineConfig {
   stages: ResolvedStage[];
   /** Each route with the handler serving it. */
   routes: ResolvedRoute[];
+  /** A stage loads model weights (its descriptor says `needs_model: true`): serving needs --model-path. */
+  needsModel: boolean;
   /** Per-request fields the stages accept (payload.params), each a JSON schema: what a handler may pass on. */
   request: Record<string, object>;
 }

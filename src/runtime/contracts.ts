@@ -27,7 +27,8 @@ export interface StageEnv {
   threads: number;
   /** Free-form options from the pipeline YAML `options:` block, validated by the plugin's schema. */
   options: Record<string, unknown>;
-  /** Folder of the model being served (from --model-path, already resolved). */
+  /** Folder of the model being served (from --model-path, already resolved); '' for a pipeline
+   *  none of whose stages declares `needs_model`. */
   modelPath: string;
   /** Folder for caches (converted graphs etc.). */
   cacheDir: string;
@@ -96,11 +97,21 @@ export interface SubmitOptions {
   onEvent?: (event: Payload) => void;
 }
 
+/** One route a pipeline serves: its path and the API handler module that maps requests onto the pipeline. */
+export interface PipelineRoute {
+  /** e.g. /v1/audio/features. */
+  readonly path: string;
+  /** The handler's name (its *.handler.yaml). */
+  readonly handler: string;
+  /** Absolute path of the handler's JavaScript module, whose default export mounts the route. */
+  readonly module: string;
+}
+
 /** The entry point the HTTP router drives. */
 export interface Pipeline {
   readonly name: string;
-  /** OpenAI routes this pipeline serves, e.g. ['/v1/audio/transcriptions']. */
-  readonly routes: string[];
+  /** The routes the pipeline's YAML declares; the server mounts exactly these. */
+  readonly routes: readonly PipelineRoute[];
   /** Resolves when every stage has loaded; rejects with the load error. */
   ready(): Promise<void>;
   health(): { ready: boolean; reason?: string };

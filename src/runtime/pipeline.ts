@@ -5,27 +5,31 @@ import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import type { ResolvedPipelineConfig } from '../config/types.js';
-import type { CloseOptions, Payload, Pipeline, StageBatch, StageMetrics, StageStats, SubmitOptions } from './contracts.js';
+import type { CloseOptions, Payload, Pipeline, PipelineRoute, StageBatch, StageMetrics, StageStats, SubmitOptions } from './contracts.js';
 import { Admission } from './admission.js';
 import { shuttingDownError } from './errors.js';
 import { silentLogger, type Logger } from './logger.js';
 import { StageRunner } from './stage-runner.js';
 
 export interface CreatePipelineOptions {
-  /** Folder of the model being served (already resolved). */
-  modelPath: string;
+  /** Folder of the model being served (already resolved); absent for a pipeline without model stages. */
+  modelPath?: string;
   /** Folder for caches (converted graphs etc.); defaults to ~/.cache/sgl-omni. */
   cacheDir?: string;
   logger?: Logger;
 }
 
-export function createPipeline(resolved: ResolvedPipelineConfig, opts: CreatePipelineOptions): Pipeline {
+export function createPipeline(resolved: ResolvedPipelineConfig, opts: CreatePipelineOptions = {}): Pipeline {
+  if (resolved.needsModel && !opts.modelPath) {
+    const stages = resolved.stages.filter((s) => s.descriptor?.needs_model).map((s) => s.name);
+    throw Object.assign(new Error(`pipeline ${resolved.config.name} (${resolved.file}) needs a model for stage(s) ${stages.join(', ')}: give --model-path`), { code: 'ERR_MODEL_PATH_REQUIRED' });
+  }
   return new StagePipeline(resolved, opts);
 }
 
 class StagePipeline implements Pipeline {
   readonly name: string;
-  readonly routes: string[];
+  readonly routes: readonly PipelineRoute[];
   private readonly stages: StageRunner[];
   private readonly admission: Admission;
   private readonly inFlight = new Set<Promise<unknown>>();
@@ -39,11 +43,11 @@ class StagePipeline implements Pipeline {
   constructor(private readonly resolved: ResolvedPipelineConfig, opts: CreatePipelineOptions) {
     const { config } = resolved;
     this.name = config.name;
-    this.routes = [...config.routes];
+    this.routes = resolved.routes.map(({ path, handler, module }) => ({ path, handler, module }));
     this.logger = opts.logger ?? silentLogger;
     this.admission = new Admission(config.admission);
     const runnerOpts = {
-      modelPath: opts.modelPath,
+      modelPath: opts.modelPath ?? '',
       cacheDir: opts.cacheDir ?? path.join(os.homedir(), '.cache', 'sgl-omni'),
       logger: this.logger,
       retryAfterS: config.admission.retry_after_s,

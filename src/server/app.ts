@@ -1,24 +1,33 @@
-// The OpenAI-compatible HTTP server in front of a Pipeline. buildServer wires
-// the plugins in order: error shape first (covers everything), then auth,
-// metrics, and the routes.
+// The HTTP server in front of one or more pipelines. buildServer wires the
+// plugins in order: error shape first (covers everything), then auth, metrics,
+// the info routes, and each route the pipelines declare, mounted by its handler
+// module (routes.ts). A path no pipeline declares is 404.
 import { randomUUID } from 'node:crypto';
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Pipeline } from '../runtime/contracts.js';
-import audioRoutes from './audio-routes.js';
 import bearerAuth from './auth.js';
 import bodyLimit from './body-limit.js';
 import errorHandling, { writeClientError, writeFrameworkError } from './error-handling.js';
 import infoRoutes, { HEALTH_PATH } from './info-routes.js';
-import metricsPlugin, { ServerMetrics } from './metrics.js';
+import metricsPlugin, { METRICS_PATH, ServerMetrics } from './metrics.js';
 import { ModelCatalog } from './model-catalog.js';
 import clientLeftLog, { RequestLogController } from './request-log.js';
+import { mountPipelineRoutes } from './routes.js';
 import gracefulShutdown from './shutdown.js';
 
-export interface BuildServerOptions {
+/** One pipeline and the model ids its routes answer to. */
+export interface ServedPipeline {
   pipeline: Pipeline;
   /** Model ids clients may send; the first is canonical, the rest are aliases. */
   servedModelNames: string[];
+}
+
+export interface BuildServerOptions {
+  /** The pipelines to serve: several here, or one as `pipeline` with its `servedModelNames`. */
+  pipelines?: ServedPipeline[];
+  pipeline?: Pipeline;
+  servedModelNames?: string[];
   /** When set, every route but /health needs "Authorization: Bearer <apiKey>". */
   apiKey?: string;
   /** Largest audio upload (default 25 MiB, OpenAI's limit). */
@@ -53,9 +62,12 @@ function loggerOptions(logger: BuildServerOptions['logger']): Pick<FastifyServer
 export async function buildServer(opts: BuildServerOptions): Promise<FastifyInstance> {
   const requestTimeout = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const maxUploadBytes = opts.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES;
-  const catalog = new ModelCatalog(opts.servedModelNames);
-  const metrics = new ServerMetrics(opts.pipeline);
-  const requestLog = new RequestLogController([HEALTH_PATH, '/metrics']);
+  const served = opts.pipelines ?? (opts.pipeline ? [{ pipeline: opts.pipeline, servedModelNames: opts.servedModelNames ?? [] }] : []);
+  if (served.length === 0 || (opts.pipelines && opts.pipeline)) throw new Error('buildServer needs `pipelines`, or one `pipeline` with its `servedModelNames`');
+  const catalogs = served.map((s) => new ModelCatalog(s.servedModelNames));
+  const pipelines = served.map((s) => s.pipeline);
+  const metrics = new ServerMetrics(pipelines);
+  const requestLog = new RequestLogController([HEALTH_PATH, METRICS_PATH]);
 
   const app = Fastify({
     ...loggerOptions(opts.logger),
@@ -86,12 +98,8 @@ export async function buildServer(opts: BuildServerOptions): Promise<FastifyInst
   if (opts.apiKey !== undefined) await app.register(bearerAuth, { apiKey: opts.apiKey, exemptPaths: [HEALTH_PATH] });
   await app.register(metricsPlugin, { metrics });
   await app.register(multipart);
-  await app.register(infoRoutes, { pipeline: opts.pipeline, catalog });
-  await app.register(audioRoutes, {
-    pipeline: opts.pipeline,
-    catalog,
-    metrics,
-    limits: { maxFileBytes: maxUploadBytes, maxFieldBytes: MAX_FIELD_BYTES, maxFields: MAX_FIELDS },
-  });
+  await app.register(infoRoutes, { pipelines, catalog: new ModelCatalog(served.flatMap((s) => s.servedModelNames)) });
+  const limits = { maxFileBytes: maxUploadBytes, maxFieldBytes: MAX_FIELD_BYTES, maxFields: MAX_FIELDS };
+  await mountPipelineRoutes(app, served.map((s, i) => ({ pipeline: s.pipeline, catalog: catalogs[i] })), { metrics, limits, reserved: [HEALTH_PATH, METRICS_PATH, '/v1/models'] });
   return app;
 }

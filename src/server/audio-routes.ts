@@ -1,11 +1,11 @@
-// POST /v1/audio/transcriptions (every OpenAI response format, SSE streaming)
-// and POST /v1/audio/translations (refused: the model only transcribes).
+// OpenAI's transcription route at the path a pipeline declares (every response
+// format, SSE streaming). Served at OpenAI's own path, it also answers
+// POST /v1/audio/translations with a refusal: the models only transcribe.
 import type { FastifyInstance } from 'fastify';
-import type { Payload, Pipeline } from '../runtime/contracts.js';
+import type { Payload } from '../runtime/contracts.js';
 import { clientAbortSignal } from './client-abort.js';
 import { ApiError, ERR_UNSUPPORTED_FEATURE } from './errors.js';
-import type { ServerMetrics } from './metrics.js';
-import type { ModelCatalog } from './model-catalog.js';
+import type { RouteContext } from './handlers/types.js';
 import { formatTranscription } from './response-formats.js';
 import { noteAudioSeconds } from './request-log.js';
 import { forcedShutdownSignal } from './shutdown.js';
@@ -13,22 +13,15 @@ import { streamTranscription } from './sse.js';
 import { entryPayload, parseTranscriptionRequest } from './transcription-request.js';
 import type { TranscriptionResult } from '../contracts/transcription.js';
 import { readTranscriptionResult } from './transcription-result.js';
-import { readUploadForm, type UploadLimits } from './upload-form.js';
-
-export interface AudioRoutesOptions {
-  pipeline: Pipeline;
-  catalog: ModelCatalog;
-  metrics: ServerMetrics;
-  limits: UploadLimits;
-}
+import { readUploadForm } from './upload-form.js';
 
 export const TRANSCRIPTIONS_PATH = '/v1/audio/transcriptions';
 export const TRANSLATIONS_PATH = '/v1/audio/translations';
 
-export default async function audioRoutes(app: FastifyInstance, opts: AudioRoutesOptions): Promise<void> {
-  const { pipeline, catalog, metrics, limits } = opts;
+export default async function audioRoutes(app: FastifyInstance, opts: RouteContext): Promise<void> {
+  const { path, pipeline, catalog, metrics, limits } = opts;
 
-  app.post(TRANSCRIPTIONS_PATH, async (request, reply) => {
+  app.post(path, async (request, reply) => {
     const signal = clientAbortSignal(reply);
     const form = await readUploadForm(request, limits, forcedShutdownSignal(request));
     const transcription = parseTranscriptionRequest(form.fields, catalog);
@@ -51,6 +44,7 @@ export default async function audioRoutes(app: FastifyInstance, opts: AudioRoute
     return reply.type(response.contentType).send(response.body);
   });
 
+  if (path !== TRANSCRIPTIONS_PATH) return;
   app.post(TRANSLATIONS_PATH, async () => {
     throw new ApiError(400, ERR_UNSUPPORTED_FEATURE, `The model '${catalog.canonical}' cannot translate; use ${TRANSCRIPTIONS_PATH} to transcribe in the spoken language.`);
   });

@@ -1,8 +1,9 @@
 // Prometheus metrics of one server instance, in its own registry (never the
 // global one, so several servers in one process stay apart). Stage gauges are
-// read from pipeline.stats() at scrape time; stage batches arrive through
-// pipeline.onStageBatch; the counters stage workers publish about their own
-// work (tokens, decode steps, time in the model) are copied at scrape time.
+// read from each pipeline's stats() at scrape time; stage batches arrive through
+// onStageBatch; the counters stage workers publish about their own work (tokens,
+// decode steps, time in the model) are copied at scrape time. With several
+// pipelines a stage is labelled `<pipeline>/<stage>` (two may both have `decode`).
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
@@ -13,6 +14,7 @@ import { STATUS_CLIENT_CLOSED } from './errors.js';
 import type { TranscriptionResult } from '../contracts/transcription.js';
 
 const PREFIX = 'sgl_omni_';
+export const METRICS_PATH = '/metrics';
 const DURATION_BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
 const RTF_BUCKETS = [0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5];
 const BATCH_SIZE_BUCKETS = [1, 2, 4, 8, 16, 32, 64];
@@ -34,7 +36,10 @@ export class ServerMetrics {
   private readonly workerGauges = new Map<string, Gauge<'stage'>>();
   private readonly unsubscribe: () => void;
 
-  constructor(private readonly pipeline: Pipeline) {
+  private readonly pipelines: readonly Pipeline[];
+
+  constructor(pipelines: readonly Pipeline[]) {
+    this.pipelines = pipelines;
     const registers = [this.registry];
     this.requests = new Counter({ name: `${PREFIX}http_requests_total`, help: 'HTTP requests answered, by route and status', labelNames: ['method', 'route', 'status'], registers });
     this.requestSeconds = new Histogram({ name: `${PREFIX}http_request_duration_seconds`, help: 'Time from request start to the last byte of the answer', labelNames: ['method', 'route'], buckets: DURATION_BUCKETS_S, registers });
@@ -44,11 +49,22 @@ export class ServerMetrics {
     this.batchSize = new Histogram({ name: `${PREFIX}stage_batch_size`, help: 'Items each stage ran together in one batch', labelNames: ['stage'], buckets: BATCH_SIZE_BUCKETS, registers });
     this.batchSeconds = new Histogram({ name: `${PREFIX}stage_batch_seconds`, help: 'Time each stage spent on one batch', labelNames: ['stage'], buckets: DURATION_BUCKETS_S, registers });
     this.queueWaitSeconds = new Histogram({ name: `${PREFIX}stage_queue_wait_seconds`, help: 'Time items waited in each stage queue', labelNames: ['stage'], buckets: DURATION_BUCKETS_S, registers });
-    stageGauge(pipeline, registers, 'queued', 'Items waiting in each stage queue');
-    stageGauge(pipeline, registers, 'running', 'Items being processed by each stage');
-    stageGauge(pipeline, registers, 'completed', 'Items each stage finished since start');
-    stageGauge(pipeline, registers, 'failed', 'Items each stage failed since start');
-    this.unsubscribe = pipeline.onStageBatch?.((batch) => this.observeBatch(batch)) ?? (() => {});
+    stageGauge(this, registers, 'queued', 'Items waiting in each stage queue');
+    stageGauge(this, registers, 'running', 'Items being processed by each stage');
+    stageGauge(this, registers, 'completed', 'Items each stage finished since start');
+    stageGauge(this, registers, 'failed', 'Items each stage failed since start');
+    const unsubscribes = pipelines.map((p) => p.onStageBatch?.((batch) => this.observeBatch({ ...batch, stage: this.stageLabel(p, batch.stage) })));
+    this.unsubscribe = () => unsubscribes.forEach((off) => off?.());
+  }
+
+  /** The `stage` label of one pipeline's stage. */
+  stageLabel(pipeline: Pipeline, stage: string): string {
+    return this.pipelines.length > 1 ? `${pipeline.name}/${stage}` : stage;
+  }
+
+  /** Every pipeline's stage stats, labelled. */
+  stageStats(): StageStats[] {
+    return this.pipelines.flatMap((p) => p.stats().map((stats) => ({ ...stats, stage: this.stageLabel(p, stats.stage) })));
   }
 
   observeRequest(method: string, route: string | undefined, status: number, seconds: number): void {
@@ -67,10 +83,12 @@ export class ServerMetrics {
    *  no live worker publishes any more, a dead worker's say, is dropped, as stage gauges are). */
   async render(): Promise<string> {
     for (const gauge of this.workerGauges.values()) gauge.reset();
-    for (const [stage, counters] of Object.entries(this.pipeline.stageMetrics?.() ?? {})) {
-      for (const [name, value] of Object.entries(counters)) {
-        const inMs = name.endsWith(MS_SUFFIX);
-        this.workerGauge(inMs ? `${name.slice(0, -MS_SUFFIX.length)}_seconds` : name).set({ stage }, inMs ? value / 1000 : value);
+    for (const pipeline of this.pipelines) {
+      for (const [stage, counters] of Object.entries(pipeline.stageMetrics?.() ?? {})) {
+        for (const [name, value] of Object.entries(counters)) {
+          const inMs = name.endsWith(MS_SUFFIX);
+          this.workerGauge(inMs ? `${name.slice(0, -MS_SUFFIX.length)}_seconds` : name).set({ stage: this.stageLabel(pipeline, stage) }, inMs ? value / 1000 : value);
+        }
       }
     }
     return this.registry.metrics();
@@ -98,7 +116,7 @@ export class ServerMetrics {
   }
 }
 
-function stageGauge(pipeline: Pipeline, registers: Registry[], field: keyof Omit<StageStats, 'stage'>, help: string): void {
+function stageGauge(metrics: ServerMetrics, registers: Registry[], field: keyof Omit<StageStats, 'stage'>, help: string): void {
   new Gauge({
     name: `${PREFIX}stage_${field}`,
     help,
@@ -106,7 +124,7 @@ function stageGauge(pipeline: Pipeline, registers: Registry[], field: keyof Omit
     registers,
     collect() {
       this.reset();
-      for (const stats of pipeline.stats()) this.set({ stage: stats.stage }, stats[field]);
+      for (const stats of metrics.stageStats()) this.set({ stage: stats.stage }, stats[field]);
     },
   });
 }
@@ -133,7 +151,7 @@ async function metricsPlugin(app: FastifyInstance, { metrics }: MetricsOptions):
     metrics.observeRequest(request.method, request.routeOptions.url, reply.statusCode, reply.elapsedTime / 1000);
   });
   app.addHook('onClose', async () => metrics.close());
-  app.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.render()));
+  app.get(METRICS_PATH, async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.render()));
 }
 
 export default fp(metricsPlugin, { name: 'sgl-omni-metrics', fastify: '5.x' });
