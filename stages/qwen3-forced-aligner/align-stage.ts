@@ -1,0 +1,93 @@
+// Stage `qwen3-forced-aligner/aligner`: transcript text + the 16 kHz audio →
+// words [{ word, start, end }] in the original audio's timeline. Every piece of
+// every request in one process() batch goes through one Aligner.align call
+// (one encoder run, classifier runs of up to max_run_tokens padded tokens).
+// Times are the official decode's, plus the piece's offset, clamped to the
+// piece (random or mismatched text can predict classes past its end), so they
+// never decrease and never leave the audio. In `on_request` mode (transcription
+// pipelines) it aligns only requests whose timestamp_granularities include
+// "word", and passes the others on untouched.
+import type { ItemResult, Payload, StagePlugin } from '../../src/runtime/contracts.js';
+import { toErrorInfo } from '../../src/runtime/errors.js';
+import { badPayload, runnerFailed } from '../common/engine/errors.js';
+import { DEFAULT_PRECISION, modelStageOptionsSchema, runnerOptions } from '../common/engine/runner-options.js';
+import { Aligner } from './aligner.js';
+import { alignUnits, AUDIO_FIELD, type AlignUnit } from './decode/units.js';
+import type { WordTime } from './decode/timestamps.js';
+import { DEFAULT_MAX_RUN_TOKENS } from './runner/index.js';
+
+const STAGE = 'qwen3-forced-aligner/aligner';
+const DEFAULTS = { precision: DEFAULT_PRECISION, model_path: '', mode: 'on_request', max_run_tokens: DEFAULT_MAX_RUN_TOKENS };
+const ERR_ALIGNER_FAILED = 'ERR_ALIGNER_FAILED';
+
+function wantsWords(payload: Payload, mode: string): boolean {
+  if (mode === 'always') return true;
+  const g = (payload.params as Record<string, unknown> | undefined)?.timestamp_granularities;
+  return Array.isArray(g) && g.includes('word');
+}
+
+function placed(unit: AlignUnit, words: WordTime[]): WordTime[] {
+  const clamp = (v: number) => Math.min(unit.end, Math.max(unit.start, Math.round((v + unit.start) * 1000) / 1000));
+  return words.map((w) => ({ word: w.word, start: clamp(w.start), end: clamp(w.end) }));
+}
+
+const plugin: StagePlugin = {
+  name: STAGE,
+  optionsSchema: modelStageOptionsSchema({
+    model_path: { type: 'string', default: DEFAULTS.model_path },
+    mode: { enum: ['on_request', 'always'], default: DEFAULTS.mode },
+    max_run_tokens: { type: 'integer', minimum: 64, default: DEFAULTS.max_run_tokens },
+  }),
+  async create(env) {
+    const options = { ...DEFAULTS, ...env.options } as typeof DEFAULTS;
+    const aligner = await Aligner.create({
+      ...runnerOptions(env, options.precision),
+      modelPath: options.model_path || env.modelPath,
+      maxRunTokens: options.max_run_tokens,
+    });
+    const limits = { maxSeconds: aligner.maxSeconds, segmentMs: aligner.segmentMs };
+    const counters = { batches: 0, aligned_requests: 0, aligned_pieces: 0, aligned_words: 0, align_ms: 0 };
+
+    return {
+      async process(items): Promise<ItemResult[]> {
+        const planned = items.map(({ payload }) => {
+          if (!wantsWords(payload, options.mode)) return { skip: true as const };
+          try {
+            const audio = payload[AUDIO_FIELD];
+            if (!(audio instanceof Float32Array)) throw badPayload(STAGE, AUDIO_FIELD, 'a Float32Array of 16 kHz samples (run qwen3-forced-aligner/keep-audio before the front end)');
+            return { units: alignUnits(payload, audio, limits) };
+          } catch (err) {
+            return { error: toErrorInfo(err, env.stageName) };
+          }
+        });
+        const units = planned.flatMap((p) => ('units' in p ? p.units! : []));
+        const started = performance.now();
+        let aligned: WordTime[][];
+        try {
+          aligned = (await aligner.align(units)).map((r, i) => placed(units[i], r.words));
+        } catch (err) {
+          const error = toErrorInfo(runnerFailed(ERR_ALIGNER_FAILED, err), env.stageName);
+          return planned.map((p) => ({ ok: false, error: 'error' in p ? p.error! : error }));
+        } finally {
+          counters.batches++;
+          counters.align_ms += performance.now() - started;
+        }
+        let next = 0;
+        return items.map(({ payload }, i): ItemResult => {
+          const p = planned[i];
+          const { [AUDIO_FIELD]: _audio, ...rest } = payload;
+          if ('skip' in p) return { ok: true, payload: rest };
+          if ('error' in p) return { ok: false, error: p.error! };
+          const words = p.units!.flatMap(() => aligned[next++]);
+          counters.aligned_requests++;
+          counters.aligned_pieces += p.units!.length;
+          counters.aligned_words += words.length;
+          env.publishMetrics?.(counters);
+          return { ok: true, payload: { ...rest, words } };
+        });
+      },
+      dispose: () => aligner.dispose(),
+    };
+  },
+};
+export default plugin;

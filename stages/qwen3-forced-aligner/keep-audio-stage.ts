@@ -1,0 +1,26 @@
+// Stage `qwen3-forced-aligner/keep-audio`: keeps a copy of the 16 kHz samples
+// as `alignment_audio` for the aligner at the end of the pipeline, since the
+// log-mel front end consumes `samples` (it removes them) and the ASR encoder
+// the mel. A copy, not a second reference to the same buffer: each field is
+// transferred between worker threads on its own (64 KB per second of audio).
+import type { StagePlugin } from '../../src/runtime/contracts.js';
+import { badPayload } from '../common/engine/errors.js';
+import { processEach } from '../audio/stage-items.js';
+import { AUDIO_FIELD } from './decode/units.js';
+
+const STAGE = 'qwen3-forced-aligner/keep-audio';
+
+const plugin: StagePlugin = {
+  name: STAGE,
+  optionsSchema: { type: 'object', additionalProperties: false, properties: {} },
+  create(env) {
+    return {
+      process: (items) => processEach(env.stageName, items, (payload) => {
+        const { samples, sampleRate } = payload;
+        if (!(samples instanceof Float32Array) || sampleRate !== 16000) throw badPayload(STAGE, 'samples', 'a Float32Array at sampleRate 16000 (run audio/resample first)');
+        return { ...payload, [AUDIO_FIELD]: samples.slice() };
+      }),
+    };
+  },
+};
+export default plugin;
