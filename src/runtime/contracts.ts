@@ -112,6 +112,9 @@ export interface Pipeline {
   readonly name: string;
   /** The routes the pipeline's YAML declares; the server mounts exactly these. */
   readonly routes: readonly PipelineRoute[];
+  /** Per-request fields the stages read from payload.params (their descriptors' `request:`), each a
+   *  JSON schema: a handler passes on only these. Absent when a stage has no descriptor (unknown needs). */
+  readonly requestFields?: Readonly<Record<string, object>>;
   /** Resolves when every stage has loaded; rejects with the load error. */
   ready(): Promise<void>;
   health(): { ready: boolean; reason?: string };

@@ -30,6 +30,7 @@ export function createPipeline(resolved: ResolvedPipelineConfig, opts: CreatePip
 class StagePipeline implements Pipeline {
   readonly name: string;
   readonly routes: readonly PipelineRoute[];
+  readonly requestFields?: Readonly<Record<string, object>>;
   private readonly stages: StageRunner[];
   private readonly admission: Admission;
   private readonly inFlight = new Set<Promise<unknown>>();
@@ -44,6 +45,7 @@ class StagePipeline implements Pipeline {
     const { config } = resolved;
     this.name = config.name;
     this.routes = resolved.routes.map(({ path, handler, module }) => ({ path, handler, module }));
+    if (resolved.stages.every((s) => s.descriptor)) this.requestFields = resolved.request;
     this.logger = opts.logger ?? silentLogger;
     this.admission = new Admission(config.admission);
     const runnerOpts = {

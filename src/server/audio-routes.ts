@@ -10,7 +10,8 @@ import { formatTranscription } from './response-formats.js';
 import { noteAudioSeconds } from './request-log.js';
 import { forcedShutdownSignal } from './shutdown.js';
 import { streamTranscription } from './sse.js';
-import { entryPayload, parseTranscriptionRequest } from './transcription-request.js';
+import { RequestFields } from './request-fields.js';
+import { entryPayload, OPENAI_FIELDS, parseTranscriptionRequest } from './transcription-request.js';
 import type { TranscriptionResult } from '../contracts/transcription.js';
 import { readTranscriptionResult } from './transcription-result.js';
 import { readUploadForm } from './upload-form.js';
@@ -18,14 +19,21 @@ import { readUploadForm } from './upload-form.js';
 export const TRANSCRIPTIONS_PATH = '/v1/audio/transcriptions';
 export const TRANSLATIONS_PATH = '/v1/audio/translations';
 
+function pickDeclared(params: object, declared: RequestFields): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(params).filter(([name]) => declared.declares(name)));
+}
+
 export default async function audioRoutes(app: FastifyInstance, opts: RouteContext): Promise<void> {
   const { path, pipeline, catalog, metrics, limits } = opts;
+  const declared = pipeline.requestFields && new RequestFields(pipeline.requestFields, OPENAI_FIELDS);
 
   app.post(path, async (request, reply) => {
     const signal = clientAbortSignal(reply);
     const form = await readUploadForm(request, limits, forcedShutdownSignal(request));
     const transcription = parseTranscriptionRequest(form.fields, catalog);
-    const payload = entryPayload(form.file, transcription);
+    // Only what the stages declare goes on (response_format is this route's own business).
+    const params = declared ? { ...pickDeclared(transcription.params, declared), ...declared.read(form.fields) } : transcription.params;
+    const payload = entryPayload(form.file, params);
     const started = performance.now();
     const submit = (onEvent?: (event: Payload) => void) => pipeline.submit(payload, { id: request.id, signal, onEvent });
     const observe = (result: TranscriptionResult) => {

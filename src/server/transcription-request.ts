@@ -1,11 +1,13 @@
 // The form fields of POST /v1/audio/transcriptions, checked and turned into
-// the pipeline's entry payload (see notes/PAYLOADS.md). Unknown fields are
-// ignored, as OpenAI does; an empty field counts as not sent (curl -F language=).
+// the pipeline's entry payload (docs/PAYLOADS.md). Fields neither OpenAI's nor
+// declared by a stage (request-fields.ts) are ignored, as OpenAI does; an empty
+// field counts as not sent (curl -F language=).
 import { PARAM_LIMITS, type TranscriptionParams as ContractParams } from '../contracts/transcription.js';
 import type { Payload } from '../runtime/contracts.js';
 import { ApiError, ERR_UNSUPPORTED_FEATURE, invalidValue } from './errors.js';
 import type { ModelCatalog } from './model-catalog.js';
 import { isResponseFormat, RESPONSE_FORMATS, type ResponseFormat } from './response-formats.js';
+import { DECIMAL, parseBooleanText } from './request-fields.js';
 import type { UploadedFile } from './upload-form.js';
 
 /** `params` of the entry payload: the transcription contract's fields, plus how this route formats the answer. */
@@ -19,6 +21,9 @@ export interface TranscriptionRequest {
   params: TranscriptionParams;
 }
 
+/** The form fields this handler reads itself (OpenAI's transcription fields it acts on). */
+export const OPENAI_FIELDS = ['file', 'model', 'response_format', 'stream', 'temperature', 'language', 'prompt', 'max_new_tokens', 'seed', 'timestamp_granularities'];
+
 const STREAMABLE_FORMATS: ResponseFormat[] = ['json', 'text'];
 const GRANULARITY_FIELDS = ['timestamp_granularities[]', 'timestamp_granularities'];
 
@@ -28,11 +33,6 @@ function single(fields: Map<string, string[]>, name: string): string | undefined
   return values[0];
 }
 
-/**
- * Numbers are written in decimal, as OpenAI's API reads them: JavaScript's Number() would also
- * take '0x1', '0b1', '' or ' ' (0), 'Infinity' and '1e-400' (0), none of which a client means.
- */
-const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)$/;
 const WHOLE_NUMBER = /^\+?\d+$/;
 
 function parseTemperature(raw: string | undefined): number {
@@ -55,10 +55,9 @@ function parseWholeNumber(name: string, raw: string | undefined, min: number, ma
 
 function parseBoolean(name: string, raw: string | undefined): boolean {
   if (raw === undefined) return false;
-  const value = raw.trim().toLowerCase();
-  if (value === 'true' || value === '1') return true;
-  if (value === 'false' || value === '0') return false;
-  throw invalidValue(name, `${name} must be true or false (got '${raw}').`);
+  const value = parseBooleanText(raw);
+  if (value === undefined) throw invalidValue(name, `${name} must be true or false (got '${raw}').`);
+  return value;
 }
 
 function parseResponseFormat(raw: string | undefined): ResponseFormat {
@@ -100,6 +99,6 @@ export function parseTranscriptionRequest(fields: Map<string, string[]>, catalog
 }
 
 /** The payload the pipeline's first stage receives; it owns the file bytes from here on. */
-export function entryPayload(file: UploadedFile, request: TranscriptionRequest): Payload {
-  return { audio: file.bytes, filename: file.filename, contentType: file.contentType, params: request.params };
+export function entryPayload(file: UploadedFile, params: object): Payload {
+  return { audio: file.bytes, filename: file.filename, contentType: file.contentType, params };
 }

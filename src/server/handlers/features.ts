@@ -1,10 +1,11 @@
-// Handler `features`: POST an audio file (multipart `file`, optional `model`),
-// answer the pipeline's final segments as JSON, every typed array as a plain
-// number array. It serves pipelines that end in features or embeddings
+// Handler `features`: POST an audio file (multipart `file`, optional `model`,
+// and any per-request field the stages declare), answer the pipeline's final
+// segments as JSON, every typed array as a plain number array. It serves pipelines that end in features or embeddings
 // (decode → resample → features); it knows nothing of what the numbers are.
 import type { Payload } from '../../runtime/contracts.js';
 import { clientAbortSignal } from '../client-abort.js';
 import { invalidValue } from '../errors.js';
+import { RequestFields } from '../request-fields.js';
 import { readUploadForm } from '../upload-form.js';
 import type { RouteHandler } from './types.js';
 
@@ -28,14 +29,16 @@ export function featuresBody(model: string, result: Payload): Record<string, unk
 const handler: RouteHandler = {
   name: 'features',
   mount(app, { path, pipeline, catalog, limits }) {
+    const declared = new RequestFields(pipeline.requestFields ?? {}, ['file', 'model']);
     app.post(path, async (request, reply) => {
       const signal = clientAbortSignal(reply);
       const form = await readUploadForm(request, limits);
       const models = (form.fields.get('model') ?? []).filter((m) => m !== '');
       if (models.length > 1) throw invalidValue('model', `'model' was sent ${models.length} times; send it once.`);
       const model = catalog.resolve(models[0]);
+      const params = declared.read(form.fields);
       const { bytes, filename, contentType } = form.file;
-      const result = await pipeline.submit({ audio: bytes, filename, contentType, params: {} }, { id: request.id, signal });
+      const result = await pipeline.submit({ audio: bytes, filename, contentType, params }, { id: request.id, signal });
       return reply.send(featuresBody(model, result));
     });
   },
