@@ -94,8 +94,9 @@ t.test('routes: unknown handler, a path no handler serves by default, a path twi
     '',
   ].join('\n'));
   const message = await problems(file);
-  t.match(message, `${file}:3:33: routes.0.handler: unknown handler 'nope' (handlers: features, openai-transcription)`);
-  t.match(message, `${file}:4:5: routes.1: no handler serves /v1/audio/embeddings by default (defaults: /v1/audio/features → features, /v1/audio/transcriptions → openai-transcription)`);
+  t.match(message, `${file}:3:33: routes.0.handler: unknown handler 'nope'. Looked for:\n  a built-in handler (*.handler.yaml in `);
+  t.match(message, /: [a-z, -]*features, [a-z, -]*openai-transcription\n  a package named 'nope' in: /, 'the built-in handlers, then the node_modules folders');
+  t.match(message, new RegExp(`${file}:4:5: routes.1: no handler serves /v1/audio/embeddings by default \\(defaults: .*/v1/audio/features → features, .*/v1/audio/transcriptions → openai-transcription\\)`));
   t.match(message, `${file}:5:5: routes.2: /v1/audio/embeddings is listed twice`);
   const bad = write('bad-route.yaml', 'name: r\nroutes: [{ path: /v1/x }, 5]\nentry: a\nstages:\n  a: { plugin: audio/decode }\n');
   const schema = await problems(bad);

@@ -1,7 +1,8 @@
 // Reads a pipeline YAML into a ResolvedPipelineConfig: overrides applied,
 // schema defaults filled, graph checked, plugins found from their descriptors
 // (modules are not imported) and their options validated, cross-field rules
-// checked, routes given their handlers and every route's payload contract walked.
+// checked, routes given their handlers (built-in, by path or from a package) and
+// every route's payload contract walked.
 // Every problem found is reported at once, each naming file, line and path.
 import YAML from 'yaml';
 import { checkModuleExists } from './descriptors.js';
@@ -10,7 +11,7 @@ import { readPipelineDocument, type Override } from './document.js';
 import { ConfigError, type ConfigProblem } from './errors.js';
 import { orderStages } from './graph.js';
 import { checkContracts } from './payload.js';
-import { importPlugin, resolvePlugin } from './plugins.js';
+import { importPlugin, resolveHandler, resolvePlugin } from './plugins.js';
 import { resolveRoutes, type ResolvedRoute } from './routes.js';
 import { checkRules } from './rules.js';
 import type { PipelineConfig, PipelineDocumentValue, ResolvedPipelineConfig, ResolvedStage } from './types.js';
@@ -49,7 +50,7 @@ export async function loadPipelineConfig(file: string, opts: LoadOptions = {}): 
     }
   }
 
-  const { routes, problems: routeProblems } = resolveRoutes(written.routes, builtinCatalogue().handlers);
+  const { routes, problems: routeProblems } = resolveRoutes(written.routes, builtinCatalogue().handlers, (spec) => resolveHandler(spec, file));
   problems.push(...routeProblems, ...routes.flatMap((route) => handlerModuleProblems(route)));
   // A stage that failed to resolve leaves a hole in the chain: the walk would report its fields as missing.
   if (order.length > 0 && stages.length === order.length) {

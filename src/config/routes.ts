@@ -1,7 +1,8 @@
 // A pipeline's `routes:` → the API handler serving each path. A route is
-// `{ path, handler }`, or just a path when a handler names it as its default
-// (`/v1/audio/transcriptions` → openai-transcription). Unknown handlers and
-// paths no handler claims are config errors listing what exists.
+// `{ path, handler }` (a built-in handler, a descriptor path or a package, as
+// plugins.ts resolves them), or just a path when a built-in handler names it as
+// its default (`/v1/audio/transcriptions` → openai-transcription). Unknown
+// handlers and paths no handler claims are config errors listing what exists.
 import type { ConfigProblem } from './errors.js';
 import type { HandlerDescriptor } from './descriptors.js';
 import { builtinCatalogue } from './discovery.js';
@@ -18,7 +19,12 @@ export interface ResolvedRoute {
   at: string;
 }
 
-export function resolveRoutes(routes: RouteConfig[], handlers: Map<string, HandlerDescriptor>): { routes: ResolvedRoute[]; problems: ConfigProblem[] } {
+/** `resolve` finds a `handler:` value (throwing with where it looked); by default only among `handlers`. */
+export function resolveRoutes(
+  routes: RouteConfig[],
+  handlers: Map<string, HandlerDescriptor>,
+  resolve: (spec: string) => HandlerDescriptor = (spec) => builtinHandler(spec, handlers),
+): { routes: ResolvedRoute[]; problems: ConfigProblem[] } {
   const problems: ConfigProblem[] = [];
   const resolved: ResolvedRoute[] = [];
   const seen = new Set<string>();
@@ -27,18 +33,27 @@ export function resolveRoutes(routes: RouteConfig[], handlers: Map<string, Handl
     const path = typeof route === 'string' ? route : route.path;
     if (seen.has(path)) problems.push({ path: at, message: `${path} is listed twice` });
     seen.add(path);
-    const descriptor = typeof route === 'string' ? defaultHandler(path, handlers) : handlers.get(route.handler);
-    if (!descriptor) {
-      problems.push(
-        typeof route === 'string'
-          ? { path: at, message: `no handler serves ${path} by default (defaults: ${defaults(handlers)}); write { path: ${path}, handler: <name> } with a handler from: ${[...handlers.keys()].join(', ')}` }
-          : { path: `${at}.handler`, message: `unknown handler '${route.handler}' (handlers: ${[...handlers.keys()].join(', ')})` },
-      );
-      return;
+    let descriptor: HandlerDescriptor | undefined;
+    if (typeof route === 'string') {
+      descriptor = defaultHandler(path, handlers);
+      if (!descriptor) problems.push({ path: at, message: `no handler serves ${path} by default (defaults: ${defaults(handlers)}); write { path: ${path}, handler: <name> } with a handler from: ${[...handlers.keys()].join(', ')}` });
+    } else {
+      try {
+        descriptor = resolve(route.handler);
+      } catch (err) {
+        problems.push({ path: `${at}.handler`, message: (err as Error).message });
+      }
     }
+    if (!descriptor) return;
     resolved.push({ path, handler: descriptor.name, module: descriptor.module, descriptor, at });
   });
   return { routes: resolved, problems };
+}
+
+function builtinHandler(spec: string, handlers: Map<string, HandlerDescriptor>): HandlerDescriptor {
+  const found = handlers.get(spec);
+  if (!found) throw new Error(`unknown handler '${spec}' (handlers: ${[...handlers.keys()].join(', ')})`);
+  return found;
 }
 
 function defaultHandler(path: string, handlers: Map<string, HandlerDescriptor>): HandlerDescriptor | undefined {
