@@ -56,5 +56,5 @@ t.test('--help lists serve, config and extension commands', async (t) => {
   t.equal(r.code, 0);
   t.match(r.stdout, /serve \[options\]/);
   t.match(r.stdout, /config/);
-  t.match(r.stdout, /bench \[options\]/, 'bench comes from configs/cli-extensions.yaml');
+  t.match(r.stdout, /bench \[options\]/, 'bench comes from src/eval/cli.ts, registered by src/cli.ts');
 });

@@ -1,6 +1,7 @@
 // `sgl-omni bench`: the CLI face of the evaluation harness. Loaded by the
-// sgl-omni CLI through configs/cli-extensions.yaml; it talks only HTTP to the
-// server under test, so it measures this project and its peers alike.
+// sgl-omni CLI (src/cli.ts addExtensions, as the model folders' `cli:` modules
+// are); it talks only HTTP to the server under test, so it measures this
+// project and its peers alike.
 import { Command, InvalidArgumentError } from 'commander';
 import { runBench, writeReports, type BenchResult } from './bench.js';
 import { EvalError } from './errors.js';
