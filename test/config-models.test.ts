@@ -22,7 +22,7 @@ t.test('unknown architectures and missing config.json name the fix', async (t) =
   const other = checkpoint(t, { architectures: ['WhisperForConditionalGeneration'] });
   t.throws(() => pipelineForModel(other), {
     code: 'ERR_NO_PIPELINE',
-    message: `no pipeline for architectures ["WhisperForConditionalGeneration"] in ${path.join(other, 'config.json')} (known: Qwen3ASRForConditionalGeneration); pass --pipeline FILE`,
+    message: `no pipeline for architectures ["WhisperForConditionalGeneration"] in ${path.join(other, 'config.json')} (known: Qwen3ASRForConditionalGeneration, Qwen3ASRForTokenClassification); pass --pipeline FILE`,
   });
   const empty = checkpoint(t, undefined);
   t.throws(() => pipelineForModel(empty), { code: 'ERR_NO_PIPELINE', message: /config\.json is unreadable .*; pass --pipeline FILE$/ });

@@ -46,7 +46,7 @@ t.test('docs/PAYLOADS.md is generated from the descriptors', async (t) => {
 t.test('the models and CLI extensions come from the model folder', async (t) => {
   const { models, cli } = builtinCatalogue();
   t.same(models.get('Qwen3ASRForConditionalGeneration'), { pipeline: path.join(repoRoot(), 'pipelines', 'qwen3-asr.yaml'), source: path.join(repoRoot(), 'stages', 'qwen3-asr', 'sgl-omni.yaml') });
-  t.same(cli, [path.join(repoRoot(), 'dist', 'stages', 'qwen3-asr', 'cli.js')]);
+  t.same(cli, ['qwen3-asr', 'qwen3-forced-aligner'].map((folder) => path.join(repoRoot(), 'dist', 'stages', folder, 'cli.js')));
 });
 
 t.test('features handler: pipelines/features.yaml answers the segments the front end computes', async (t) => {

@@ -10,14 +10,14 @@ import { createProgress } from '../../src/util/progress.js';
 const SIZES = ['tiny', '0.6b', '1.7b'] as const;
 const PRECISIONS = ['fp32', 'int8', 'int4'] as const;
 
-function seedNumber(value: string): number {
+export function seedNumber(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n >= 2 ** 32) throw new InvalidArgumentError('expected a whole number from 0 to 2^32 - 1');
   return n;
 }
 
 /** A progress callback over a running total: the bar moves by the difference since the last call. */
-function totalProgress(label: string): { update(done: number, total: number): void; stop(): void } {
+export function totalProgress(label: string): { update(done: number, total: number): void; stop(): void } {
   const progress = createProgress();
   let started = false;
   let shown = 0;

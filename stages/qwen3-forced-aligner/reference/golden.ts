@@ -54,6 +54,8 @@ export interface CaseOutcome {
   words: string[];
   idsSame: boolean;
   logitsError: number;
+  /** Our slot logits [slots, classes]. */
+  logits: Float32Array;
   times: WordTime[];
   expected: AlignerGoldenCase;
 }
@@ -77,6 +79,7 @@ export async function runAlignerGolden(set: AlignerGoldenSet, opts: { modelPath:
         name, words: requests[i].words,
         idsSame: r.ids.length === ids.length && r.ids.every((v, j) => v === ids[j]),
         logitsError: relativeError(r.logits, set.array(`${name}.slot_logits`)),
+        logits: r.logits,
         times: r.words, expected: set.manifest.cases[name],
       };
     });
