@@ -1,8 +1,8 @@
 // Issue 11, item 3: decompression bombs sent at once to the real server hold memory in
 // proportion to what they decode to (16 kHz mono up to the cap), not to their source layout,
 // and give it back. Cap 600 s here so the bombs are quick: each may hold 600 s × 64 KB/s =
-// 37.5 MB of output. Bounds are ~2.5x and 5x what this measured (peak idle + 99 MB, after
-// idle + 40 MB, on a shared 2-core machine); at 5b77086 the same four gave +406 MB and kept +391 MB.
+// 37.5 MB of output, given back at the refusal. Measured here on a shared 2-core machine: peak
+// idle + 90..99 MB, after idle − 64..+40 MB; at 5b77086 the same four gave +406 MB and kept +391 MB.
 import t from 'tap';
 import { buildConstantFlac } from './fixtures/audio/flac-writer.js';
 import { startTinyServer, TINY_MODEL_NAME } from './fixtures/server/tiny-server.js';
@@ -41,5 +41,5 @@ t.test('four bombs at once: peak and retained RSS bounded by their 16 kHz output
   // not synchronisation: worker threads collect freed buffers on their own schedule, unobservable from here
   await new Promise((resolve) => setTimeout(resolve, 1000));
   const afterMb = (process.memoryUsage().rss - idle) / MB;
-  t.ok(afterMb < 200, `RSS after: idle + ${afterMb.toFixed(0)} MB < idle + 200 MB`);
+  t.ok(afterMb < 100, `RSS after: idle + ${afterMb.toFixed(0)} MB < idle + 100 MB`);
 });

@@ -44,7 +44,12 @@ export async function decodeAudio(bytes: Uint8Array, opts: DecodeOptions): Promi
   if (declared !== null && declared > opts.maxDurationS) throw audioTooLong(declared, opts.maxDurationS);
 
   const sink = new MonoSink(sourceName(format), opts.maxDurationS);
-  await decodeInto(sink, bytes, format, opts);
+  try {
+    await decodeInto(sink, bytes, format, opts);
+  } catch (err) {
+    sink.discard();
+    throw err;
+  }
   const { samples, sourceRate, sourceChannels, duration } = sink.finish();
   if (samples.length === 0) throw emptyAudio('the file decodes to no samples');
   return { channels: [samples], sampleRate: TARGET_RATE, duration, sourceRate, sourceChannels, resampleWork: sink.resampleWork };
