@@ -47,6 +47,15 @@ export interface TranscriptionResult {
   /** Seconds of audio. */
   duration: number;
   segments: TranscriptSegment[];
+  /** Word timestamps, when the pipeline aligns words (qwen3-forced-aligner/aligner) and the request asked for them. */
+  words?: WordTimestamp[];
+}
+
+/** One aligned word; seconds from the start of the audio. */
+export interface WordTimestamp {
+  word: string;
+  start: number;
+  end: number;
 }
 
 /** A request field with a wrong type or out of range; the reader maps it to its own error kind. */

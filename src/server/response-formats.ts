@@ -1,7 +1,9 @@
 // Transcription results in each OpenAI response_format, as the exact bytes
 // sent. Subtitles are built from the segments: SRT cues are numbered and use
 // "00:00:01,500"; WebVTT starts with a WEBVTT header and uses "00:00:01.500".
-import type { TranscriptionResult, TranscriptSegment } from '../contracts/transcription.js';
+// With word timestamps, a cue spans its segment's words (first start to last
+// end) instead of the whole segment, silence around the speech included.
+import type { TranscriptionResult, TranscriptSegment, WordTimestamp } from '../contracts/transcription.js';
 
 export const RESPONSE_FORMATS = ['json', 'text', 'verbose_json', 'srt', 'vtt'] as const;
 export type ResponseFormat = (typeof RESPONSE_FORMATS)[number];
@@ -34,10 +36,17 @@ export function subtitleTimestamp(seconds: number, separator: ',' | '.'): string
 
 /** Cue text: trimmed, and without blank lines (a blank line ends a cue in both formats). */
 const cueText = (text: string) => text.trim().replace(/\n\s*\n/g, '\n');
-const cuesOf = (segments: TranscriptSegment[]) => segments.filter((segment) => cueText(segment.text) !== '');
 
-export function toSrt(segments: TranscriptSegment[]): string {
-  return cuesOf(segments)
+/** Segments with text, timed by their words when there are any inside them. */
+function cuesOf(segments: TranscriptSegment[], words: WordTimestamp[] = []): TranscriptSegment[] {
+  return segments.filter((segment) => cueText(segment.text) !== '').map((s) => {
+    const inside = words.filter((w) => w.start >= s.start && w.end <= s.end);
+    return inside.length ? { ...s, start: inside[0].start, end: Math.max(inside[0].start, inside[inside.length - 1].end) } : s;
+  });
+}
+
+export function toSrt(segments: TranscriptSegment[], words?: WordTimestamp[]): string {
+  return cuesOf(segments, words)
     .map((s, i) => `${i + 1}\n${subtitleTimestamp(s.start, ',')} --> ${subtitleTimestamp(s.end, ',')}\n${cueText(s.text)}\n\n`)
     .join('');
 }
@@ -45,8 +54,8 @@ export function toSrt(segments: TranscriptSegment[]): string {
 /** WebVTT cue text may not contain '<', '&' or '-->' raw. */
 const escapeVtt = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-export function toVtt(segments: TranscriptSegment[]): string {
-  const cues = cuesOf(segments).map((s) => `${subtitleTimestamp(s.start, '.')} --> ${subtitleTimestamp(s.end, '.')}\n${escapeVtt(cueText(s.text))}\n\n`);
+export function toVtt(segments: TranscriptSegment[], words?: WordTimestamp[]): string {
+  const cues = cuesOf(segments, words).map((s) => `${subtitleTimestamp(s.start, '.')} --> ${subtitleTimestamp(s.end, '.')}\n${escapeVtt(cueText(s.text))}\n\n`);
   return `WEBVTT\n\n${cues.join('')}`;
 }
 
@@ -70,6 +79,7 @@ export function toVerboseJson(result: TranscriptionResult) {
       compression_ratio: s.compression_ratio,
       no_speech_prob: s.no_speech_prob,
     })),
+    ...(result.words ? { words: result.words } : {}),
     usage: durationUsage(result.duration),
   };
 }
@@ -86,8 +96,8 @@ export function formatTranscription(result: TranscriptionResult, format: Respons
     case 'verbose_json':
       return { contentType: JSON_TYPE, body: JSON.stringify(toVerboseJson(result)) };
     case 'srt':
-      return { contentType: TEXT_TYPE, body: toSrt(result.segments) };
+      return { contentType: TEXT_TYPE, body: toSrt(result.segments, result.words) };
     case 'vtt':
-      return { contentType: 'text/vtt; charset=utf-8', body: toVtt(result.segments) };
+      return { contentType: 'text/vtt; charset=utf-8', body: toVtt(result.segments, result.words) };
   }
 }

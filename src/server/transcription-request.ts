@@ -13,6 +13,8 @@ import type { UploadedFile } from './upload-form.js';
 /** `params` of the entry payload: the transcription contract's fields, plus how this route formats the answer. */
 export interface TranscriptionParams extends ContractParams {
   response_format: ResponseFormat;
+  /** As sent, when the pipeline aligns words (a stage declares timestamp_granularities). */
+  timestamp_granularities?: string[];
 }
 
 export interface TranscriptionRequest {
@@ -66,27 +68,39 @@ function parseResponseFormat(raw: string | undefined): ResponseFormat {
   return raw;
 }
 
-/** Segment timestamps are always produced; word timestamps are refused until a forced aligner exists. */
-function checkGranularities(fields: Map<string, string[]>): void {
+/** Formats that carry word times (verbose_json lists them; subtitle cues are timed by them). */
+const WORD_FORMATS: ResponseFormat[] = ['verbose_json', 'srt', 'vtt'];
+
+/**
+ * Segment timestamps are always produced; word timestamps only where the pipeline aligns words
+ * (`words`: a stage such as qwen3-forced-aligner/aligner declares timestamp_granularities), else a 400.
+ */
+function readGranularities(fields: Map<string, string[]>, words: boolean, format: ResponseFormat): string[] {
   const values = GRANULARITY_FIELDS.flatMap((name) => fields.get(name) ?? []).filter((value) => value !== '');
   for (const value of values) {
-    if (value === 'word') {
-      throw new ApiError(400, ERR_UNSUPPORTED_FEATURE, "Word timestamps are not supported by this server yet; use timestamp_granularities[]=segment with response_format=verbose_json.", 'timestamp_granularities');
+    if (value === 'word' && !words) {
+      throw new ApiError(400, ERR_UNSUPPORTED_FEATURE, "Word timestamps are not supported by this server as started: it has no forced aligner (serve pipelines/qwen3-asr-aligned.yaml with --stages.align.options.model_path ALIGNER_DIR); use timestamp_granularities[]=segment with response_format=verbose_json.", 'timestamp_granularities');
     }
-    if (value !== 'segment') throw invalidValue('timestamp_granularities', `timestamp_granularities[] must be 'segment' (got '${value}').`);
+    if (value === 'word' && !WORD_FORMATS.includes(format)) {
+      throw invalidValue('timestamp_granularities', `word timestamps come with response_format ${WORD_FORMATS.join(', ')} (got '${format}').`);
+    }
+    if (value !== 'segment' && value !== 'word') throw invalidValue('timestamp_granularities', `timestamp_granularities[] must be 'segment' or 'word' (got '${value}').`);
   }
+  return values;
 }
 
-export function parseTranscriptionRequest(fields: Map<string, string[]>, catalog: ModelCatalog): TranscriptionRequest {
+/** `opts.words`: the pipeline aligns words (a stage declares timestamp_granularities). */
+export function parseTranscriptionRequest(fields: Map<string, string[]>, catalog: ModelCatalog, opts: { words?: boolean } = {}): TranscriptionRequest {
   const model = catalog.resolve(single(fields, 'model'));
   const response_format = parseResponseFormat(single(fields, 'response_format'));
   const stream = parseBoolean('stream', single(fields, 'stream'));
   if (stream && !STREAMABLE_FORMATS.includes(response_format)) {
     throw invalidValue('stream', `stream=true works with response_format ${STREAMABLE_FORMATS.join(' or ')} (got '${response_format}').`);
   }
-  checkGranularities(fields);
+  const granularities = readGranularities(fields, opts.words ?? false, response_format);
 
   const params: TranscriptionParams = { temperature: parseTemperature(single(fields, 'temperature')), stream, response_format, logprobs: response_format === 'verbose_json' };
+  if (granularities.includes('word')) params.timestamp_granularities = granularities;
   const language = single(fields, 'language');
   if (language !== undefined) params.language = language;
   const prompt = single(fields, 'prompt');

@@ -1,7 +1,7 @@
 // The final payload of a transcription pipeline (src/contracts/transcription.ts,
 // docs/PAYLOADS.md), read defensively: the HTTP layer must not turn a malformed
 // payload into a malformed response, so anything missing is an internal error.
-import type { TranscriptionResult, TranscriptSegment } from '../contracts/transcription.js';
+import type { TranscriptionResult, TranscriptSegment, WordTimestamp } from '../contracts/transcription.js';
 import type { Payload } from '../runtime/contracts.js';
 
 export class MalformedResultError extends Error {
@@ -29,8 +29,14 @@ function readSegment(raw: unknown, index: number): TranscriptSegment {
   };
 }
 
+function readWord(raw: unknown, index: number): WordTimestamp {
+  const w = (raw ?? {}) as Record<string, unknown>;
+  if (typeof w.word !== 'string' || !isNumber(w.start) || !isNumber(w.end)) throw new MalformedResultError(`pipeline result word ${index} lacks word/start/end`);
+  return { word: w.word, start: w.start, end: w.end };
+}
+
 export function readTranscriptionResult(payload: Payload): TranscriptionResult {
-  const { text, language, duration, segments } = payload;
+  const { text, language, duration, segments, words } = payload;
   if (typeof text !== 'string') throw new MalformedResultError('pipeline result has no text');
   if (!isNumber(duration) || duration < 0) throw new MalformedResultError('pipeline result has no duration');
   return {
@@ -38,5 +44,6 @@ export function readTranscriptionResult(payload: Payload): TranscriptionResult {
     language: typeof language === 'string' ? language : '',
     duration,
     segments: Array.isArray(segments) ? segments.map(readSegment) : [],
+    ...(Array.isArray(words) ? { words: words.map(readWord) } : {}),
   };
 }
