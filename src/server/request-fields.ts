@@ -6,7 +6,7 @@
 // the pipeline. A wrong value is a 400 naming the field and every field the
 // route accepts. Fields no stage declared are ignored, as OpenAI ignores them.
 import { Ajv, type ValidateFunction } from 'ajv';
-import { ApiError, ERR_INVALID_VALUE } from './errors.js';
+import { invalidValue, type ApiError } from './errors.js';
 
 type Schema = { type?: string | string[]; items?: Schema } & Record<string, unknown>;
 
@@ -29,6 +29,9 @@ function convert(raw: string, schema: Schema | undefined): unknown {
   const text = raw.trim();
   if ((types.includes('number') || types.includes('integer')) && DECIMAL.test(text)) return Number(text);
   if (types.includes('boolean')) return parseBooleanText(raw) ?? raw;
+  if (types.includes('object') && text.startsWith('{')) {
+    try { return JSON.parse(text); } catch { return raw; }
+  }
   return raw;
 }
 
@@ -58,6 +61,15 @@ export class RequestFields {
     for (const [name, schema] of Object.entries(this.schemas)) {
       if (this.own.includes(name)) continue;
       const values = [...(fields.get(name) ?? []), ...(fields.get(`${name}[]`) ?? [])].filter((v) => v !== '');
+      // An object sent as name[key]=value fields (openai-node's multipart encoding) or as JSON text.
+      const keyed = [...fields].filter(([key]) => key.startsWith(`${name}[`) && key.endsWith(']') && key !== `${name}[]`);
+      if (keyed.length > 0 && values.length === 0) {
+        const props = (schema.properties ?? {}) as Record<string, Schema>;
+        values.push(JSON.stringify(Object.fromEntries(keyed.map(([key, [v]]) => {
+          const prop = key.slice(name.length + 1, -1);
+          return [prop, convert(v, props[prop] ?? { type: 'number' })];
+        }))));
+      }
       if (values.length === 0) continue;
       const isArray = [schema.type ?? []].flat().includes('array');
       if (!isArray && values.length > 1) throw this.invalid(name, `'${name}' was sent ${values.length} times; send it once.`);
@@ -73,6 +85,6 @@ export class RequestFields {
   }
 
   private invalid(name: string, message: string): ApiError {
-    return new ApiError(400, ERR_INVALID_VALUE, `${message} Fields this route accepts: ${this.accepted().join(', ')}.`, name);
+    return invalidValue(name, `${message} Fields this route accepts: ${this.accepted().join(', ')}.`);
   }
 }

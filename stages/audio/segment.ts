@@ -50,3 +50,21 @@ export function splitAtQuietPoints(samples: Float32Array, opts: SplitOptions): S
   bounds.push({ start, end: samples.length });
   return bounds;
 }
+
+/** Segments over the speech regions only (sample ranges, in order): neighbouring regions share a
+ *  segment while it stays within maxSegmentS and the pause between them is under maxGapS; longer
+ *  pauses and the audio outside every region are left out. A region longer than maxSegmentS (one
+ *  utterance) is the only thing cut inside speech, at its quiet points as splitAtQuietPoints does. */
+export function splitAtSpeech(samples: Float32Array, speech: SegmentBounds[], opts: SplitOptions & { maxGapS: number }): SegmentBounds[] {
+  const maxLength = Math.round(opts.maxSegmentS * opts.sampleRate);
+  const maxGap = Math.round(opts.maxGapS * opts.sampleRate);
+  const packed: SegmentBounds[] = [];
+  for (const region of speech) {
+    const last = packed[packed.length - 1];
+    if (last && region.start - last.end < maxGap && region.end - last.start <= maxLength) last.end = region.end;
+    else packed.push({ ...region });
+  }
+  return packed.flatMap(({ start, end }) =>
+    splitAtQuietPoints(samples.subarray(start, end), opts).map((b) => ({ start: start + b.start, end: start + b.end })),
+  );
+}
