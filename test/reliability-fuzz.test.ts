@@ -276,7 +276,7 @@ async function decodeProblem(bytes: Uint8Array): Promise<string | undefined> {
     if (channels.some((plane) => plane.some((value) => !Number.isFinite(value)))) return 'non-finite samples';
     return undefined;
   } catch (err) {
-    if (err instanceof StageError && err.status >= 400 && err.status < 500 && err.param === 'file') return undefined;
+    if (err instanceof StageError && (err.kind === 'invalid_input' || err.kind === 'unsupported_media' || err.kind === 'too_long') && err.param === 'file') return undefined;
     return `threw ${(err as Error).stack ?? String(err)}`;
   }
 }

@@ -16,12 +16,12 @@ t.test('a full stage queue answers 503 ERR_QUEUE_FULL; close() fails the rest', 
   await waitFor(() => stats().queued === 2);
   const outcomes = held.map(settled);
 
-  await t.rejects(pipeline.submit({}), { code: 'ERR_QUEUE_FULL', status: 503, retryAfterS: 3, message: 'stage a queue is full (2 waiting)' });
+  await t.rejects(pipeline.submit({}), { code: 'ERR_QUEUE_FULL', kind: 'overloaded', status: undefined, retryAfterS: 3, message: 'stage a queue is full (2 waiting)' });
   t.equal(stats().queued, 2, 'the queue did not grow');
 
   await pipeline.close();
   t.same(await Promise.all(outcomes), ['ERR_SHUTTING_DOWN', 'ERR_SHUTTING_DOWN', 'ERR_SHUTTING_DOWN']);
-  await t.rejects(pipeline.submit({}), { code: 'ERR_SHUTTING_DOWN', status: 503 });
+  await t.rejects(pipeline.submit({}), { code: 'ERR_SHUTTING_DOWN', kind: 'unavailable', status: undefined });
   t.match(pipeline.health(), { ready: false, reason: 'shutting down' });
 });
 
@@ -35,7 +35,7 @@ t.test('admission: max_running run, max_waiting wait, the rest get 503 ERR_OVERL
   const leaving = new AbortController();
   const waitingThenCancelled = pipeline.submit({}, { signal: leaving.signal });
   const waiting = pipeline.submit({ hold_ms: 0 });
-  await t.rejects(pipeline.submit({}), { code: 'ERR_OVERLOADED', status: 503, retryAfterS: 2 });
+  await t.rejects(pipeline.submit({}), { code: 'ERR_OVERLOADED', kind: 'overloaded', status: undefined, retryAfterS: 2 });
   t.match(stats(), { running: 1, queued: 0 }, 'waiting requests wait before the graph, not in a stage');
 
   leaving.abort();

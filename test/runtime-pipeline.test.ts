@@ -63,9 +63,9 @@ t.test('events reach onEvent in order before the result', async (t) => {
   t.equal(out.text, 'w0 w1 w2 w3');
 });
 
-t.test('per-item StageError becomes a PipelineError with status, code and param', async (t) => {
+t.test('per-item StageError becomes a PipelineError with kind, code and param; the runtime gives no HTTP status', async (t) => {
   const pipeline = await startTestPipeline(t, { a: { plugin: fixtureStage('events') } });
-  await t.rejects(pipeline.submit({ word: 1 }), new PipelineError('ERR_TEST_WORD', 'word must be a string', 400, 'word'));
+  await t.rejects(pipeline.submit({ word: 1 }), { code: 'ERR_TEST_WORD', message: 'word must be a string', kind: 'invalid_input', status: undefined, param: 'word' });
   t.match(pipeline.stats()[0], { completed: 0, failed: 1 });
 });
 
@@ -73,14 +73,14 @@ t.test('one bad item fails alone; a throwing process() fails its batch with 500'
   const pipeline = await startTestPipeline(t, { a: { plugin: fixtureStage('faulty'), batch: { max_size: 4 } } });
   const results = await Promise.allSettled([pipeline.submit({}), pipeline.submit({ fault: 'item' }), pipeline.submit({})]);
   t.same(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
-  t.match((results[1] as PromiseRejectedResult).reason, { code: 'ERR_TEST_BAD_ITEM', status: 400, param: 'file', message: 'this item is bad' });
-  await t.rejects(pipeline.submit({ fault: 'throw' }), { code: 'ERR_STAGE_FAILED', status: 500, message: 'stage a failed: process blew up' });
+  t.match((results[1] as PromiseRejectedResult).reason, { code: 'ERR_TEST_BAD_ITEM', kind: 'invalid_input', status: undefined, param: 'file', message: 'this item is bad' });
+  await t.rejects(pipeline.submit({ fault: 'throw' }), { code: 'ERR_STAGE_FAILED', kind: 'internal', status: undefined, message: 'stage a failed: process blew up' });
   const after = await pipeline.submit({});
   t.type(after.threadId, 'number', 'the stage keeps serving');
 });
 
 t.test('a payload that cannot cross threads fails that request with 500, not the stage', async (t) => {
   const pipeline = await startTestPipeline(t, { a: { plugin: fixtureStage('echo') } });
-  await t.rejects(pipeline.submit({ callback: () => 1 }), { code: 'ERR_STAGE_FAILED', status: 500, message: /^a payload for stage a cannot cross threads: / });
+  await t.rejects(pipeline.submit({ callback: () => 1 }), { code: 'ERR_STAGE_FAILED', kind: 'internal', status: undefined, message: /^a payload for stage a cannot cross threads: / });
   t.same((await pipeline.submit({ visited: [] })).visited, ['echo']);
 });

@@ -1,7 +1,7 @@
 // Pipeline-level admission: up to max_running requests inside the graph, up to
 // max_waiting more waiting for a slot in arrival order; past that, an immediate 503.
-import { PipelineError } from './contracts.js';
-import { cancelledError, ERR_OVERLOADED } from './errors.js';
+import type { PipelineError } from './contracts.js';
+import { cancelledError, ERR_OVERLOADED, runtimeError } from './errors.js';
 
 export interface AdmissionLimits {
   max_running: number;
@@ -35,7 +35,7 @@ export class Admission {
     }
     if (this.waiting.length >= this.limits.max_waiting) {
       const { max_running, max_waiting, retry_after_s } = this.limits;
-      return Promise.reject(new PipelineError(ERR_OVERLOADED, `server is at capacity (${max_running} running, ${max_waiting} waiting)`, 503, undefined, retry_after_s));
+      return Promise.reject(runtimeError(ERR_OVERLOADED, `server is at capacity (${max_running} running, ${max_waiting} waiting)`, retry_after_s));
     }
     return new Promise<Release>((resolve, reject) => {
       const onAbort = () => {

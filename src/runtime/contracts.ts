@@ -50,14 +50,53 @@ export type StageMetrics = Record<string, number>;
 /** Result of one item: either an output payload or an error for that item only. */
 export type ItemResult = { ok: true; payload: Payload } | { ok: false; error: StageErrorInfo };
 
+/**
+ * What went wrong, in the pipeline's terms; the server maps each kind to its answer
+ * (src/server/errors.ts, docs/ERRORS.md). A stage says what happened, never an HTTP status.
+ */
+export type ErrorKind =
+  /** The request or its data is wrong (a field, the file's content). */
+  | 'invalid_input'
+  /** The upload is in a format nothing here reads. */
+  | 'unsupported_media'
+  /** The input is longer than the configured limit. */
+  | 'too_long'
+  /** The client went away; nobody reads the answer. */
+  | 'cancelled'
+  /** Too much work waiting: retry later. */
+  | 'overloaded'
+  /** A stage cannot work (failed to load, shutting down). */
+  | 'unavailable'
+  /** A fault of the server or a plugin, not of the request. */
+  | 'internal';
+
 export interface StageErrorInfo {
   /** Machine code, e.g. 'ERR_AUDIO_DECODE'. */
   code: string;
   message: string;
-  /** HTTP-ish status the router should answer with (400 bad input, 500 internal...). */
-  status: number;
+  kind: ErrorKind;
+  /** The HTTP status a stage written before kinds gave; the server answers with it as given. */
+  status?: number;
   /** Request field the error concerns, when any (OpenAI `param`). */
   param?: string;
+  /** Where an internal error was thrown, in the worker (the plugin's own stack), for the log. */
+  stack?: string;
+}
+
+/** A kind, or the status number a stage written before kinds passed instead (read as the nearest kind). */
+export type KindOrStatus = ErrorKind | number;
+
+/** The kind an old-style status stands for. */
+export function kindOfStatus(status: number): ErrorKind {
+  if (status === 415) return 'unsupported_media';
+  if (status === 499) return 'cancelled';
+  if (status === 429) return 'overloaded';
+  if (status === 503) return 'unavailable';
+  return status >= 500 ? 'internal' : 'invalid_input';
+}
+
+function splitKind(kind: KindOrStatus): { kind: ErrorKind; status?: number } {
+  return typeof kind === 'number' ? { kind: kindOfStatus(kind), status: kind } : { kind };
 }
 
 /** A running stage inside a worker thread. */
@@ -80,11 +119,20 @@ export interface StagePlugin {
 
 /** Thrown by stages for per-item failures; carried across threads as StageErrorInfo. */
 export class StageError extends Error {
-  constructor(readonly code: string, message: string, readonly status = 400, readonly param?: string) {
+  readonly kind: ErrorKind;
+  /** Set only when a status number was given instead of a kind. */
+  readonly status?: number;
+
+  constructor(readonly code: string, message: string, kind: KindOrStatus = 'invalid_input', readonly param?: string) {
     super(message);
+    ({ kind: this.kind, status: this.status } = splitKind(kind));
   }
+
   toInfo(): StageErrorInfo {
-    return { code: this.code, message: this.message, status: this.status, param: this.param };
+    const info: StageErrorInfo = { code: this.code, message: this.message, kind: this.kind, param: this.param };
+    if (this.status !== undefined) info.status = this.status;
+    if (this.kind === 'internal' && this.stack) info.stack = this.stack;
+    return info;
   }
 }
 
@@ -157,9 +205,14 @@ export interface StageStats {
   failed: number;
 }
 
-/** Rejection of Pipeline.submit: per-item stage errors, overload (503) and internal faults (500). */
+/** Rejection of Pipeline.submit: per-item stage errors, overload and internal faults, by kind. */
 export class PipelineError extends Error {
-  constructor(readonly code: string, message: string, readonly status: number, readonly param?: string, readonly retryAfterS?: number) {
+  readonly kind: ErrorKind;
+  /** Set only when a status number was given instead of a kind. */
+  readonly status?: number;
+
+  constructor(readonly code: string, message: string, kind: KindOrStatus, readonly param?: string, readonly retryAfterS?: number) {
     super(message);
+    ({ kind: this.kind, status: this.status } = splitKind(kind));
   }
 }

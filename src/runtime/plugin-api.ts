@@ -2,7 +2,9 @@
 // type declarations from tsconfig.plugin.json) so a plugin package never imports
 // this project's files by relative path. docs/PLUGINS.md shows it in use.
 export { StageError } from './contracts.js';
+export { ERR_BAD_PAYLOAD, ERR_CANCELLED, toErrorInfo } from './errors.js';
 export type {
+  ErrorKind,
   ItemContext,
   ItemResult,
   Payload,

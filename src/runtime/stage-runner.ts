@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { Piscina } from 'piscina';
 import type { ResolvedStage } from '../config/types.js';
 import { PipelineError, type ItemResult, type Payload, type StageBatch, type StageMetrics, type StageStats } from './contracts.js';
-import { cancelledError, ERR_QUEUE_FULL, ERR_STAGE_CRASHED, ERR_STAGE_FAILED, ERR_STAGE_UNAVAILABLE, fromErrorInfo, shuttingDownError } from './errors.js';
+import { cancelledError, ERR_QUEUE_FULL, ERR_STAGE_CRASHED, ERR_STAGE_FAILED, ERR_STAGE_UNAVAILABLE, fromErrorInfo, runtimeError, runtimeErrorInfo, shuttingDownError } from './errors.js';
 import type { Logger } from './logger.js';
 import { isWorkerStatus, type CancelMessage, type DisposeMessage, type StageTask, type StageWorkerData, type TaskMessage, type WorkerStatus } from './protocol.js';
 import { collectTransferables } from './transfer.js';
@@ -162,7 +162,7 @@ export class StageRunner {
     if (this.state.kind === 'failed') return Promise.reject(this.unavailableError());
     if (item.signal?.aborted) return Promise.reject(cancelledError());
     if (this.queue.length >= this.stage.queue.max) {
-      return Promise.reject(new PipelineError(ERR_QUEUE_FULL, `stage ${this.name} queue is full (${this.stage.queue.max} waiting)`, 503, undefined, this.opts.retryAfterS));
+      return Promise.reject(runtimeError(ERR_QUEUE_FULL, `stage ${this.name} queue is full (${this.stage.queue.max} waiting)`, this.opts.retryAfterS));
     }
     return new Promise<Payload>((resolve, reject) => {
       const onAbort = () => this.cancel(pending);
@@ -244,7 +244,7 @@ export class StageRunner {
       this.opts.logger.error({ stage: this.name, threadId: status.threadId }, reason);
       if (this.state.kind === 'failed') return;
       this.state = { kind: 'failed', reason };
-      this.settleLoad(new PipelineError(ERR_STAGE_UNAVAILABLE, reason, 503));
+      this.settleLoad(runtimeError(ERR_STAGE_UNAVAILABLE, reason));
       for (const item of this.queue.splice(0)) this.reject(item, this.unavailableError());
     } else {
       this.disposedWorkers.add(status.threadId);
@@ -253,7 +253,7 @@ export class StageRunner {
   }
 
   private unavailableError(): PipelineError {
-    return new PipelineError(ERR_STAGE_UNAVAILABLE, this.state.kind === 'failed' ? this.state.reason : `stage ${this.name} is unavailable`, 503);
+    return runtimeError(ERR_STAGE_UNAVAILABLE, this.state.kind === 'failed' ? this.state.reason : `stage ${this.name} is unavailable`);
   }
 
   private schedulePump(): void {
@@ -309,10 +309,10 @@ export class StageRunner {
     task.port.close();
     if (!task.resultsSeen) {
       const error = !crash
-        ? { code: ERR_STAGE_FAILED, message: `stage ${this.name} ended a task without results`, status: 500 }
+        ? runtimeErrorInfo(ERR_STAGE_FAILED, `stage ${this.name} ended a task without results`)
         : crash.name === 'DataCloneError'
-          ? { code: ERR_STAGE_FAILED, message: `a payload for stage ${this.name} cannot cross threads: ${crash.message}`, status: 500 }
-          : { code: ERR_STAGE_CRASHED, message: `stage ${this.name} worker crashed: ${crash.message}`, status: 500 };
+          ? runtimeErrorInfo(ERR_STAGE_FAILED, `a payload for stage ${this.name} cannot cross threads: ${crash.message}`)
+          : runtimeErrorInfo(ERR_STAGE_CRASHED, `stage ${this.name} worker crashed: ${crash.message}`);
       if (crash) this.opts.logger.error({ stage: this.name, err: crash, items: task.items.length }, 'stage task failed');
       for (const item of task.items) this.settle(item, { ok: false, error });
     }
@@ -344,7 +344,7 @@ export class StageRunner {
       item.resolve(result.payload);
     } else {
       this.failed++;
-      this.reject(item, fromErrorInfo(result?.error ?? { code: ERR_STAGE_FAILED, message: `stage ${this.name} returned no result`, status: 500 }));
+      this.reject(item, fromErrorInfo(result?.error ?? runtimeErrorInfo(ERR_STAGE_FAILED, `stage ${this.name} returned no result`)));
     }
   }
 

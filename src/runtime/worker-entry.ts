@@ -10,7 +10,7 @@
 import { BroadcastChannel, parentPort, threadId, workerData, type MessagePort } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import type { ItemContext, ItemResult, Payload, StageEnv, StageInstance, StagePlugin } from './contracts.js';
-import { ERR_SHUTTING_DOWN, ERR_STAGE_FAILED, ERR_STAGE_UNAVAILABLE, toErrorInfo } from './errors.js';
+import { ERR_SHUTTING_DOWN, ERR_STAGE_FAILED, ERR_STAGE_UNAVAILABLE, runtimeErrorInfo, toErrorInfo } from './errors.js';
 import type { CancelMessage, DisposeMessage, StageTask, StageWorkerData, TaskMessage, WorkerStatus } from './protocol.js';
 import { collectTransferables } from './transfer.js';
 
@@ -103,15 +103,16 @@ class WorkerItemContext implements ItemContext {
   }
 }
 
-function failAll(count: number, code: string, message: string, status: number): ItemResult[] {
-  return Array.from({ length: count }, () => ({ ok: false as const, error: { code, message, status } }));
+function failAll(count: number, code: string, message: string): ItemResult[] {
+  const error = runtimeErrorInfo(code, message);
+  return Array.from({ length: count }, () => ({ ok: false as const, error }));
 }
 
 async function processBatch(instance: StageInstance, task: StageTask, contexts: WorkerItemContext[]): Promise<ItemResult[]> {
   try {
     const results = await instance.process(task.items.map((item, i) => ({ payload: item.payload, ctx: contexts[i] })));
     if (!Array.isArray(results) || results.length !== task.items.length) {
-      return failAll(task.items.length, ERR_STAGE_FAILED, `stage ${data.stageName} returned ${Array.isArray(results) ? results.length : typeof results} results for ${task.items.length} items`, 500);
+      return failAll(task.items.length, ERR_STAGE_FAILED, `stage ${data.stageName} returned ${Array.isArray(results) ? results.length : typeof results} results for ${task.items.length} items`);
     }
     // Errors cross the thread as plain StageErrorInfo, whatever the stage put there.
     return results.map((r) => (r.ok ? r : { ok: false as const, error: toErrorInfo(r.error, data.stageName) }));
@@ -129,8 +130,8 @@ export default async function runTask(task: StageTask): Promise<void> {
   });
   const instance = await instanceReady;
   let results: ItemResult[];
-  if (disposing) results = failAll(task.items.length, ERR_SHUTTING_DOWN, 'server is shutting down', 503);
-  else if (!instance) results = failAll(task.items.length, ERR_STAGE_UNAVAILABLE, loadFailure, 503);
+  if (disposing) results = failAll(task.items.length, ERR_SHUTTING_DOWN, 'server is shutting down');
+  else if (!instance) results = failAll(task.items.length, ERR_STAGE_UNAVAILABLE, loadFailure);
   else {
     const batch = processBatch(instance, task, contexts);
     running.set(batch, contexts);

@@ -4,7 +4,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { ApiError, ERR_INVALID_API_KEY } from './errors.js';
+import { apiError } from './errors.js';
 
 export interface BearerAuthOptions {
   apiKey: string;
@@ -28,9 +28,9 @@ async function bearerAuth(app: FastifyInstance, opts: BearerAuthOptions): Promis
     if (exempt.has(request.url.split('?')[0])) return;
     const token = bearerToken(request.headers.authorization);
     if (token === undefined) {
-      throw new ApiError(401, ERR_INVALID_API_KEY, 'Missing API key: send it as "Authorization: Bearer <key>".');
+      throw apiError('invalid_api_key', ['Missing API key: send it as "Authorization: Bearer <key>".']);
     }
-    if (!timingSafeEqual(sha256(token), expected)) throw new ApiError(401, ERR_INVALID_API_KEY, 'Incorrect API key provided.');
+    if (!timingSafeEqual(sha256(token), expected)) throw apiError('invalid_api_key', ['Incorrect API key provided.']);
   });
 }
 

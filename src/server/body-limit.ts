@@ -6,7 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { ApiError, ERR_FORM_TOO_LARGE, errorBody } from './errors.js';
+import { apiError, errorBody, type ApiError } from './errors.js';
 
 export interface BodyLimitOptions {
   /** Largest body accepted, the whole multipart form included. */
@@ -16,7 +16,7 @@ export interface BodyLimitOptions {
 const declaredLength = (request: IncomingMessage) => Number(request.headers['content-length'] ?? 0);
 
 function tooLarge(maxBodyBytes: number): ApiError {
-  return new ApiError(413, ERR_FORM_TOO_LARGE, `The request body is larger than the ${(maxBodyBytes / 2 ** 20).toFixed(2)} MiB limit.`);
+  return apiError('form_too_large', [`The request body is larger than the ${(maxBodyBytes / 2 ** 20).toFixed(2)} MiB limit.`]);
 }
 
 async function bodyLimit(app: FastifyInstance, { maxBodyBytes }: BodyLimitOptions): Promise<void> {

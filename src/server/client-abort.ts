@@ -2,7 +2,7 @@
 // (mid-upload, mid-inference or mid-stream), so the pipeline stops working for
 // nobody and the request is counted as what it was.
 import type { FastifyReply } from 'fastify';
-import { ApiError, ERR_CLIENT_CLOSED, STATUS_CLIENT_CLOSED } from './errors.js';
+import { apiError } from './errors.js';
 
 /** Calls `onGone` once if the response closes before it finished. */
 export function onClientGone(reply: FastifyReply, onGone: () => void): void {
@@ -19,6 +19,6 @@ export function onClientGone(reply: FastifyReply, onGone: () => void): void {
 /** An AbortSignal that fires when the client goes away. */
 export function clientAbortSignal(reply: FastifyReply): AbortSignal {
   const controller = new AbortController();
-  onClientGone(reply, () => controller.abort(new ApiError(STATUS_CLIENT_CLOSED, ERR_CLIENT_CLOSED, 'client closed the request')));
+  onClientGone(reply, () => controller.abort(apiError('client_closed_request', [''])));
   return controller.signal;
 }

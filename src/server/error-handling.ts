@@ -5,7 +5,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { ApiError, ERR_BAD_HTTP, ERR_HEADERS_TOO_LARGE, ERR_NOT_FOUND, ERR_REQUEST_TIMEOUT, errorBody, toApiError } from './errors.js';
+import { apiError, errorBody, toApiError, type ApiError } from './errors.js';
 import { noteFailure } from './request-log.js';
 
 export function sendApiError(reply: FastifyReply, err: ApiError): FastifyReply {
@@ -22,9 +22,9 @@ function logFailure(request: FastifyRequest, raw: unknown, err: ApiError): void 
 
 /** Node's clientError errors (raised before any route ran) as the answer to send. */
 function clientErrorOf(err: NodeJS.ErrnoException): ApiError {
-  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return new ApiError(408, ERR_REQUEST_TIMEOUT, 'The request was not received in time (slow upload?).');
-  if (err.code === 'HPE_HEADER_OVERFLOW') return new ApiError(431, ERR_HEADERS_TOO_LARGE, 'The request headers are too large.');
-  return new ApiError(400, ERR_BAD_HTTP, 'Malformed HTTP request.');
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return apiError('request_timeout');
+  if (err.code === 'HPE_HEADER_OVERFLOW') return apiError('headers_too_large');
+  return apiError('bad_http_request');
 }
 
 const clientErrorAnswers = new WeakMap<Socket, ApiError>();
@@ -74,7 +74,7 @@ async function errorHandling(app: FastifyInstance): Promise<void> {
   });
 
   app.setNotFoundHandler((request, reply) =>
-    sendApiError(reply, new ApiError(404, ERR_NOT_FOUND, `No route for ${request.method} ${request.url.split('?')[0]}`)),
+    sendApiError(reply, apiError('not_found', [request.method, request.url.split('?')[0]])),
   );
 }
 

@@ -1,6 +1,6 @@
 // The model ids this server answers to: the first is canonical, the rest are
 // aliases for it. Requests name one of them (or none, meaning the canonical one).
-import { ApiError, ERR_MODEL_NOT_FOUND } from './errors.js';
+import { apiError } from './errors.js';
 
 export interface ModelCard {
   id: string;
@@ -29,7 +29,7 @@ export class ModelCatalog {
   resolve(requested: string | undefined): string {
     if (requested === undefined) return this.canonical;
     if (!this.names.has(requested)) {
-      throw new ApiError(404, ERR_MODEL_NOT_FOUND, `The model '${requested}' does not exist. Served models: ${[...this.names].join(', ')}.`, 'model');
+      throw apiError('model_not_found', [requested, [...this.names].join(', ')], { param: 'model' });
     }
     return requested;
   }

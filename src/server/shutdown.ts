@@ -14,7 +14,7 @@ import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { endSocketWithError } from './error-handling.js';
-import { ApiError, ERR_SHUTTING_DOWN } from './errors.js';
+import { apiError } from './errors.js';
 
 export interface GracefulShutdownOptions {
   /** Retry-After sent with the 503 answered while the server is closing. */
@@ -42,7 +42,7 @@ export function forcedShutdownSignal(request: FastifyRequest): AbortSignal | und
   return forcedStops.get(request)?.signal;
 }
 
-const shuttingDown = (retryAfterS?: number) => new ApiError(503, ERR_SHUTTING_DOWN, 'The server is shutting down; retry on another instance.', null, retryAfterS);
+const shuttingDown = (retryAfterS?: number) => apiError('shutting_down', [], { retryAfterS });
 
 async function gracefulShutdown(app: FastifyInstance, opts: GracefulShutdownOptions): Promise<void> {
   const connections = new Map<Socket, ConnectionState>();

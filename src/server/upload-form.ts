@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import type { FastifyRequest } from 'fastify';
 import '@fastify/multipart';
 import { clientErrorAnswer } from './error-handling.js';
-import { ApiError, ERR_FIELD_TOO_LARGE, ERR_FILE_TOO_LARGE, ERR_CLIENT_CLOSED, ERR_INVALID_MULTIPART, ERR_MISSING_FILE, ERR_TOO_MANY_FILES, ERR_UNSUPPORTED_MEDIA_TYPE, STATUS_CLIENT_CLOSED } from './errors.js';
+import { ApiError, apiError } from './errors.js';
 
 export interface UploadedFile {
   bytes: ArrayBuffer;
@@ -49,7 +49,7 @@ const PARSE_AFTER_BODY_MS = 2500;
 export async function readUploadForm(request: FastifyRequest, limits: UploadLimits, stop?: AbortSignal): Promise<UploadForm> {
   if (!request.isMultipart()) {
     const sent = request.headers['content-type'] ?? 'none';
-    throw new ApiError(415, ERR_UNSUPPORTED_MEDIA_TYPE, `Content-Type must be multipart/form-data (got ${sent}).`);
+    throw apiError('unsupported_media_type', [`Content-Type must be multipart/form-data (got ${sent}).`]);
   }
   const parts = request.parts({
     fileHwm: PART_HIGH_WATER_MARK,
@@ -69,13 +69,13 @@ export async function readUploadForm(request: FastifyRequest, limits: UploadLimi
   const stallGuard = parseStallGuard(request.raw, stop);
   try {
     for await (const part of stallGuard.watch(parts)) {
-      if (!part.fieldname) throw new ApiError(400, ERR_INVALID_MULTIPART, 'A form part has no name: send each part with Content-Disposition: form-data; name="...".');
+      if (!part.fieldname) throw apiError('invalid_multipart', ['A form part has no name: send each part with Content-Disposition: form-data; name="...".']);
       if (part.type === 'file') {
-        if (part.fieldname !== FILE_FIELD) throw new ApiError(400, ERR_INVALID_MULTIPART, `Unexpected file field '${part.fieldname}': upload the audio as 'file'.`, part.fieldname);
-        if (file) throw new ApiError(400, ERR_TOO_MANY_FILES, 'Send exactly one audio file per request.', FILE_FIELD);
+        if (part.fieldname !== FILE_FIELD) throw apiError('invalid_multipart', [`Unexpected file field '${part.fieldname}': upload the audio as 'file'.`], { param: part.fieldname });
+        if (file) throw apiError('too_many_files', [], { param: FILE_FIELD });
         file = { bytes: await stallGuard.race(readFileBytes(part.file, limits.maxFileBytes)), filename: part.filename, contentType: part.mimetype };
       } else {
-        if (part.valueTruncated) throw new ApiError(413, ERR_FIELD_TOO_LARGE, `Form field '${part.fieldname}' is longer than ${limits.maxFieldBytes} bytes.`, part.fieldname);
+        if (part.valueTruncated) throw apiError('field_too_large', [part.fieldname, limits.maxFieldBytes], { param: part.fieldname });
         const values = fields.get(part.fieldname) ?? [];
         values.push(String(part.value));
         fields.set(part.fieldname, values);
@@ -89,7 +89,7 @@ export async function readUploadForm(request: FastifyRequest, limits: UploadLimi
     // A body cut off is not a malformed form: the server timed it out (408, already answered on
     // the socket) or the client left (499).
     if (request.raw.destroyed && !request.raw.complete) {
-      throw clientErrorAnswer(request.raw.socket) ?? new ApiError(STATUS_CLIENT_CLOSED, ERR_CLIENT_CLOSED, 'client closed the request during the upload');
+      throw clientErrorAnswer(request.raw.socket) ?? apiError('client_closed_request', [' during the upload']);
     }
     discardRestOfBody(request.raw, limits.maxFileBytes);
     if (err === PARSE_STALLED) request.log.warn({ afterBodyMs: PARSE_AFTER_BODY_MS }, 'multipart parser stalled after the whole body arrived');
@@ -99,12 +99,12 @@ export async function readUploadForm(request: FastifyRequest, limits: UploadLimi
   }
   if (!file) {
     const hint = fields.has(FILE_FIELD) ? " ('file' was sent as a text field: give it a filename)" : '';
-    throw new ApiError(400, ERR_MISSING_FILE, `The audio file is required as the multipart file field 'file'${hint}.`, FILE_FIELD);
+    throw apiError('missing_file', [hint], { param: FILE_FIELD });
   }
   return { file, fields };
 }
 
-const PARSE_STALLED = new ApiError(400, ERR_INVALID_MULTIPART, 'Malformed multipart body: the body ended but its parts never completed.');
+const PARSE_STALLED = apiError('invalid_multipart', ['Malformed multipart body: the body ended but its parts never completed.']);
 
 /**
  * Races each step of the parts iterator against `stop` and a watchdog: a parser that has had the whole body
@@ -171,7 +171,7 @@ async function readFileBytes(stream: Readable & { truncated?: boolean }, maxByte
 }
 
 const fileTooLarge = (maxBytes: number) =>
-  new ApiError(413, ERR_FILE_TOO_LARGE, `The audio file is larger than the ${(maxBytes / 2 ** 20).toFixed(maxBytes % 2 ** 20 ? 2 : 0)} MiB limit.`, FILE_FIELD);
+  apiError('file_too_large', [(maxBytes / 2 ** 20).toFixed(maxBytes % 2 ** 20 ? 2 : 0)], { param: FILE_FIELD });
 
 /** Parser failures without an HTTP status (busboy's "Unexpected end of form"…) are the client's malformed body. */
 function asFormError(err: unknown, maxFileBytes: number): unknown {
@@ -179,5 +179,5 @@ function asFormError(err: unknown, maxFileBytes: number): unknown {
   const e = err as { statusCode?: unknown; code?: unknown; message?: unknown } | null;
   if (e?.code === 'FST_REQ_FILE_TOO_LARGE') return fileTooLarge(maxFileBytes);
   if (typeof e?.statusCode === 'number') return err;
-  return new ApiError(400, ERR_INVALID_MULTIPART, `Malformed multipart body: ${String(e?.message ?? err)}`);
+  return apiError('invalid_multipart', [`Malformed multipart body: ${String(e?.message ?? err)}`]);
 }

@@ -1,7 +1,7 @@
 // Error codes of model stages built on the shared engine (StageError: the
 // runtime carries code, status and param to the HTTP layer).
 import { StageError } from '../../../src/runtime/contracts.js';
-import { ERR_CANCELLED, STATUS_CLIENT_CLOSED } from '../../../src/runtime/errors.js';
+import { ERR_CANCELLED } from '../../../src/runtime/errors.js';
 
 export const ERR_CONTEXT_OVERFLOW = 'ERR_CONTEXT_OVERFLOW';
 export const ERR_DECODER_FAILED = 'ERR_DECODER_FAILED';
@@ -10,7 +10,7 @@ export const ERR_INVALID_PARAM = 'ERR_INVALID_PARAM';
 export const ERR_BAD_PAYLOAD = 'ERR_BAD_PAYLOAD';
 
 export function cancelled(): StageError {
-  return new StageError(ERR_CANCELLED, 'request cancelled', STATUS_CLIENT_CLOSED);
+  return new StageError(ERR_CANCELLED, 'request cancelled', 'cancelled');
 }
 
 export function invalidParam(param: string, message: string): StageError {
