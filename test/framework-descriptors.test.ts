@@ -25,7 +25,7 @@ const importDefault = async <T>(file: string) => ((await import(pathToFileURL(fi
 
 t.test('built-in plugins: descriptor name and options schema equal the module\'s', async (t) => {
   const { plugins } = builtinCatalogue();
-  t.same([...plugins.keys()].sort(), ['audio/decode', 'audio/resample', 'audio/whisper-mel', 'qwen3-asr/decoder', 'qwen3-asr/encoder', 'qwen3-forced-aligner/aligner', 'qwen3-forced-aligner/keep-audio']);
+  t.same([...plugins.keys()].sort(), ['audio/decode', 'audio/resample', 'audio/whisper-mel', 'qwen3-asr/decoder', 'qwen3-asr/encoder', 'qwen3-forced-aligner/aligner', 'qwen3-forced-aligner/keep-audio', 'silero-vad/vad']);
   for (const descriptor of plugins.values()) {
     const plugin = await importDefault<{ name: string; optionsSchema?: object }>(descriptor.module);
     t.equal(plugin.name, descriptor.name, `${descriptor.file} names its module's plugin`);

@@ -20,6 +20,16 @@ interface Job {
 
 const plugin: StagePlugin = {
   name: STAGE,
+  optionsSchema: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      model_path: { type: 'string', default: DEFAULTS.model_path },
+      lane_s: { type: 'number', minimum: 1, default: DEFAULTS.lane_s },
+      warmup_s: { type: 'number', minimum: 0, maximum: 10, default: DEFAULTS.warmup_s },
+      max_batch: { type: 'integer', minimum: 1, maximum: 256, default: DEFAULTS.max_batch },
+    },
+  },
   async create(env) {
     const opts = { ...DEFAULTS, ...env.options } as typeof DEFAULTS;
     const vad = await SileroVad.load(opts.model_path || defaultModelPath(), env.device, env.threads);
