@@ -115,3 +115,4 @@ fs.mkdirSync(work, { recursive: true });
 console.log(`machine: ${os.cpus().length} cores, load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')} at start (shared: other work runs beside this)`);
 await goldenErrors();
 if (!values['skip-real'] && !values['error-only']) await realShape();
+console.log(`load average at the end: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
