@@ -1,5 +1,5 @@
-// Payloads cross threads with their ArrayBuffers in the transfer list, so audio
-// and feature arrays move instead of being copied. The sender loses access.
+// Payloads cross threads with their ArrayBuffers in the transfer list, so uploads
+// and typed arrays move instead of being copied. The sender loses access.
 
 /** Every transferable ArrayBuffer reachable from `value` (typed arrays count by their buffer). */
 export function collectTransferables(value: unknown): ArrayBuffer[] {

@@ -30,7 +30,7 @@ export interface BuildServerOptions {
   servedModelNames?: string[];
   /** When set, every route but /health needs "Authorization: Bearer <apiKey>". */
   apiKey?: string;
-  /** Largest audio upload (default 25 MiB, OpenAI's limit). */
+  /** Largest uploaded file (default 25 MiB, OpenAI's limit for audio). */
   maxUploadBytes?: number;
   /** Time allowed to receive a whole request, upload included (default 300 s). */
   requestTimeoutMs?: number;

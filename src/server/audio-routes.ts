@@ -7,9 +7,10 @@ import { clientAbortSignal } from './client-abort.js';
 import { ApiError, ERR_UNSUPPORTED_FEATURE } from './errors.js';
 import type { RouteContext } from './handlers/types.js';
 import { formatTranscription } from './response-formats.js';
-import { noteAudioSeconds } from './request-log.js';
+import { noteLogFields } from './request-log.js';
 import { forcedShutdownSignal } from './shutdown.js';
 import { streamTranscription } from './sse.js';
+import { TranscriptionMetrics } from './transcription-metrics.js';
 import { RequestFields } from './request-fields.js';
 import { entryPayload, OPENAI_FIELDS, parseTranscriptionRequest } from './transcription-request.js';
 import type { TranscriptionResult } from '../contracts/transcription.js';
@@ -25,6 +26,7 @@ function pickDeclared(params: object, declared: RequestFields): Record<string, u
 
 export default async function audioRoutes(app: FastifyInstance, opts: RouteContext): Promise<void> {
   const { path, pipeline, catalog, metrics, limits } = opts;
+  const transcriptionMetrics = TranscriptionMetrics.of(metrics);
   const declared = pipeline.requestFields && new RequestFields(pipeline.requestFields, OPENAI_FIELDS);
 
   app.post(path, async (request, reply) => {
@@ -37,8 +39,8 @@ export default async function audioRoutes(app: FastifyInstance, opts: RouteConte
     const started = performance.now();
     const submit = (onEvent?: (event: Payload) => void) => pipeline.submit(payload, { id: request.id, signal, onEvent });
     const observe = (result: TranscriptionResult) => {
-      noteAudioSeconds(request, result.duration);
-      metrics.observeTranscription(result, (performance.now() - started) / 1000);
+      noteLogFields(request, { audioSeconds: result.duration });
+      transcriptionMetrics.observe(result, (performance.now() - started) / 1000);
     };
 
     if (transcription.params.stream) {

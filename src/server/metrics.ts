@@ -11,12 +11,10 @@ import type { Pipeline, StageBatch, StageStats } from '../runtime/contracts.js';
 import { onClientGone } from './client-abort.js';
 import { clientErrorAnswer } from './error-handling.js';
 import { STATUS_CLIENT_CLOSED } from './errors.js';
-import type { TranscriptionResult } from '../contracts/transcription.js';
 
 const PREFIX = 'sgl_omni_';
 export const METRICS_PATH = '/metrics';
 const DURATION_BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
-const RTF_BUCKETS = [0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5];
 const BATCH_SIZE_BUCKETS = [1, 2, 4, 8, 16, 32, 64];
 /** Route label of requests that matched no route, so probes of random paths add one series, not many. */
 const UNMATCHED_ROUTE = 'unmatched';
@@ -27,14 +25,12 @@ export class ServerMetrics {
   readonly registry = new Registry();
   private readonly requests: Counter<'method' | 'route' | 'status'>;
   private readonly requestSeconds: Histogram<'method' | 'route'>;
-  private readonly audioSeconds: Counter;
-  private readonly generatedTokens: Counter;
-  private readonly rtf: Histogram;
   private readonly batchSize: Histogram<'stage'>;
   private readonly batchSeconds: Histogram<'stage'>;
   private readonly queueWaitSeconds: Histogram<'stage'>;
   private readonly workerGauges = new Map<string, Gauge<'stage'>>();
   private readonly unsubscribe: () => void;
+  private readonly byHandler = new Map<string, unknown>();
 
   private readonly pipelines: readonly Pipeline[];
 
@@ -43,9 +39,6 @@ export class ServerMetrics {
     const registers = [this.registry];
     this.requests = new Counter({ name: `${PREFIX}http_requests_total`, help: 'HTTP requests answered, by route and status', labelNames: ['method', 'route', 'status'], registers });
     this.requestSeconds = new Histogram({ name: `${PREFIX}http_request_duration_seconds`, help: 'Time from request start to the last byte of the answer', labelNames: ['method', 'route'], buckets: DURATION_BUCKETS_S, registers });
-    this.audioSeconds = new Counter({ name: `${PREFIX}audio_seconds_processed_total`, help: 'Seconds of audio transcribed successfully', registers });
-    this.generatedTokens = new Counter({ name: `${PREFIX}generated_tokens_total`, help: 'Tokens generated for successful transcriptions (the segments’ tokens)', registers });
-    this.rtf = new Histogram({ name: `${PREFIX}transcription_rtf`, help: 'Real-time factor of successful transcriptions (processing time / audio duration)', buckets: RTF_BUCKETS, registers });
     this.batchSize = new Histogram({ name: `${PREFIX}stage_batch_size`, help: 'Items each stage ran together in one batch', labelNames: ['stage'], buckets: BATCH_SIZE_BUCKETS, registers });
     this.batchSeconds = new Histogram({ name: `${PREFIX}stage_batch_seconds`, help: 'Time each stage spent on one batch', labelNames: ['stage'], buckets: DURATION_BUCKETS_S, registers });
     this.queueWaitSeconds = new Histogram({ name: `${PREFIX}stage_queue_wait_seconds`, help: 'Time items waited in each stage queue', labelNames: ['stage'], buckets: DURATION_BUCKETS_S, registers });
@@ -73,10 +66,10 @@ export class ServerMetrics {
     this.requestSeconds.observe(labels, seconds);
   }
 
-  observeTranscription(result: TranscriptionResult, processingSeconds: number): void {
-    this.audioSeconds.inc(result.duration);
-    this.generatedTokens.inc(result.segments.reduce((sum, segment) => sum + segment.tokens.length, 0));
-    if (result.duration > 0) this.rtf.observe(processingSeconds / result.duration);
+  /** The metrics of one kind of route (made on first use, so two routes of a handler share them). */
+  handlerMetrics<T>(key: string, make: (registry: Registry, prefix: string) => T): T {
+    if (!this.byHandler.has(key)) this.byHandler.set(key, make(this.registry, PREFIX));
+    return this.byHandler.get(key) as T;
   }
 
   /** The exposition text, with the workers' latest published counters (and only those: a counter

@@ -1,7 +1,8 @@
 // One log line per request, written when its answer is done: method, url,
-// status, time, request id and, for a transcription, the seconds of audio.
-// Fastify writes two lines per request (arrival and completion) and cannot add
-// the audio; its LogController is the documented way to change them. Arrivals
+// status, time, request id and the fields its route handler noted (a
+// transcription's seconds of audio). Fastify writes two lines per request
+// (arrival and completion) and cannot add fields; its LogController is the
+// documented way to change them. Arrivals
 // and probes (/health, /metrics) log at debug: a load balancer polling every
 // few seconds would otherwise bury the requests.
 import { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -10,12 +11,12 @@ import { onClientGone } from './client-abort.js';
 import { clientErrorAnswer } from './error-handling.js';
 import { STATUS_CLIENT_CLOSED, type ApiError } from './errors.js';
 
-const audioSeconds = new WeakMap<FastifyRequest, number>();
+const noted = new WeakMap<FastifyRequest, Record<string, unknown>>();
 const failures = new WeakMap<FastifyRequest, ApiError>();
 
-/** Records the audio a request carried, for its log line. */
-export function noteAudioSeconds(request: FastifyRequest, seconds: number): void {
-  audioSeconds.set(request, seconds);
+/** Adds fields to the request's log line (a handler's measure of its work, e.g. { audioSeconds }). */
+export function noteLogFields(request: FastifyRequest, fields: Record<string, unknown>): void {
+  noted.set(request, { ...noted.get(request), ...fields });
 }
 
 /** Records why a request failed (its error code, message and param go on its log line). */
@@ -48,7 +49,6 @@ export class RequestLogController extends LogController {
 
   private write(request: FastifyRequest, reply: FastifyReply, statusCode: number, msg: string, err?: Error | null): void {
     const level = err ? 'error' : this.probes.has(request.url.split('?', 1)[0]) ? 'debug' : 'info';
-    const seconds = audioSeconds.get(request);
     const failure = failures.get(request);
     request.log[level](
       {
@@ -56,7 +56,7 @@ export class RequestLogController extends LogController {
         res: { statusCode },
         remoteAddress: request.ip,
         responseTime: Math.round(reply.elapsedTime * 10) / 10,
-        ...(seconds === undefined ? {} : { audioSeconds: seconds }),
+        ...noted.get(request),
         ...(failure ? { error: { code: failure.code, message: failure.message, param: failure.param } } : {}),
         ...(err ? { err } : {}),
       },
