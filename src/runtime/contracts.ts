@@ -112,7 +112,8 @@ export interface StageInstance {
 export interface StagePlugin {
   /** Registry name used in YAML `plugin:` (modules can also be referenced by path). */
   name: string;
-  /** JSON schema of `options:`; validated with ajv at config load. */
+  /** JSON schema of `options:`, read only for a module named by path without a descriptor; a
+   *  described plugin's schema is its *.plugin.yaml `options` (config never imports the module). */
   optionsSchema?: object;
   create(env: StageEnv): Promise<StageInstance> | StageInstance;
 }
