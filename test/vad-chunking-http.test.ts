@@ -71,3 +71,19 @@ t.test('without chunking_strategy: the energy split of the whole audio (today\'s
   t.equal(body.segments[0].start, 0);
   t.equal(body.segments[body.segments.length - 1].end, duration, 'the segments cover the whole upload');
 });
+
+t.test('auto on audio with no speech: 200 with an empty transcript, not a 500', async (t) => {
+  // 5 s of faint noise: Silero finds no speech, so no segment reaches the encoder or decoder.
+  const quiet = new Int16Array(5 * RATE);
+  let seed = 1;
+  for (let i = 0; i < quiet.length; i++) quiet[i] = (((seed = (seed * 1103515245 + 12345) >>> 0) >>> 16) % 65) - 32;
+  const form = new FormData();
+  form.append('file', new Blob([buildWav({ formatTag: 1, channels: 1, sampleRate: RATE, bits: 16, data: new Uint8Array(quiet.buffer) }).slice()], { type: 'audio/wav' }), 'quiet.wav');
+  for (const [name, value] of [['response_format', 'verbose_json'], ['chunking_strategy', 'auto']]) form.append(name, value);
+  const res = await fetch(`${server.base}/v1/audio/transcriptions`, { method: 'POST', body: form });
+  t.equal(res.status, 200);
+  const body = (await res.json()) as { text: string; segments: unknown[]; duration: number };
+  t.equal(body.text, '');
+  t.same(body.segments, []);
+  t.equal(body.duration, 5);
+});

@@ -83,7 +83,8 @@ const plugin: StagePlugin = {
 export default plugin;
 
 function encodedSegments(value: unknown): EncodedSegment[] {
-  if (!Array.isArray(value) || value.length === 0) throw badPayload(STAGE, 'segments', 'a non-empty array (run qwen3-asr/encoder first)');
+  // Empty when a VAD found no speech: the transcript is empty, not an error.
+  if (!Array.isArray(value)) throw badPayload(STAGE, 'segments', 'an array (run qwen3-asr/encoder first)');
   for (const [i, s] of (value as Partial<EncodedSegment>[]).entries()) {
     const ok = s.audio instanceof Float32Array && Number.isInteger(s.tokens) && s.tokens! > 0 && s.audio.length % s.tokens! === 0 && typeof s.start === 'number' && typeof s.end === 'number';
     if (!ok) throw badPayload(STAGE, `segments[${i}]`, '{ start, end, audio: Float32Array [tokens, hidden], tokens }');

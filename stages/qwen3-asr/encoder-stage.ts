@@ -86,7 +86,8 @@ export default plugin;
 
 function melSegments(payload: Payload): MelSegment[] {
   const { segments } = payload;
-  if (!Array.isArray(segments) || segments.length === 0) throw badPayload(STAGE, 'segments', 'a non-empty array (run audio/whisper-mel first)');
+  // Empty when a VAD found no speech: nothing to encode, and the decoder answers an empty transcript.
+  if (!Array.isArray(segments)) throw badPayload(STAGE, 'segments', 'an array (run audio/whisper-mel first)');
   for (const [i, s] of (segments as Partial<MelSegment>[]).entries()) {
     if (!(s.mel instanceof Float32Array) || !Number.isInteger(s.frames) || s.frames! < 1 || s.mel.length % s.frames! !== 0) {
       throw badPayload(STAGE, `segments[${i}]`, '{ mel: Float32Array [n_mels, frames], frames }');
