@@ -93,10 +93,7 @@ async function servedPipelines(flags: ServeFlags, overrides: Override[], logger:
   const models = new Map<string, Promise<string>>();
   const resolveModel = (model: string) => models.get(model) ?? models.set(model, resolveModelPath(model, { logger })).get(model)!;
   const wanted: PipelineFlag[] = flags.pipeline.length > 0 ? flags.pipeline.map(parsePipelineFlag) : [];
-  if (wanted.length === 0) {
-    if (!flags.modelPath) throw new OverrideArgsError('give --model-path (the pipeline is chosen from its config.json), or --pipeline FILE');
-    wanted.push({ file: pipelineForModel(await resolveModel(flags.modelPath)) });
-  }
+  if (wanted.length === 0) wanted.push({ file: pipelineForModel(await resolveModel(flags.modelPath!)) });
   for (const [dotted] of overrides) {
     if (wanted.length > 1 && dotted.startsWith('stages.') && !wanted.some((w) => overridesFor(w.file, [[dotted, '']], true).length > 0)) {
       throw new OverrideArgsError(`--${dotted}: no pipeline has a stage named '${dotted.split('.')[1]}'`);
@@ -120,6 +117,8 @@ async function servedPipelines(flags: ServeFlags, overrides: Override[], logger:
 }
 
 async function serve(flags: ServeFlags, overrides: Override[]): Promise<void> {
+  // A usage error first, as commander reports a missing required option.
+  if (flags.pipeline.length === 0 && !flags.modelPath) throw new OverrideArgsError('give --model-path (the pipeline is chosen from its config.json), or --pipeline FILE');
   checkApiKey(flags.apiKey ?? process.env.SGL_OMNI_API_KEY, flags.apiKey !== undefined);
   const logger = pino({ name: 'sgl-omni', level: flags.logLevel });
   const cacheDir = flags.cacheDir ?? path.join(os.homedir(), '.cache', 'sgl-omni');

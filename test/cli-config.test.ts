@@ -48,7 +48,7 @@ t.test('usage errors exit non-zero with a message', async (t) => {
   t.match(missing.stderr, "missing required argument 'file'");
   const noModel = cli('serve');
   t.equal(noModel.code, 1);
-  t.match(noModel.stderr, "required option '--model-path <dir|hub-id>' not specified");
+  t.match(noModel.stderr, 'give --model-path (the pipeline is chosen from its config.json), or --pipeline FILE');
 });
 
 t.test('--help lists serve, config and extension commands', async (t) => {
