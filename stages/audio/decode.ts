@@ -3,9 +3,10 @@
 // upload and the 16 kHz result, never the source's samples (issue 11: a 369 KB FLAC of 4 h
 // of 48 kHz stereo silence took RSS from 200 MB to 4.3 GB).
 import { audioTooLong, emptyAudio, unsupportedAudio } from './errors.js';
-import { decodeWithFfmpeg } from './ffmpeg.js';
+import { checkDecodedLength, decodeWithFfmpeg, type FfmpegInput, type FfmpegOptions } from './ffmpeg.js';
 import { MonoSink } from './mono-sink.js';
 import { probeDuration } from './probe.js';
+import { checkFramesLength } from './source-length.js';
 import { detectFormat, type AudioFormat } from './sniff.js';
 import { describeTextUpload } from './text-upload.js';
 import { decodeWithWasm } from './wasm-codecs.js';
@@ -13,9 +14,14 @@ import { decodeWavSamples, isPlainWav, readWavLayout } from './wav.js';
 
 import { TARGET_RATE } from './resample.js';
 
-export interface DecodeOptions {
-  /** Longer files are refused with ERR_AUDIO_TOO_LONG, from headers when they tell, else as decoding passes it. */
+export interface DecodeOptions extends FfmpegOptions {
+  /** Longer files are refused with ERR_AUDIO_TOO_LONG: from the headers when they tell, else (and
+   *  also when they lie) by a cheap counting pass before the decode that resamples. */
   maxDurationS: number;
+  /** Aborted when the request is cancelled: decoding stops at its next piece and frees what it holds. */
+  signal?: AbortSignal;
+  /** Told the seconds of source audio decoded and resampled so far, after each piece. */
+  onProgress?(sourceSeconds: number): void;
 }
 
 export interface DecodedAudio {
@@ -43,7 +49,7 @@ export async function decodeAudio(bytes: Uint8Array, opts: DecodeOptions): Promi
   const declared = probeDuration(bytes);
   if (declared !== null && declared > opts.maxDurationS) throw audioTooLong(declared, opts.maxDurationS);
 
-  const sink = new MonoSink(sourceName(format), opts.maxDurationS);
+  const sink = new MonoSink(sourceName(format), opts.maxDurationS, opts.signal, opts.onProgress);
   try {
     await decodeInto(sink, bytes, format, opts);
   } catch (err) {
@@ -57,11 +63,16 @@ export async function decodeAudio(bytes: Uint8Array, opts: DecodeOptions): Promi
 
 const sourceName = (format: AudioFormat) => (format.decoder === 'ffmpeg' ? format.container : format.decoder.toUpperCase());
 
+/** The length is counted first (cheaply) where the bytes do not bound it: a plain WAV's frames are its bytes. */
 async function decodeInto(sink: MonoSink, bytes: Uint8Array, format: AudioFormat, opts: DecodeOptions): Promise<void> {
+  const viaFfmpeg = async (input: FfmpegInput) => {
+    await checkDecodedLength(bytes, input, opts);
+    return decodeWithFfmpeg(bytes, input, sink, opts);
+  };
   switch (format.decoder) {
     case 'wav': {
       const layout = readWavLayout(bytes);
-      if (!isPlainWav(layout)) return decodeWithFfmpeg(bytes, { container: `WAV format ${layout.formatTag}`, demuxer: 'wav' }, sink, opts);
+      if (!isPlainWav(layout)) return viaFfmpeg({ container: `WAV format ${layout.formatTag}`, demuxer: 'wav' });
       const frames = layout.dataBytes / layout.blockAlign;
       for (let from = 0; from < frames; from += WAV_PIECE_FRAMES) {
         sink.add(decodeWavSamples(bytes, layout, from, Math.min(WAV_PIECE_FRAMES, frames - from)), layout.sampleRate);
@@ -70,8 +81,9 @@ async function decodeInto(sink: MonoSink, bytes: Uint8Array, format: AudioFormat
       return;
     }
     case 'ffmpeg':
-      return decodeWithFfmpeg(bytes, format, sink, opts);
+      return viaFfmpeg(format);
     default:
-      return decodeWithWasm(format.decoder, bytes, sink);
+      await checkFramesLength(format.decoder, bytes, opts.maxDurationS, opts.signal);
+      return decodeWithWasm(format.decoder, bytes, sink, opts.signal);
   }
 }

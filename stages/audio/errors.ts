@@ -1,6 +1,7 @@
 // Named errors of the audio front end. Every one concerns the uploaded `file`,
 // so the router can point the client at the request field that was wrong.
 import { StageError } from '../../src/runtime/contracts.js';
+import { cancelledError } from '../../src/runtime/errors.js';
 
 export const ERR_AUDIO_EMPTY = 'ERR_AUDIO_EMPTY';
 export const ERR_AUDIO_UNSUPPORTED = 'ERR_AUDIO_UNSUPPORTED';
@@ -27,4 +28,9 @@ export function audioTooLong(durationS: number, maxS: number, { decodedSoFar = f
 
 export function badPayload(stage: string, key: string, expected: string): StageError {
   return new StageError(ERR_AUDIO_PAYLOAD, `${stage}: payload.${key} must be ${expected}`, 500);
+}
+
+/** Stops a decode whose request was cancelled (the client went away): the caller frees what it holds. */
+export function throwIfCancelled(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw cancelledError();
 }

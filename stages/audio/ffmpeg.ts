@@ -11,10 +11,15 @@
 //    to an mdat box that comes before the moov box;
 //  - MOV external data references stay off (`-enable_drefs 0`, also ffmpeg's default).
 // Output is f32le WAV at the source's rate and channels, streamed into a MonoSink as it comes:
-// memory is the sink's, and ffmpeg is killed as soon as the sink refuses the audio (over the cap).
+// memory is the sink's, and ffmpeg is killed as soon as the sink refuses the audio (over the cap)
+// or the request is cancelled.
+// Before that, decodedSeconds() has ffmpeg decode into its null muxer and report how long the
+// audio is: a container that does not say (or lies) cannot make us resample hours of audio
+// only to refuse it (issue 11: 190 s of one core for a 369 KB 4 h FLAC-in-WAV before; the count
+// costs ffmpeg's C decoder ~1 s and none of ours).
 import { spawn } from 'node:child_process';
 import { StageError } from '../../src/runtime/contracts.js';
-import { undecodableAudio, unsupportedAudio } from './errors.js';
+import { audioTooLong, throwIfCancelled, undecodableAudio, unsupportedAudio } from './errors.js';
 import type { MonoSink } from './mono-sink.js';
 import { readWavHeader } from './wav.js';
 
@@ -45,28 +50,56 @@ export interface FfmpegInput {
 export interface FfmpegOptions {
   /** Audio past this many seconds is not decoded (the sink refuses such files). */
   maxDurationS: number;
+  /** Aborted when the request is cancelled: ffmpeg is killed. */
+  signal?: AbortSignal;
+  /** Told +1 when an ffmpeg child starts and -1 once it has exited (the stage counts them in its metrics). */
+  onChild?(change: 1 | -1): void;
 }
 
+/** What ffmpeg writes: the decoded audio as f32le WAV on stdout, or only its progress report (the decoded length). */
+type FfmpegOutput = 'wav' | 'length';
+
 /** The command line: everything before `-i` restricts what ffmpeg may open and how it reads the upload. */
-export function ffmpegArgs(input: FfmpegInput, opts: FfmpegOptions): string[] {
+export function ffmpegArgs(input: FfmpegInput, opts: FfmpegOptions, output: FfmpegOutput = 'wav'): string[] {
   const args = ['-nostdin', '-hide_banner', '-loglevel', 'error'];
   args.push('-protocol_whitelist', 'pipe,cache', '-read_ahead_limit', '-1');
   args.push('-f', input.demuxer, '-format_whitelist', input.demuxer);
   if (input.demuxer === 'mov') args.push('-enable_drefs', '0', '-use_absolute_path', '0');
   args.push('-i', INPUT_URL, '-map', '0:a:0', '-vn', '-sn', '-dn', '-map_metadata', '-1', '-fflags', '+bitexact');
   if (Number.isFinite(opts.maxDurationS)) args.push('-t', String(opts.maxDurationS + 1));
-  args.push('-c:a', 'pcm_f32le', '-f', 'wav', 'pipe:1');
+  if (output === 'length') args.push('-nostats', '-progress', 'pipe:1', '-f', 'null', '-');
+  else args.push('-c:a', 'pcm_f32le', '-f', 'wav', 'pipe:1');
   return args;
 }
+
+/**
+ * Seconds of audio the first audio stream decodes to (up to the cap and a second), decoded by
+ * ffmpeg into nothing: the length from the samples themselves, whatever the container claims.
+ * Refuses the upload when that passes the cap.
+ */
+export async function checkDecodedLength(bytes: Uint8Array, input: FfmpegInput, opts: FfmpegOptions): Promise<void> {
+  const exe = await ffmpegPath();
+  let report = '';
+  const { code, stderr } = await run(exe, ffmpegArgs(input, opts, 'length'), bytes, (chunk) => (report = (report + chunk.toString()).slice(-STDERR_KEEP)), opts);
+  throwIfCancelled(opts.signal);
+  if (code !== 0) throw undecodableAudio(`${input.container}: ${lastError(stderr, code)}`);
+  // the last progress block's out_time_us: microseconds of audio written to the null muxer
+  const times = [...report.matchAll(/^out_time_us=(\d+)$/gm)];
+  const seconds = times.length ? Number(times[times.length - 1][1]) / 1e6 : 0;
+  if (seconds > opts.maxDurationS) throw audioTooLong(seconds, opts.maxDurationS, { decodedSoFar: true });
+}
+
+const lastError = (stderr: string, code: number | null) =>
+  (stderr.trim().split('\n').filter((line) => !/^\[cache @|Last message repeated/.test(line.trim())).pop() || `exit code ${code}`).replaceAll(INPUT_URL, 'input');
 
 /** Decodes the first audio stream of a container into `sink`. */
 export async function decodeWithFfmpeg(bytes: Uint8Array, input: FfmpegInput, sink: MonoSink, opts: FfmpegOptions): Promise<void> {
   const exe = await ffmpegPath();
   const reader = new WavStreamReader(sink);
-  const { code, stderr, refusal } = await run(exe, ffmpegArgs(input, opts), bytes, reader);
+  const { code, stderr, refusal } = await run(exe, ffmpegArgs(input, opts), bytes, (chunk) => reader.push(chunk), opts);
+  throwIfCancelled(opts.signal);
   if (refusal) throw refusal;
-  const why = stderr.trim().split('\n').filter((line) => !/^\[cache @|Last message repeated/.test(line.trim())).pop() || `exit code ${code}`;
-  if (code !== 0) throw undecodableAudio(`${input.container}: ${why.replaceAll(INPUT_URL, 'input')}`);
+  if (code !== 0) throw undecodableAudio(`${input.container}: ${lastError(stderr, code)}`);
   if (sink.frames === 0) throw undecodableAudio(`${input.container}: ffmpeg produced no audio`);
 }
 
@@ -112,33 +145,46 @@ interface RunResult {
   refusal?: StageError;
 }
 
-function run(exe: string, args: string[], bytes: Uint8Array, reader: WavStreamReader): Promise<RunResult> {
+/** Runs ffmpeg on `bytes` (its stdin), handing stdout to `onOutput`; killed when that throws or the request is cancelled. */
+function run(exe: string, args: string[], bytes: Uint8Array, onOutput: (chunk: Buffer) => void, { signal, onChild }: FfmpegOptions): Promise<RunResult> {
   return new Promise((resolve, reject) => {
+    throwIfCancelled(signal);
     const child = spawn(exe, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    onChild?.(1);
     let refusal: StageError | undefined;
     let stderr = '';
     const timer = setTimeout(() => child.kill('SIGKILL'), FFMPEG_TIMEOUT_MS);
+    const kill = () => child.kill('SIGKILL');
+    signal?.addEventListener('abort', kill, { once: true });
     // ffmpeg may stop reading early (an error, or killed): the rest of the upload is dropped
     child.stdin.on('error', () => {});
     child.stdin.end(bytes);
     child.stdout.on('data', (chunk: Buffer) => {
       if (refusal) return;
       try {
-        reader.push(chunk);
+        onOutput(chunk);
       } catch (err) {
         refusal = err instanceof StageError ? err : undecodableAudio(`ffmpeg output unreadable: ${(err as Error).message}`);
         child.kill('SIGKILL');
       }
     });
     child.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-STDERR_KEEP)));
-    child.on('error', (err) => {
+    let ended = false;
+    const done = () => {
+      if (ended) return; // 'close' may follow 'error'
+      ended = true;
       clearTimeout(timer);
+      signal?.removeEventListener('abort', kill);
+      onChild?.(-1);
+    };
+    child.on('error', (err) => {
+      done();
       reject(unsupportedAudio(`could not run ffmpeg (${err.message})`));
     });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      const why = signal && !refusal ? `ffmpeg killed by ${signal} (time limit)` : stderr;
-      resolve({ code: signal ? -1 : code, stderr: why, refusal });
+    child.on('close', (code, killedBy) => {
+      done();
+      const why = killedBy && !refusal ? `ffmpeg killed by ${killedBy} (time limit)` : stderr;
+      resolve({ code: killedBy ? -1 : code, stderr: why, refusal });
     });
   });
 }

@@ -4,7 +4,7 @@
 // 16 kHz mono result (64 KB per second of audio: 691 MB at the 3 h cap), in one buffer
 // that reserves address space for the cap and commits pages as the audio grows, plus
 // one decoded chunk; a layout that would cost more is refused as the chunks arrive.
-import { audioTooLarge, audioTooLong, undecodableAudio } from './errors.js';
+import { audioTooLarge, audioTooLong, throwIfCancelled, undecodableAudio } from './errors.js';
 import { checkPcmLayout } from './layout.js';
 import { Resampler, TARGET_RATE } from './resample.js';
 
@@ -48,6 +48,10 @@ export class MonoSink {
   constructor(
     private readonly sourceName: string,
     private readonly maxDurationS: number,
+    /** Aborted when the request is cancelled: the next piece throws, and the caller discards the sink. */
+    private readonly signal?: AbortSignal,
+    /** Told the seconds of source audio taken so far, after each piece. */
+    private readonly onProgress?: (sourceSeconds: number) => void,
   ) {
     const maxSamples = Math.ceil(maxDurationS * TARGET_RATE) + TARGET_RATE; // +1 s: resampler rounding, the refusal margin
     this.output = new ResizableBuffer(0, { maxByteLength: maxSamples * 4 });
@@ -58,8 +62,9 @@ export class MonoSink {
     return this.resampler?.multiplyAdds ?? 0;
   }
 
-  /** Takes `frames` frames of planar samples; throws once the stream passes the cap or changes layout. */
+  /** Takes `frames` frames of planar samples; throws once the stream passes the cap, changes layout or is cancelled. */
   add(planes: Float32Array[], sampleRate: number, frames = planes[0]?.length ?? 0): void {
+    throwIfCancelled(this.signal);
     if (frames === 0 || planes.length === 0) return;
     if (!this.resampler) {
       checkPcmLayout(sampleRate, planes.length); // before an absurd layout decodes far
@@ -73,6 +78,7 @@ export class MonoSink {
     if (this.frames > this.maxDurationS * sampleRate) throw audioTooLong(this.frames / sampleRate, this.maxDurationS, { decodedSoFar: true });
     if (this.frames * this.channels > this.maxDurationS * SAMPLES_PER_CAP_SECOND) throw audioTooLarge(this.channels, sampleRate, this.maxDurationS);
     this.store(this.resampler.push(this.downmix(planes, frames)));
+    this.onProgress?.(this.frames / sampleRate);
   }
 
   /** The 16 kHz mono audio; the sink is spent afterwards. */

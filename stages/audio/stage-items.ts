@@ -5,12 +5,12 @@ import { toErrorInfo } from '../../src/runtime/errors.js';
 export function processEach(
   stage: string,
   items: { payload: Payload; ctx: ItemContext }[],
-  work: (payload: Payload) => Payload | Promise<Payload>,
+  work: (payload: Payload, ctx: ItemContext) => Payload | Promise<Payload>,
 ): Promise<ItemResult[]> {
   return Promise.all(
-    items.map(async ({ payload }): Promise<ItemResult> => {
+    items.map(async ({ payload, ctx }): Promise<ItemResult> => {
       try {
-        return { ok: true, payload: await work(payload) };
+        return { ok: true, payload: await work(payload, ctx) };
       } catch (err) {
         return { ok: false, error: toErrorInfo(err, stage) };
       }

@@ -8,7 +8,7 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import CodecParser from 'codec-parser';
 import { StageError } from '../../src/runtime/contracts.js';
-import { undecodableAudio } from './errors.js';
+import { throwIfCancelled, undecodableAudio } from './errors.js';
 import type { MonoSink } from './mono-sink.js';
 
 export type WasmCodec = 'mp3' | 'flac' | 'vorbis' | 'opus';
@@ -58,14 +58,15 @@ const FEED_BYTES = 4096;
  *  requests the decode stage runs concurrently get their turn: ~3 s of 48 kHz stereo, ~10 ms of work. */
 const YIELD_EVERY_SAMPLES = 2 ** 18;
 
-/** Decodes a whole file into `sink`; frames the codec reports as corrupt are skipped, as players do. */
-export async function decodeWithWasm(codec: WasmCodec, bytes: Uint8Array, sink: MonoSink): Promise<void> {
+/** Decodes a whole file into `sink`, until the end or `signal` aborts; frames the codec reports as corrupt are skipped, as players do. */
+export async function decodeWithWasm(codec: WasmCodec, bytes: Uint8Array, sink: MonoSink, signal?: AbortSignal): Promise<void> {
   const decoder = await createDecoder(codec);
   await decoder.ready;
   const name = CODEC_NAMES[codec];
   let firstError: string | undefined;
   let sinceYield = 0;
   const add = async (result: DecodedAudio) => {
+    throwIfCancelled(signal); // the decoder's memory goes with it (finally below)
     firstError ??= result.errors[0]?.message;
     if (result.samplesDecoded === 0 || result.channelData.length === 0) return;
     if (codec === 'flac' && result.bitDepth) rescaleIntegerSamples(result.channelData, result.bitDepth, result.samplesDecoded);
@@ -82,6 +83,7 @@ export async function decodeWithWasm(codec: WasmCodec, bytes: Uint8Array, sink: 
       if (decoder.flush) await add(await decoder.flush());
     }
   } catch (err) {
+    throwIfCancelled(signal);
     if (err instanceof StageError) throw err;
     throw undecodableAudio(`${name} decoder failed: ${(err as Error).message}`);
   } finally {
