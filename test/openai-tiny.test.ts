@@ -236,7 +236,8 @@ t.test('timestamp_granularities: segment is fine, word is a clear 400', async (t
 });
 
 t.test('unknown fields are ignored, as OpenAI does', async (t) => {
-  const raw = await post({ model: MODEL, user: 'someone', chunking_strategy: 'auto', 'include[]': 'logprobs' });
+  // chunking_strategy is not unknown any more (it turns the VAD on: test/vad-chunking-http.test.ts).
+  const raw = await post({ model: MODEL, user: 'someone', 'include[]': 'logprobs', some_future_field: 'x' });
   t.equal(raw.status, 200);
   t.equal((await raw.json()).text, greedy.text);
 });
@@ -314,7 +315,7 @@ t.test('GET /metrics moves by what one request did', async (t) => {
   t.equal(moved('sgl_omni_worker_decode_rows', { stage: 'decoder' }), limit - 1, 'the first token comes from prefill, the rest from decode steps');
   t.ok(sample(after, 'sgl_omni_worker_decode_seconds', { stage: 'decoder' }) > 0, 'time in the model, in seconds');
   t.equal(moved('sgl_omni_worker_clips', { stage: 'encoder' }), 1);
-  t.same(stages, ['decode', 'resample', 'features', 'encoder', 'decoder']);
+  t.same(stages, ['decode', 'resample', 'vad', 'features', 'encoder', 'decoder']);
   for (const stage of stages) {
     t.equal(moved('sgl_omni_stage_batch_size_count', { stage }), 1, `${stage}: one batch`);
     t.equal(moved('sgl_omni_stage_batch_size_sum', { stage }), 1, `${stage}: of one item`);
