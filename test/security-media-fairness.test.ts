@@ -3,6 +3,9 @@
 // sent once the hostile one is inside the decode stage, and must be answered first: by event
 // order, not by a timed bound (bench/fairness.ts measures the latencies). At 5b77086 the normal
 // request queued behind the hostile one's single-threaded 4163-tap resample and came second.
+// With several hostile uploads the decode stage itself was the queue: at a9e3c27 (4 slots) four of
+// them took every slot and a normal WAV waited for one (31.6 s vs 0.12 s idle); every admitted
+// request now decodes, taking turns, so the normal one is answered before all of them.
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
@@ -21,13 +24,14 @@ function post(bytes: Uint8Array): Promise<number> {
   return fetch(`${server.base}/v1/audio/transcriptions`, { method: 'POST', body: form, signal: AbortSignal.timeout(120_000) }).then(async (res) => (await res.arrayBuffer(), res.status));
 }
 
-/** Resolves once the decode stage has an item running (polling the pipeline's own counters). */
-async function decodeBusy(): Promise<void> {
-  for (let i = 0; i < 2000; i++) {
-    if (server.pipeline.stats().some((s) => s.stage === 'decode' && s.running > 0)) return;
+/** Resolves once the decode stage has `count` items (polling the pipeline's own counters). */
+async function decodeBusy(count = 1): Promise<void> {
+  const holds = () => server.pipeline.stats().some((s) => s.stage === 'decode' && s.running + s.queued >= count);
+  for (let i = 0; i < 20000; i++) {
+    if (holds()) return;
     await new Promise((resolve) => setImmediate(resolve));
   }
-  throw new Error('the hostile upload never reached the decode stage');
+  throw new Error(`the decode stage never held ${count} uploads`);
 }
 
 t.test('a normal request sent behind a hostile one is answered first', async (t) => {
@@ -39,4 +43,15 @@ t.test('a normal request sent behind a hostile one is answered first', async (t)
   const second = post(normal).then((status) => order.push(`normal ${status}`));
   await Promise.all([first, second]);
   t.same(order, ['normal 200', 'hostile 200']);
+});
+
+t.test('a normal request sent behind four hostile ones is answered before all of them', async (t) => {
+  const hostile = buildConstantFlac({ seconds: 120, declaredSamples: 0, sampleRate: 383990, channels: 1 });
+  const normal = new Uint8Array(fs.readFileSync(path.join(repoRoot(), 'test/fixtures/audio/jfk.wav')));
+  const order: string[] = [];
+  const hostiles = [0, 1, 2, 3].map(() => post(hostile).then((status) => order.push(`hostile ${status}`)));
+  await decodeBusy(4);
+  const second = post(normal).then((status) => order.push(`normal ${status}`));
+  await Promise.all([...hostiles, second]);
+  t.same(order, ['normal 200', 'hostile 200', 'hostile 200', 'hostile 200', 'hostile 200']);
 });

@@ -22,6 +22,8 @@ export interface DecodeOptions extends FfmpegOptions {
   signal?: AbortSignal;
   /** Told the seconds of source audio decoded and resampled so far, after each piece. */
   onProgress?(sourceSeconds: number): void;
+  /** Told the bytes of 16 kHz output about to be committed, before they are; may throw to refuse them. */
+  onCommit?(byteLength: number): void;
 }
 
 export interface DecodedAudio {
@@ -49,7 +51,7 @@ export async function decodeAudio(bytes: Uint8Array, opts: DecodeOptions): Promi
   const declared = probeDuration(bytes);
   if (declared !== null && declared > opts.maxDurationS) throw audioTooLong(declared, opts.maxDurationS);
 
-  const sink = new MonoSink(sourceName(format), opts.maxDurationS, opts.signal, opts.onProgress);
+  const sink = new MonoSink(sourceName(format), opts.maxDurationS, opts.signal, opts.onProgress, opts.onCommit);
   try {
     await decodeInto(sink, bytes, format, opts);
   } catch (err) {

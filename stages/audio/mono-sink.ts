@@ -52,6 +52,8 @@ export class MonoSink {
     private readonly signal?: AbortSignal,
     /** Told the seconds of source audio taken so far, after each piece. */
     private readonly onProgress?: (sourceSeconds: number) => void,
+    /** Told the byte length the output is about to commit, before it does; throws to refuse it (decode-budget.ts). */
+    private readonly onCommit?: (byteLength: number) => void,
   ) {
     const maxSamples = Math.ceil(maxDurationS * TARGET_RATE) + TARGET_RATE; // +1 s: resampler rounding, the refusal margin
     this.output = new ResizableBuffer(0, { maxByteLength: maxSamples * 4 });
@@ -115,7 +117,9 @@ export class MonoSink {
       const grown = Math.max(needed, Math.ceil(this.output.byteLength * GROWTH), FIRST_COMMIT_SAMPLES * 4);
       // past the reservation the audio is over the cap: the frame checks refuse it first, this is the backstop
       if (needed > this.output.maxByteLength) throw audioTooLong(this.frames / this.sampleRate, this.maxDurationS, { decodedSoFar: true });
-      this.output.resize(Math.min(grown, this.output.maxByteLength));
+      const byteLength = Math.min(grown, this.output.maxByteLength);
+      this.onCommit?.(byteLength);
+      this.output.resize(byteLength);
     }
     new Float32Array(this.output, this.written * 4, samples.length).set(samples);
     this.written += samples.length;
