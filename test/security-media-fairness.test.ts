@@ -11,6 +11,7 @@ import path from 'node:path';
 import t from 'tap';
 import { repoRoot } from '../src/util/paths.js';
 import { buildConstantFlac } from './fixtures/audio/flac-writer.js';
+import { DecodeBudget } from '../stages/audio/decode-budget.js';
 import { startTinyServer, TINY_MODEL_NAME } from './fixtures/server/tiny-server.js';
 
 const server = await startTinyServer();
@@ -54,4 +55,22 @@ t.test('a normal request sent behind four hostile ones is answered before all of
   const second = post(normal).then((status) => order.push(`normal ${status}`));
   await Promise.all([...hostiles, second]);
   t.same(order, ['normal 200', 'hostile 200', 'hostile 200', 'hostile 200', 'hostile 200']);
+});
+
+t.test('the decode memory budget: a long reservation waits, a short one goes past it, a cancelled wait leaves', async (t) => {
+  const budget = new DecodeBudget(100);
+  await budget.take(80, new AbortController().signal);
+  const granted: string[] = [];
+  const long = budget.take(50, new AbortController().signal).then(() => granted.push('long'));
+  const gone = new AbortController();
+  const cancelled = budget.take(60, gone.signal);
+  await budget.take(20, new AbortController().signal); // fits beside the 80: not held behind the waiting 50
+  t.equal(budget.usedBytes, 100);
+  gone.abort();
+  await t.rejects(cancelled, { code: 'ERR_CANCELLED' });
+  budget.give(80);
+  await long;
+  t.same(granted, ['long']);
+  t.equal(budget.usedBytes, 70);
+  t.notOk(budget.tryTake(31), 'the budget bounds what is taken without waiting too');
 });
