@@ -272,7 +272,8 @@ async function decodeProblem(bytes: Uint8Array): Promise<string | undefined> {
     const frames = channels[0]?.length ?? 0;
     if (!Number.isInteger(sampleRate) || sampleRate < MIN_SAMPLE_RATE || sampleRate > MAX_SAMPLE_RATE) return `sample rate ${sampleRate}`;
     if (frames === 0 || channels.some((plane) => plane.length !== frames)) return `channel lengths ${channels.map((plane) => plane.length)}`;
-    if (duration !== frames / sampleRate) return `duration ${duration} for ${frames} frames at ${sampleRate} Hz`;
+    // duration is the source's (its samples at its own rate); frames are the 16 kHz output, rounded to whole samples
+    if (Math.abs(duration - frames / sampleRate) > 1 / sampleRate) return `duration ${duration} for ${frames} frames at ${sampleRate} Hz`;
     if (channels.some((plane) => plane.some((value) => !Number.isFinite(value)))) return 'non-finite samples';
     return undefined;
   } catch (err) {
