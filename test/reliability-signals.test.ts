@@ -62,7 +62,10 @@ t.test(`a second SIGTERM with 32 requests in flight never aborts (${TRIES} tries
   };
   for (let i = 0; i < TRIES; i += PARALLEL) await Promise.all(Array.from({ length: Math.min(PARALLEL, TRIES - i) }, (_, k) => attempt(i + k)));
   for (const [i, outcome] of outcomes.entries()) {
-    t.equal(outcome.code, 1, `try ${i}: exit 1 (work was cut off), not a signal`);
+    // Under load the 32 requests can all finish between the two signals: then nothing was cut
+    // off and the exit is 0, as the README promises; any 503 means work was cut off: exit 1.
+    const cut = outcome.statuses.includes(503);
+    t.equal(outcome.code, cut ? 1 : 0, `try ${i}: exit ${cut ? '1 (work was cut off)' : '0 (all finished)'}, not a signal`);
     t.notMatch(outcome.stderr, ABORT, `try ${i}: no native abort`);
     t.ok(outcome.statuses.every((s) => s === 200 || s === 503), `try ${i}: every request answered 200 or 503 (${[...new Set(outcome.statuses)].join(', ')})`);
   }
