@@ -13,7 +13,8 @@ import type { HashProgress } from '../stages/common/graph/cache.js';
 import { convertModel } from '../stages/qwen3-asr/graph/convert.js';
 import { referenceLogits } from '../stages/qwen3-asr/reference/decoder.js';
 import { referenceEncode } from '../stages/qwen3-asr/reference/encoder.js';
-import { loadTinyModel, relativeError, seededValues, tinyModel } from '../stages/qwen3-asr/reference/fixture.js';
+import { relativeError } from '../stages/common/reference/golden-dir.js';
+import { loadTinyModel, seededValues, tinyModel } from '../stages/qwen3-asr/reference/fixture.js';
 import { createDecoderRunner, createEncoderRunner } from '../stages/qwen3-asr/runner/index.js';
 
 const seven = await tinyModel('qwen3-asr-graph-cache-key', 7);

@@ -8,7 +8,8 @@ import { SafetensorsCheckpoint, writeSafetensors } from '../stages/common/weight
 import { loadQwen3AsrConfig } from '../stages/qwen3-asr/config.js';
 import type { ConvertProgress } from '../stages/common/graph/cache.js';
 import { convertModel } from '../stages/qwen3-asr/graph/convert.js';
-import { relativeError, seededValues, tinyModel } from '../stages/qwen3-asr/reference/fixture.js';
+import { relativeError } from '../stages/common/reference/golden-dir.js';
+import { seededValues, tinyModel } from '../stages/qwen3-asr/reference/fixture.js';
 import { createDecoderRunner, createEncoderRunner } from '../stages/qwen3-asr/runner/index.js';
 import { CUDA_INSTALL_HINT } from '../stages/common/onnx/session.js';
 import { runnerOptions } from '../stages/common/engine/runner-options.js';

@@ -4,7 +4,8 @@
 // slot, slot release and reuse, quantised variants, bad inputs.
 import t from 'tap';
 import { referenceGreedy, referenceLogits } from '../stages/qwen3-asr/reference/decoder.js';
-import { argmax, relativeError, seededValues, tinyModel } from '../stages/qwen3-asr/reference/fixture.js';
+import { relativeError } from '../stages/common/reference/golden-dir.js';
+import { argmax, seededValues, tinyModel } from '../stages/qwen3-asr/reference/fixture.js';
 import { createDecoderRunner } from '../stages/qwen3-asr/runner/index.js';
 import type { DecoderRunner, Precision } from '../stages/common/engine/runner.js';
 

@@ -10,7 +10,8 @@ import { GraphBuilder } from '../stages/common/onnx/graph-builder.js';
 import type { LinearPrecision, WeightSource } from '../stages/common/graph/context.js';
 import { linear } from '../stages/common/graph/linear.js';
 import { float32ToFloat16, quantizeNBits } from '../stages/common/graph/quantize.js';
-import { relativeError, seededValues } from '../stages/qwen3-asr/reference/fixture.js';
+import { relativeError } from '../stages/common/reference/golden-dir.js';
+import { seededValues } from '../stages/qwen3-asr/reference/fixture.js';
 
 const N = 40;
 const K = 80; // 2.5 blocks of 32: exercises a partial block and an odd block count

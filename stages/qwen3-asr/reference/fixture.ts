@@ -49,18 +49,6 @@ export function seededValues(count: number, seed: number, scale = 1): Float32Arr
   });
 }
 
-/** max |a - b| / max |b|. */
-export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) return Infinity;
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return diff / scale;
-}
-
 export function argmax(x: ArrayLike<number>, from = 0, to = x.length): number {
   let best = from;
   for (let i = from + 1; i < to; i++) if (x[i] > x[best]) best = i;

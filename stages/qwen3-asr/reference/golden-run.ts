@@ -10,7 +10,8 @@ import { whisperLogMel, type LogMel } from '../../audio/mel.js';
 import { createDecoderRunner, createEncoderRunner } from '../runner/index.js';
 import type { Precision } from '../../common/engine/runner.js';
 import { loadAsrText, type AsrText } from '../text/index.js';
-import { argmax, relativeError } from './fixture.js';
+import { relativeError } from '../../common/reference/golden-dir.js';
+import { argmax } from './fixture.js';
 import type { GoldenSet } from './golden.js';
 
 export interface GoldenCase { input: string; prompt: string; context: string; language?: string }

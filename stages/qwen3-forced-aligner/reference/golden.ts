@@ -8,8 +8,7 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { decodeAudio } from '../../audio/decode.js';
 import type { Precision } from '../../common/engine/runner.js';
-import { readNpy } from '../../qwen3-asr/reference/golden.js';
-import { relativeError } from '../../qwen3-asr/reference/fixture.js';
+import { GoldenDir, relativeError } from '../../common/reference/golden-dir.js';
 import { Aligner } from '../aligner.js';
 import { makeAlignerCheckpoint, type AlignerSize } from '../checkpoint/make-checkpoint.js';
 import type { WordTime } from '../decode/timestamps.js';
@@ -27,18 +26,8 @@ export interface AlignerManifest {
   repair: { raw_ms: number[]; fixed_ms: number[] }[];
 }
 
-export class AlignerGoldenSet {
-  readonly manifest: AlignerManifest;
-  readonly checkpoint: string;
-
-  constructor(readonly dir: string) {
-    this.manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
-    this.checkpoint = path.join(dir, 'checkpoint');
-  }
-
+export class AlignerGoldenSet extends GoldenDir<AlignerManifest> {
   get cases(): string[] { return Object.keys(this.manifest.cases); }
-
-  array(name: string): Float32Array | Int32Array { return readNpy(path.join(this.dir, `${name}.npy`)).data; }
 
   /** Writes the original-layout checkpoint the set was made from; returns its safetensors' sha256 by file. */
   async regenerateOriginal(out: string): Promise<Record<string, string>> {
