@@ -1,7 +1,7 @@
 import t from 'tap';
-import { formatTranscription, subtitleTimestamp, toSrt, toVtt } from '../src/server/response-formats.js';
+import { formatTranscription, subtitleTimestamp, toSrt, toVtt } from '../src/server/handlers/openai-audio/response-formats.js';
 import type { TranscriptSegment } from '../src/contracts/transcription.js';
-import { MalformedResultError, readTranscriptionResult } from '../src/server/transcription-result.js';
+import { MalformedResultError, readTranscriptionResult } from '../src/server/handlers/openai-audio/transcription-result.js';
 import { CANNED_RESULT } from './fixtures/server/scripted-pipeline.js';
 
 const result = readTranscriptionResult(CANNED_RESULT);

@@ -1,7 +1,7 @@
 // Handler `openai-transcription`: OpenAI's POST /v1/audio/transcriptions (every
 // response format, SSE streaming) at the path the pipeline declares; the route
-// code is audio-routes.ts.
-import audioRoutes from '../audio-routes.js';
+// code is openai-audio/audio-routes.ts (request fields, response formats, SSE, metrics beside it).
+import audioRoutes from './openai-audio/audio-routes.js';
 import type { RouteHandler } from './types.js';
 
 const handler: RouteHandler = {

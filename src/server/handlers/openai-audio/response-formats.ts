@@ -3,7 +3,7 @@
 // "00:00:01,500"; WebVTT starts with a WEBVTT header and uses "00:00:01.500".
 // With word timestamps, a cue spans its segment's words (first start to last
 // end) instead of the whole segment, silence around the speech included.
-import type { TranscriptionResult, TranscriptSegment, WordTimestamp } from '../contracts/transcription.js';
+import type { TranscriptionResult, TranscriptSegment, WordTimestamp } from '../../../contracts/transcription.js';
 
 export const RESPONSE_FORMATS = ['json', 'text', 'verbose_json', 'srt', 'vtt'] as const;
 export type ResponseFormat = (typeof RESPONSE_FORMATS)[number];

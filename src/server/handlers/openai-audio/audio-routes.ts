@@ -2,20 +2,20 @@
 // format, SSE streaming). Served at OpenAI's own path, it also answers
 // POST /v1/audio/translations with a refusal: the models only transcribe.
 import type { FastifyInstance } from 'fastify';
-import type { Payload } from '../runtime/contracts.js';
-import { clientAbortSignal } from './client-abort.js';
-import { ApiError, ERR_UNSUPPORTED_FEATURE } from './errors.js';
-import type { RouteContext } from './handlers/types.js';
+import type { Payload } from '../../../runtime/contracts.js';
+import { clientAbortSignal } from '../../client-abort.js';
+import { ApiError, ERR_UNSUPPORTED_FEATURE } from '../../errors.js';
+import type { RouteContext } from '../types.js';
 import { formatTranscription } from './response-formats.js';
-import { noteLogFields } from './request-log.js';
-import { forcedShutdownSignal } from './shutdown.js';
+import { noteLogFields } from '../../request-log.js';
+import { forcedShutdownSignal } from '../../shutdown.js';
 import { streamTranscription } from './sse.js';
 import { TranscriptionMetrics } from './transcription-metrics.js';
-import { RequestFields } from './request-fields.js';
+import { RequestFields } from '../../request-fields.js';
 import { entryPayload, OPENAI_FIELDS, parseTranscriptionRequest } from './transcription-request.js';
-import type { TranscriptionResult } from '../contracts/transcription.js';
+import type { TranscriptionResult } from '../../../contracts/transcription.js';
 import { readTranscriptionResult } from './transcription-result.js';
-import { readUploadForm } from './upload-form.js';
+import { readUploadForm } from '../../upload-form.js';
 
 export const TRANSCRIPTIONS_PATH = '/v1/audio/transcriptions';
 export const TRANSLATIONS_PATH = '/v1/audio/translations';

@@ -2,13 +2,13 @@
 // the pipeline's entry payload (docs/PAYLOADS.md). Fields neither OpenAI's nor
 // declared by a stage (request-fields.ts) are ignored, as OpenAI does; an empty
 // field counts as not sent (curl -F language=).
-import { PARAM_LIMITS, type TranscriptionParams as ContractParams } from '../contracts/transcription.js';
-import type { Payload } from '../runtime/contracts.js';
-import { ApiError, ERR_UNSUPPORTED_FEATURE, invalidValue } from './errors.js';
-import type { ModelCatalog } from './model-catalog.js';
+import { PARAM_LIMITS, type TranscriptionParams as ContractParams } from '../../../contracts/transcription.js';
+import type { Payload } from '../../../runtime/contracts.js';
+import { ApiError, ERR_UNSUPPORTED_FEATURE, invalidValue } from '../../errors.js';
+import type { ModelCatalog } from '../../model-catalog.js';
 import { isResponseFormat, RESPONSE_FORMATS, type ResponseFormat } from './response-formats.js';
-import { DECIMAL, parseBooleanText } from './request-fields.js';
-import type { UploadedFile } from './upload-form.js';
+import { DECIMAL, parseBooleanText } from '../../request-fields.js';
+import type { UploadedFile } from '../../upload-form.js';
 
 /** `params` of the entry payload: the transcription contract's fields, plus how this route formats the answer. */
 export interface TranscriptionParams extends ContractParams {

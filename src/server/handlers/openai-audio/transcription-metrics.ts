@@ -2,8 +2,8 @@
 // own, kept in the server's registry): seconds of audio transcribed, tokens
 // generated and the real-time factor of each successful transcription.
 import { Counter, Histogram, type Registry } from 'prom-client';
-import type { TranscriptionResult } from '../contracts/transcription.js';
-import type { ServerMetrics } from './metrics.js';
+import type { TranscriptionResult } from '../../../contracts/transcription.js';
+import type { ServerMetrics } from '../../metrics.js';
 
 const RTF_BUCKETS = [0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5];
 

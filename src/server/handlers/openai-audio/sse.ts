@@ -5,10 +5,10 @@
 // stream started is sent as an error event, and the stream ends.
 import { PassThrough } from 'node:stream';
 import type { FastifyReply } from 'fastify';
-import type { Payload } from '../runtime/contracts.js';
-import { errorBody, toApiError } from './errors.js';
+import type { Payload } from '../../../runtime/contracts.js';
+import { errorBody, toApiError } from '../../errors.js';
 import { durationUsage } from './response-formats.js';
-import type { TranscriptionResult } from '../contracts/transcription.js';
+import type { TranscriptionResult } from '../../../contracts/transcription.js';
 import { readTranscriptionResult } from './transcription-result.js';
 
 /** Runs the request; calls onEvent for each pipeline event. */

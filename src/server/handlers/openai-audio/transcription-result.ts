@@ -1,8 +1,8 @@
 // The final payload of a transcription pipeline (src/contracts/transcription.ts,
 // docs/PAYLOADS.md), read defensively: the HTTP layer must not turn a malformed
 // payload into a malformed response, so anything missing is an internal error.
-import type { TranscriptionResult, TranscriptSegment, WordTimestamp } from '../contracts/transcription.js';
-import type { Payload } from '../runtime/contracts.js';
+import type { TranscriptionResult, TranscriptSegment, WordTimestamp } from '../../../contracts/transcription.js';
+import type { Payload } from '../../../runtime/contracts.js';
 
 export class MalformedResultError extends Error {
   override name = 'MalformedResultError';
