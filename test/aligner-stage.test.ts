@@ -115,7 +115,7 @@ t.test('bad input: a 400 of its own kind per item; the rest of the batch is alig
   const results = await run(always.instance, [...cases.map((c) => c[1]), { alignment_audio: audio(), text: TEXT, params: {} }]);
   for (const [i, [label, , code, param]] of cases.entries()) {
     const r = results[i];
-    t.ok(!r.ok && r.error.status === 400 && r.error.code === code && r.error.param === param, `${label}: 400 ${code} (param ${param})${r.ok ? '' : `: ${r.error.message}`}`);
+    t.ok(!r.ok && r.error.kind === 'invalid_input' && r.error.code === code && r.error.param === param, `${label}: 400 ${code} (param ${param})${r.ok ? '' : `: ${r.error.message}`}`);
   }
   const langs = results.slice(1, 3).map((r) => (r.ok ? '' : r.error.message));
   t.match(langs[0], /Japanese/, 'the Japanese error names the language');

@@ -102,7 +102,7 @@ t.test('probeDuration reads headers without decoding', async (t) => {
 
 t.test('over-long files are refused from headers', async (t) => {
   for (const file of ['jfk-44k-stereo.mp3', 'clip.flac', 'clip.opus', 'clip-moov-at-end.m4a'])
-    await t.rejects(decodeAudio(read(file), { maxDurationS: 2 }), { code: 'ERR_AUDIO_TOO_LONG', status: 400, param: 'file' }, file);
+    await t.rejects(decodeAudio(read(file), { maxDurationS: 2 }), { code: 'ERR_AUDIO_TOO_LONG', kind: 'too_long', param: 'file' }, file);
   await t.rejects(decodeAudio(read('clip.webm'), { maxDurationS: 2 }), { code: 'ERR_AUDIO_TOO_LONG' }, 'WebM');
   // without a declared duration the decoded length decides
   await t.rejects(decodeAudio(webmWithoutDuration(), { maxDurationS: 2 }), { code: 'ERR_AUDIO_TOO_LONG' }, 'WebM without Duration');
@@ -111,7 +111,7 @@ t.test('over-long files are refused from headers', async (t) => {
 t.test('decoded samples are bounded by the cap in 48 kHz stereo terms, whatever the layout', async (t) => {
   // 5 s is within a 10 s cap, but 8 channels at 384 kHz are 32x the samples of 48 kHz stereo
   const wide = buildConstantFlac({ seconds: 5, declaredSamples: 0, sampleRate: 384000, channels: 8 });
-  await t.rejects(decodeAudio(wide, { maxDurationS: 10 }), { code: 'ERR_AUDIO_TOO_LONG', status: 400, message: /8 channels at 384000 Hz/ });
+  await t.rejects(decodeAudio(wide, { maxDurationS: 10 }), { code: 'ERR_AUDIO_TOO_LONG', kind: 'too_long', message: /8 channels at 384000 Hz/ });
   const ok = await decodeAudio(buildConstantFlac({ seconds: 5, declaredSamples: 0, sampleRate: 48000, channels: 2 }), { maxDurationS: 10 });
   t.same([ok.sourceChannels, ok.sourceRate], [2, 48000], '48 kHz stereo within the cap decodes');
   t.ok(Math.abs(ok.duration - 5) < 32768 / 48000, `${ok.duration} s`);
@@ -121,17 +121,17 @@ t.test('garbage and truncated uploads get named errors', async (t) => {
   const garbage = Uint8Array.from({ length: 5000 }, (_, i) => (i * 7919 + 13) % 251);
   const mp3SyncThenGarbage = garbage.slice();
   mp3SyncThenGarbage.set([0xff, 0xfb, 0x90, 0x64]);
-  const cases: [string, Uint8Array, string, number][] = [
-    ['empty', new Uint8Array(0), 'ERR_AUDIO_EMPTY', 400],
-    ['garbage', garbage, 'ERR_AUDIO_UNSUPPORTED', 415],
-    ['one MP3 frame header, then garbage', mp3SyncThenGarbage, 'ERR_AUDIO_UNSUPPORTED', 415],
-    ['FLAC headers only', read('clip.flac').subarray(0, 100), 'ERR_AUDIO_DECODE', 400],
-    ['Ogg Vorbis first page only', read('clip-44k-stereo.ogg').subarray(0, 200), 'ERR_AUDIO_DECODE', 400],
-    ['Ogg Opus headers only', read('clip.opus').subarray(0, 100), 'ERR_AUDIO_DECODE', 400],
-    ['M4A cut before its moov box', read('clip-moov-at-end.m4a').subarray(0, 10000), 'ERR_AUDIO_DECODE', 400],
-    ['WebM header only', read('clip.webm').subarray(0, 300), 'ERR_AUDIO_DECODE', 400],
+  const cases: [string, Uint8Array, string, string][] = [
+    ['empty', new Uint8Array(0), 'ERR_AUDIO_EMPTY', 'invalid_input'],
+    ['garbage', garbage, 'ERR_AUDIO_UNSUPPORTED', 'unsupported_media'],
+    ['one MP3 frame header, then garbage', mp3SyncThenGarbage, 'ERR_AUDIO_UNSUPPORTED', 'unsupported_media'],
+    ['FLAC headers only', read('clip.flac').subarray(0, 100), 'ERR_AUDIO_DECODE', 'invalid_input'],
+    ['Ogg Vorbis first page only', read('clip-44k-stereo.ogg').subarray(0, 200), 'ERR_AUDIO_DECODE', 'invalid_input'],
+    ['Ogg Opus headers only', read('clip.opus').subarray(0, 100), 'ERR_AUDIO_DECODE', 'invalid_input'],
+    ['M4A cut before its moov box', read('clip-moov-at-end.m4a').subarray(0, 10000), 'ERR_AUDIO_DECODE', 'invalid_input'],
+    ['WebM header only', read('clip.webm').subarray(0, 300), 'ERR_AUDIO_DECODE', 'invalid_input'],
   ];
-  for (const [name, bytes, code, status] of cases) await t.rejects(decodeAudio(bytes, opts), { code, status, param: 'file' }, name);
+  for (const [name, bytes, code, kind] of cases) await t.rejects(decodeAudio(bytes, opts), { code, kind, param: 'file' }, name);
   // a stream cut mid-way decodes up to the cut, as players do
   const half = await decodeAudio(read('jfk-44k-stereo.mp3').subarray(0, 60000), opts);
   t.ok(half.duration > 4.5 && half.duration < 5.5, `half an MP3 gives ${half.duration} s`);

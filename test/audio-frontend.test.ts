@@ -91,12 +91,12 @@ t.test('per-item errors come back as results, not throws', async (t) => {
     { payload: upload('clip.flac'), ctx },
     { payload: { filename: 'x' }, ctx },
   ]);
-  t.match(results[0], { ok: false, error: { code: 'ERR_AUDIO_UNSUPPORTED', status: 415, param: 'file' } });
+  t.match(results[0], { ok: false, error: { code: 'ERR_AUDIO_UNSUPPORTED', kind: 'unsupported_media', param: 'file' } });
   t.match(results[1], { ok: true, payload: { sampleRate: 16000, duration: 3 } });
-  t.match(results[2], { ok: false, error: { code: 'ERR_AUDIO_PAYLOAD', status: 500 } });
+  t.match(results[2], { ok: false, error: { code: 'ERR_BAD_PAYLOAD', kind: 'internal' } });
   const tooLong = await create(decodePlugin, { max_duration_s: 10 });
   const [long] = await tooLong.process([{ payload: upload('jfk.wav'), ctx }]);
-  t.match(long, { ok: false, error: { code: 'ERR_AUDIO_TOO_LONG', status: 400, param: 'file' } });
+  t.match(long, { ok: false, error: { code: 'ERR_AUDIO_TOO_LONG', kind: 'too_long', param: 'file' } });
   const [short] = await mel.process([{ payload: { samples: new Float32Array(100), sampleRate: 16000 }, ctx }]);
-  t.match(short, { ok: false, error: { code: 'ERR_AUDIO_TOO_SHORT', status: 400 } });
+  t.match(short, { ok: false, error: { code: 'ERR_AUDIO_TOO_SHORT', kind: 'invalid_input' } });
 });

@@ -41,7 +41,7 @@ t.test('80 mel bins (Whisper v1-v2 layout) match too', async (t) => {
 });
 
 t.test('fewer samples than one hop are refused', async (t) => {
-  t.throws(() => whisperLogMel(new Float32Array(159)), { code: 'ERR_AUDIO_TOO_SHORT', status: 400, param: 'file' });
+  t.throws(() => whisperLogMel(new Float32Array(159)), { code: 'ERR_AUDIO_TOO_SHORT', kind: 'invalid_input', param: 'file' });
   t.equal(whisperLogMel(jfk.subarray(0, 160)).frames, 1, 'one hop gives one frame (reflect padding bounces)');
 });
 

@@ -36,10 +36,10 @@ t.test('MP3 upload → segments of mel features, equal to the in-process functio
 });
 
 t.test('bad uploads reject with the stage error fields', async (t) => {
-  const cases: [Payload, { code: string; status: number; param: string }][] = [
-    [{ audio: new ArrayBuffer(0) }, { code: 'ERR_AUDIO_EMPTY', status: 400, param: 'file' }],
-    [{ audio: arrayBuffer(new Uint8Array(2048).fill(1)) }, { code: 'ERR_AUDIO_UNSUPPORTED', status: 415, param: 'file' }],
-    [{ audio: arrayBuffer(fixture('clip.flac').subarray(0, 100)) }, { code: 'ERR_AUDIO_DECODE', status: 400, param: 'file' }],
+  const cases: [Payload, { code: string; kind: string; param: string }][] = [
+    [{ audio: new ArrayBuffer(0) }, { code: 'ERR_AUDIO_EMPTY', kind: 'invalid_input', param: 'file' }],
+    [{ audio: arrayBuffer(new Uint8Array(2048).fill(1)) }, { code: 'ERR_AUDIO_UNSUPPORTED', kind: 'unsupported_media', param: 'file' }],
+    [{ audio: arrayBuffer(fixture('clip.flac').subarray(0, 100)) }, { code: 'ERR_AUDIO_DECODE', kind: 'invalid_input', param: 'file' }],
   ];
   for (const [payload, error] of cases) await t.rejects(pipeline.submit(payload), error);
 });

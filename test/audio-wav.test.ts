@@ -121,7 +121,7 @@ t.test('bad headers are refused with named errors', async (t) => {
     ['unknown codec tag', buildWav({ formatTag: 0x1234, bits: 16, channels: 1, sampleRate: 16000, data }), 'ERR_AUDIO_DECODE'],
   ];
   for (const [name, bytes, code] of cases) {
-    await t.rejects(decodeAudio(bytes, opts), { code, param: 'file', status: code === 'ERR_AUDIO_UNSUPPORTED' ? 415 : 400 }, name);
+    await t.rejects(decodeAudio(bytes, opts), { code, param: 'file', kind: code === 'ERR_AUDIO_UNSUPPORTED' ? 'unsupported_media' : 'invalid_input' }, name);
   }
 });
 
@@ -129,6 +129,6 @@ t.test('probeDuration reads the WAV header; max duration is enforced before deco
   const data = new Uint8Array(16000 * 2 * 3); // 3 s of 16-bit mono
   const wav = buildWav({ formatTag: 1, bits: 16, channels: 1, sampleRate: 16000, data });
   t.equal(probeDuration(wav), 3);
-  await t.rejects(decodeAudio(wav, { maxDurationS: 2.5 }), { code: 'ERR_AUDIO_TOO_LONG', status: 400, param: 'file' });
+  await t.rejects(decodeAudio(wav, { maxDurationS: 2.5 }), { code: 'ERR_AUDIO_TOO_LONG', kind: 'too_long', param: 'file' });
   t.equal((await decodeAudio(wav, { maxDurationS: 3 })).duration, 3);
 });

@@ -73,18 +73,18 @@ t.test('errors arrive as the SDK exception classes with status, code and param',
   t.ok(badWord instanceof OpenAI.BadRequestError);
   t.match(badWord, { status: 400, param: 'timestamp_granularities' });
 
-  pipeline.script = fail(new PipelineError('ERR_INVALID_PARAM', "Unsupported language 'klingon'", 400, 'language'));
+  pipeline.script = fail(new PipelineError('ERR_INVALID_PARAM', "Unsupported language 'klingon'", 'invalid_input', 'language'));
   const badLanguage = await client.audio.transcriptions.create({ file: await audio(), model: MODEL, language: 'klingon' }).catch((err) => err);
   t.ok(badLanguage instanceof OpenAI.BadRequestError);
   t.match(badLanguage, { status: 400, param: 'language', message: /Unsupported language 'klingon'/ });
 
-  pipeline.script = fail(new PipelineError('ERR_OVERLOADED', 'server is at capacity', 503, undefined, 1));
+  pipeline.script = fail(new PipelineError('ERR_OVERLOADED', 'server is at capacity', 'overloaded', undefined, 1));
   const busy = await client.audio.transcriptions.create({ file: await audio(), model: MODEL }).catch((err) => err);
   t.ok(busy instanceof OpenAI.InternalServerError);
   t.match(busy, { status: 503, code: 'overloaded' });
   t.equal(busy.headers.get('retry-after'), '1');
 
-  pipeline.script = fail(new PipelineError('ERR_STAGE_CRASHED', 'decoder worker died', 500), ['Hello']);
+  pipeline.script = fail(new PipelineError('ERR_STAGE_CRASHED', 'decoder worker died', 'internal'), ['Hello']);
   const stream = await client.audio.transcriptions.create({ file: await audio(), model: MODEL, stream: true });
   const seen: unknown[] = [];
   const midStream = await (async () => {

@@ -121,10 +121,10 @@ t.test('one segment: the pipeline gives the independent greedy loop’s tokens a
 t.test('bad params are 400s naming the field; the pipeline keeps serving', async (t) => {
   const pipeline = await startPipeline();
   t.teardown(() => pipeline.close());
-  await t.rejects(pipeline.submit(request({ language: 'klingon' })), { code: 'ERR_INVALID_LANGUAGE', status: 400, param: 'language' });
-  await t.rejects(pipeline.submit(request({ temperature: -1 })), { code: 'ERR_INVALID_PARAM', status: 400, param: 'temperature' });
-  await t.rejects(pipeline.submit(request({ max_new_tokens: 0 })), { code: 'ERR_INVALID_PARAM', status: 400, param: 'max_new_tokens' });
-  await t.rejects(pipeline.submit(request({ prompt: 'word '.repeat(400) })), { code: 'ERR_CONTEXT_OVERFLOW', status: 400, param: 'prompt' });
+  await t.rejects(pipeline.submit(request({ language: 'klingon' })), { code: 'ERR_INVALID_LANGUAGE', kind: 'invalid_input', param: 'language' });
+  await t.rejects(pipeline.submit(request({ temperature: -1 })), { code: 'ERR_INVALID_PARAM', kind: 'invalid_input', param: 'temperature' });
+  await t.rejects(pipeline.submit(request({ max_new_tokens: 0 })), { code: 'ERR_INVALID_PARAM', kind: 'invalid_input', param: 'max_new_tokens' });
+  await t.rejects(pipeline.submit(request({ prompt: 'word '.repeat(400) })), { code: 'ERR_CONTEXT_OVERFLOW', kind: 'invalid_input', param: 'prompt' });
   const forced = await pipeline.submit(request({ language: 'en' }));
   t.equal(forced.language, 'English', 'a forced language is reported as such');
 });

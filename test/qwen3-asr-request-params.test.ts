@@ -12,7 +12,7 @@ import { readDecodeParams } from '../stages/qwen3-asr/decode/request-params.js';
 
 const resolve = (value: string) => (value === 'en' ? 'English' : value);
 const read = (params: unknown) => readDecodeParams(params, resolve);
-const invalid = (param: string) => ({ code: 'ERR_INVALID_PARAM', status: 400, param });
+const invalid = (param: string) => ({ code: 'ERR_INVALID_PARAM', kind: 'invalid_input', param });
 
 t.test('temperature is the contract range, the same the HTTP handler applies', async (t) => {
   t.equal(read({ temperature: 1 }).temperature, 1);

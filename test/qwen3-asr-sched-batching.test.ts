@@ -160,7 +160,7 @@ t.test('max_new_tokens caps generation; prompt + max_new beyond the context is a
   t.equal(out.logprobs.length, 7);
   const fits = await sched.submit(spec(15, 4, { maxNewTokens: 60 })).result;
   t.equal(fits.tokens.length, 60, 'prompt + max_new = context exactly is fine');
-  t.throws(() => sched.submit(spec(15, 4, { maxNewTokens: 61 })), { code: 'ERR_CONTEXT_OVERFLOW', status: 400, param: 'max_new_tokens' });
+  t.throws(() => sched.submit(spec(15, 4, { maxNewTokens: 61 })), { code: 'ERR_CONTEXT_OVERFLOW', kind: 'invalid_input', param: 'max_new_tokens' });
 });
 
 t.test('audio rows follow their audio_pad ids across prefill chunks', async (t) => {
@@ -172,7 +172,7 @@ t.test('audio rows follow their audio_pad ids across prefill chunks', async (t) 
   t.same(out.tokens, expectedTokens(4, 13));
   const prefills = runner.calls.filter((c) => c.kind === 'prefill');
   t.same(prefills.map((c) => [c.n, c.audioRows]), [[8, 5], [5, 2]]);
-  t.throws(() => sched.submit({ promptIds, embeds: new Float32Array(15), maxNewTokens: 4, temperature: 0, seed: 1 }), { code: 'ERR_DECODER_FAILED', status: 500 });
+  t.throws(() => sched.submit({ promptIds, embeds: new Float32Array(15), maxNewTokens: 4, temperature: 0, seed: 1 }), { code: 'ERR_DECODER_FAILED', kind: 'internal' });
 });
 
 t.test('audio rows arrive in order', async (t) => {
@@ -195,7 +195,7 @@ t.test('a runner failure fails the sequences of that step only; the loop goes on
   runner.failDecodeWhen = (slots) => slots.length === 2;
   const a = sched.submit(spec(6));
   const b = sched.submit(spec(6));
-  await t.rejects(a.result, { code: 'ERR_DECODER_FAILED', status: 500, message: /device lost/ });
+  await t.rejects(a.result, { code: 'ERR_DECODER_FAILED', kind: 'internal', message: /device lost/ });
   await t.rejects(b.result, { code: 'ERR_DECODER_FAILED' });
   const c = await sched.submit(spec(4)).result;
   t.same(c.tokens, expectedTokens(4, 4));

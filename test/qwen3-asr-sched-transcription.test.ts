@@ -181,10 +181,10 @@ t.test('a prompt that cannot fit is a 400 before any decoding', async (t) => {
   const { runner, scheduler } = setup(4, 64);
   await t.rejects(transcribe(scheduler, codec, job([segment(1, 0, 1), segment(ENDLESS, 1, 2)], { context: 'x'.repeat(70) }), new TestContext()), {
     code: 'ERR_CONTEXT_OVERFLOW',
-    status: 400,
+    kind: 'invalid_input',
     param: 'prompt',
   });
-  await t.rejects(transcribe(scheduler, codec, job([segment(70, 0, 1)]), new TestContext()), { code: 'ERR_CONTEXT_OVERFLOW', status: 400, param: 'file' });
+  await t.rejects(transcribe(scheduler, codec, job([segment(70, 0, 1)]), new TestContext()), { code: 'ERR_CONTEXT_OVERFLOW', kind: 'invalid_input', param: 'file' });
   t.same(runner.calls, []);
 });
 
@@ -204,7 +204,7 @@ t.test('one failing segment fails the request and stops the others', async (t) =
   const { runner, scheduler } = setup(4);
   runner.failPrefillWhen = (slot) => slot === 1;
   const out = transcribe(scheduler, codec, job([segment(ENDLESS, 0, 60), segment(1, 60, 70)], { maxNewTokens: 5000 }), new TestContext());
-  await t.rejects(out, { code: 'ERR_DECODER_FAILED', status: 500, message: /out of memory/ });
+  await t.rejects(out, { code: 'ERR_DECODER_FAILED', kind: 'internal', message: /out of memory/ });
   await idle(scheduler);
   t.ok(scheduler.stats().generatedTokens < 10, 'the endless segment was stopped too');
 });

@@ -88,7 +88,7 @@ t.test('an unsupported language is a 400 on param language listing what is accep
     t.ok(err instanceof StageError, `${JSON.stringify(bad)} rejected`);
     const e = err as StageError;
     t.equal(e.code, 'ERR_INVALID_LANGUAGE');
-    t.equal(e.status, 400);
+    t.equal(e.kind, 'invalid_input');
     t.equal(e.param, 'language');
     t.match(e.message, /Macedonian/);
     t.match(e.message, /\bzh\b/);

@@ -46,7 +46,7 @@ t.test('prompt refuses control tokens in the context and bad audio counts', asyn
     } catch (e) {
       err = e;
     }
-    t.ok(err instanceof StageError && err.code === 'ERR_INVALID_PROMPT' && err.status === 400 && err.param === 'prompt', JSON.stringify(context));
+    t.ok(err instanceof StageError && err.code === 'ERR_INVALID_PROMPT' && err.kind === 'invalid_input' && err.param === 'prompt', JSON.stringify(context));
   }
   t.throws(() => prompts.build({ context: '', audioTokens: 0 }), { code: 'ERR_INVALID_PROMPT' });
   t.throws(() => prompts.build({ context: '', audioTokens: 2.5 }), { code: 'ERR_INVALID_PROMPT' });

@@ -62,8 +62,8 @@ t.test('500s, redacted errors and failed streams carry no path, stack or key', a
   const transcribe = (fields: Record<string, string> = {}) => fetch(`${url}/v1/audio/transcriptions`, { method: 'POST', headers: authorized, body: transcriptionForm(fields) });
   const cases: [string, () => Promise<never>, number][] = [
     ['a TypeError from a bug', async () => (null as unknown as { x: () => never }).x(), 500],
-    ['a stage 500 naming a file', async () => { throw new PipelineError('ERR_STAGE_FAILED', 'onnxruntime: cannot open /opt/models/encoder.onnx', 500); }, 500],
-    ['a 503 naming a file', async () => { throw new PipelineError('ERR_STAGE_UNAVAILABLE', 'stage encoder failed to load: ENOENT /opt/models/encoder.onnx', 503); }, 503],
+    ['a stage 500 naming a file', async () => { throw new PipelineError('ERR_STAGE_FAILED', 'onnxruntime: cannot open /opt/models/encoder.onnx', 'internal'); }, 500],
+    ['a 503 naming a file', async () => { throw new PipelineError('ERR_STAGE_UNAVAILABLE', 'stage encoder failed to load: ENOENT /opt/models/encoder.onnx', 'unavailable'); }, 503],
     ['a result without text', async () => ({}) as never, 500],
   ];
   for (const [label, script, status] of cases) {
@@ -74,7 +74,7 @@ t.test('500s, redacted errors and failed streams carry no path, stack or key', a
     t.notMatch(body, LEAKS, `${label}: nothing to leak in ${body}`);
     if (status === 500) t.match(JSON.parse(body), { error: { message: /^The server had an error while processing your request \(request id [\w-]+\)\.$/, type: 'server_error' } });
   }
-  pipeline.script = fail(new PipelineError('ERR_STAGE_FAILED', 'decoder died reading /opt/models/decoder.onnx', 500), ['Hello']);
+  pipeline.script = fail(new PipelineError('ERR_STAGE_FAILED', 'decoder died reading /opt/models/decoder.onnx', 'internal'), ['Hello']);
   const stream = await (await transcribe({ stream: 'true' })).text();
   t.match(stream, /"type":"error","error":\{"message":"The server had an error/, 'a stream that fails after it started ends with an error event');
   t.notMatch(stream, LEAKS);

@@ -1,13 +1,14 @@
 // The one error catalogue: docs/ERRORS.md is what it generates; every code keeps
 // its status and OpenAI type on the wire; stage kinds map to statuses in the
-// server (a status number from an older stage is kept); and when a plugin's
+// server, and a thrown value without a known kind is internal; and when a plugin's
 // process() throws, the log line of the 500 carries the plugin's own stack,
 // carried from its worker, not the framework's.
 import fs from 'node:fs';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import t from 'tap';
-import { PipelineError } from '../src/runtime/contracts.js';
+import { ERROR_KINDS, PipelineError, StageError } from '../src/runtime/contracts.js';
+import { badPayload, toErrorInfo } from '../src/runtime/errors.js';
 import { buildServer } from '../src/server/app.js';
 import { errorDocsPath, renderErrorReference } from '../src/server/error-docs.js';
 import { apiError, ERRORS, errorBody, KIND_STATUS, toApiError } from '../src/server/errors.js';
@@ -26,15 +27,23 @@ t.test('each catalogue code answers with its status, type and filled template', 
   t.equal(apiError('model_not_found', ['gpt-4o', 'a, b']).message, "The model 'gpt-4o' does not exist. Served models: a, b.");
 });
 
-t.test('kinds are mapped by the server; an older stage\'s status number is kept', async (t) => {
+t.test('kinds are mapped by the server; a stage cannot choose a status', async (t) => {
   for (const [kind, status] of Object.entries(KIND_STATUS)) {
     const err = toApiError(new PipelineError('ERR_SOME_STAGE', 'why', kind as keyof typeof KIND_STATUS, 'file'), 'req-1');
     t.equal(err.status, status, kind);
     t.equal(err.code, 'some_stage', `${kind}: the stage's own code on the wire`);
     t.equal(err.message, status === 500 ? 'The server had an error while processing your request (request id req-1).' : 'why', `${kind}: a 500 hides its cause`);
   }
-  t.equal(toApiError(new PipelineError('ERR_RATE', 'slow down', 429, undefined, 1), 'r').status, 429);
-  t.same(KIND_STATUS, { invalid_input: 400, unsupported_media: 415, too_long: 400, cancelled: 499, overloaded: 503, unavailable: 503, internal: 500 });
+  t.same(KIND_STATUS, { invalid_input: 400, unsupported_media: 415, too_long: 400, cancelled: 499, overloaded: 503, rate_limited: 429, unavailable: 503, internal: 500 });
+  t.same(Object.keys(KIND_STATUS).sort(), Object.keys(ERROR_KINDS).sort(), 'every kind has its status');
+  t.equal(errorBody(toApiError(new PipelineError('ERR_RATE', 'slow down', 'rate_limited', undefined, 1), 'r')).error.type, 'rate_limit_error');
+  // What crosses the worker boundary: a StageError-like value keeps its kind; a status number (or an
+  // unknown kind) is not a kind, so the item is internal (stage_failed, 500), not what the stage chose.
+  t.match(toErrorInfo(new StageError('ERR_X', 'bad field', 'invalid_input', 'f'), 's'), { code: 'ERR_X', kind: 'invalid_input', param: 'f' });
+  t.match(toErrorInfo({ code: 'ERR_X', message: 'bad field', status: 400 }, 's'), { code: 'ERR_STAGE_FAILED', kind: 'internal', message: 'stage s failed: bad field' });
+  t.match(toErrorInfo({ code: 'ERR_X', message: 'bad field', kind: 'teapot' }, 's'), { code: 'ERR_STAGE_FAILED', kind: 'internal' });
+  const miswired = badPayload('a/b', 'samples', 'a Float32Array');
+  t.match(miswired, { code: 'ERR_BAD_PAYLOAD', kind: 'internal', message: "a/b: payload field 'samples' must be a Float32Array" }, 'one code for a miswired payload, in every stage');
 });
 
 t.test('a plugin that throws: 500 to the client, the plugin\'s own stack in the log', async (t) => {

@@ -38,7 +38,7 @@ t.test('a pipeline that emits no deltas still streams the whole text once', asyn
 });
 
 t.test('a failure before any event is a plain HTTP error', async (t) => {
-  const res = await (await setup(t, new ScriptedPipeline(fail(new PipelineError('ERR_QUEUE_FULL', 'stage decoder queue is full (64 waiting)', 503, undefined, 2)))))();
+  const res = await (await setup(t, new ScriptedPipeline(fail(new PipelineError('ERR_QUEUE_FULL', 'stage decoder queue is full (64 waiting)', 'overloaded', undefined, 2)))))();
   t.equal(res.statusCode, 503);
   t.equal(res.headers['retry-after'], '2');
   t.match(res.headers['content-type'], /^application\/json/);
@@ -46,7 +46,7 @@ t.test('a failure before any event is a plain HTTP error', async (t) => {
 });
 
 t.test('a failure after the stream started is an error event, then the end', async (t) => {
-  const res = await (await setup(t, new ScriptedPipeline(fail(new PipelineError('ERR_STAGE_CRASHED', 'worker exited with code 1 at /opt/x.js', 500), ['Hello']))))();
+  const res = await (await setup(t, new ScriptedPipeline(fail(new PipelineError('ERR_STAGE_CRASHED', 'worker exited with code 1 at /opt/x.js', 'internal'), ['Hello']))))();
   t.equal(res.statusCode, 200);
   const [first, second, ...rest] = res.body.split('\n\n');
   t.equal(first, 'data: {"type":"transcript.text.delta","delta":"Hello"}');

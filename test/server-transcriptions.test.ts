@@ -166,34 +166,34 @@ t.test('pipeline errors keep status, param and Retry-After; 500s hide details', 
   const pipeline = new ScriptedPipeline();
   const { post } = await setup(t, pipeline);
 
-  pipeline.script = fail(new PipelineError('ERR_INVALID_PARAM', "Unsupported language 'xx'", 400, 'language'));
+  pipeline.script = fail(new PipelineError('ERR_INVALID_PARAM', "Unsupported language 'xx'", 'invalid_input', 'language'));
   const language = await post({ language: 'xx' });
   t.equal(language.statusCode, 400);
   t.same(errorOf(language), { message: "Unsupported language 'xx'", type: 'invalid_request_error', param: 'language', code: 'invalid_param' });
 
-  pipeline.script = fail(new PipelineError('ERR_AUDIO_UNSUPPORTED', 'Unsupported audio format: text/plain', 415, 'file'));
+  pipeline.script = fail(new PipelineError('ERR_AUDIO_UNSUPPORTED', 'Unsupported audio format: text/plain', 'unsupported_media', 'file'));
   const unsupported = await post({});
   t.equal(unsupported.statusCode, 415);
   t.same(errorOf(unsupported), { message: 'Unsupported audio format: text/plain', type: 'invalid_request_error', param: 'file', code: 'audio_unsupported' });
 
-  pipeline.script = fail(new PipelineError('ERR_OVERLOADED', 'server is at capacity (2 running, 4 waiting)', 503, undefined, 2.5));
+  pipeline.script = fail(new PipelineError('ERR_OVERLOADED', 'server is at capacity (2 running, 4 waiting)', 'overloaded', undefined, 2.5));
   const overloaded = await post({});
   t.equal(overloaded.statusCode, 503);
   t.equal(overloaded.headers['retry-after'], '3');
   t.same(errorOf(overloaded), { message: 'server is at capacity (2 running, 4 waiting)', type: 'server_error', param: null, code: 'overloaded' });
 
-  pipeline.script = fail(new PipelineError('ERR_RATE_LIMITED', 'slow down', 429, undefined, 1));
+  pipeline.script = fail(new PipelineError('ERR_RATE_LIMITED', 'slow down', 'rate_limited', undefined, 1));
   const limited = await post({});
   t.equal(limited.statusCode, 429);
   t.equal(limited.headers['retry-after'], '1');
   t.equal(errorOf(limited).type, 'rate_limit_error');
 
-  pipeline.script = fail(new PipelineError('ERR_STAGE_UNAVAILABLE', 'stage encoder failed to load: ENOENT /home/user/.cache/sgl-omni/model.onnx', 503));
+  pipeline.script = fail(new PipelineError('ERR_STAGE_UNAVAILABLE', 'stage encoder failed to load: ENOENT /home/user/.cache/sgl-omni/model.onnx', 'unavailable'));
   const unavailable = await post({});
   t.equal(unavailable.statusCode, 503);
   t.equal(errorOf(unavailable).message, 'stage encoder failed to load: ENOENT <path>', 'absolute paths removed');
 
-  pipeline.script = fail(new PipelineError('ERR_STAGE_CRASHED', 'worker died at /work/main/stages/x.ts:12', 500));
+  pipeline.script = fail(new PipelineError('ERR_STAGE_CRASHED', 'worker died at /work/main/stages/x.ts:12', 'internal'));
   const crashed = await post({});
   t.equal(crashed.statusCode, 500);
   t.same(errorOf(crashed), { message: `The server had an error while processing your request (request id ${crashed.headers['x-request-id']}).`, type: 'server_error', param: null, code: 'stage_crashed' });

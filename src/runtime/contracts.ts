@@ -51,52 +51,36 @@ export type StageMetrics = Record<string, number>;
 export type ItemResult = { ok: true; payload: Payload } | { ok: false; error: StageErrorInfo };
 
 /**
- * What went wrong, in the pipeline's terms; the server maps each kind to its answer
- * (src/server/errors.ts, docs/ERRORS.md). A stage says what happened, never an HTTP status.
+ * What went wrong, in the pipeline's terms, with what each kind means; the server maps each
+ * kind to its answer (src/server/errors.ts, docs/ERRORS.md). A stage says what happened,
+ * never an HTTP status.
  */
-export type ErrorKind =
-  /** The request or its data is wrong (a field, the file's content). */
-  | 'invalid_input'
-  /** The upload is in a format nothing here reads. */
-  | 'unsupported_media'
-  /** The input is longer than the configured limit. */
-  | 'too_long'
-  /** The client went away; nobody reads the answer. */
-  | 'cancelled'
-  /** Too much work waiting: retry later. */
-  | 'overloaded'
-  /** A stage cannot work (failed to load, shutting down). */
-  | 'unavailable'
-  /** A fault of the server or a plugin, not of the request. */
-  | 'internal';
+export const ERROR_KINDS = {
+  invalid_input: 'The request or its data is wrong (a field, the content of the upload).',
+  unsupported_media: 'The upload is in a format nothing in the pipeline reads.',
+  too_long: 'The input is longer than the configured limit.',
+  cancelled: 'The client went away; nobody reads the answer.',
+  overloaded: 'Too much work is waiting: retry after Retry-After.',
+  rate_limited: 'This caller sent more than it may: retry after Retry-After.',
+  unavailable: 'A stage cannot work (it failed to load, the server is stopping).',
+  internal: 'A fault of the server or a plugin, not of the request.',
+} as const;
+
+export type ErrorKind = keyof typeof ERROR_KINDS;
+
+export function isErrorKind(value: unknown): value is ErrorKind {
+  return typeof value === 'string' && Object.hasOwn(ERROR_KINDS, value);
+}
 
 export interface StageErrorInfo {
   /** Machine code, e.g. 'ERR_AUDIO_DECODE'. */
   code: string;
   message: string;
   kind: ErrorKind;
-  /** The HTTP status a stage written before kinds gave; the server answers with it as given. */
-  status?: number;
   /** Request field the error concerns, when any (OpenAI `param`). */
   param?: string;
   /** Where an internal error was thrown, in the worker (the plugin's own stack), for the log. */
   stack?: string;
-}
-
-/** A kind, or the status number a stage written before kinds passed instead (read as the nearest kind). */
-export type KindOrStatus = ErrorKind | number;
-
-/** The kind an old-style status stands for. */
-export function kindOfStatus(status: number): ErrorKind {
-  if (status === 415) return 'unsupported_media';
-  if (status === 499) return 'cancelled';
-  if (status === 429) return 'overloaded';
-  if (status === 503) return 'unavailable';
-  return status >= 500 ? 'internal' : 'invalid_input';
-}
-
-function splitKind(kind: KindOrStatus): { kind: ErrorKind; status?: number } {
-  return typeof kind === 'number' ? { kind: kindOfStatus(kind), status: kind } : { kind };
 }
 
 /** A running stage inside a worker thread. */
@@ -120,18 +104,12 @@ export interface StagePlugin {
 
 /** Thrown by stages for per-item failures; carried across threads as StageErrorInfo. */
 export class StageError extends Error {
-  readonly kind: ErrorKind;
-  /** Set only when a status number was given instead of a kind. */
-  readonly status?: number;
-
-  constructor(readonly code: string, message: string, kind: KindOrStatus = 'invalid_input', readonly param?: string) {
+  constructor(readonly code: string, message: string, readonly kind: ErrorKind = 'invalid_input', readonly param?: string) {
     super(message);
-    ({ kind: this.kind, status: this.status } = splitKind(kind));
   }
 
   toInfo(): StageErrorInfo {
     const info: StageErrorInfo = { code: this.code, message: this.message, kind: this.kind, param: this.param };
-    if (this.status !== undefined) info.status = this.status;
     if (this.kind === 'internal' && this.stack) info.stack = this.stack;
     return info;
   }
@@ -208,12 +186,7 @@ export interface StageStats {
 
 /** Rejection of Pipeline.submit: per-item stage errors, overload and internal faults, by kind. */
 export class PipelineError extends Error {
-  readonly kind: ErrorKind;
-  /** Set only when a status number was given instead of a kind. */
-  readonly status?: number;
-
-  constructor(readonly code: string, message: string, kind: KindOrStatus, readonly param?: string, readonly retryAfterS?: number) {
+  constructor(readonly code: string, message: string, readonly kind: ErrorKind, readonly param?: string, readonly retryAfterS?: number) {
     super(message);
-    ({ kind: this.kind, status: this.status } = splitKind(kind));
   }
 }

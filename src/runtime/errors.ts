@@ -3,7 +3,7 @@
 // raises itself, each with its kind, and how a thrown value crosses the thread.
 // Stages bring their own codes; they and the runtime say what kind of failure
 // happened, and only the server decides the status.
-import { kindOfStatus, PipelineError, type ErrorKind, type StageErrorInfo } from './contracts.js';
+import { isErrorKind, PipelineError, StageError, type ErrorKind, type StageErrorInfo } from './contracts.js';
 
 export const ERR_QUEUE_FULL = 'ERR_QUEUE_FULL';
 export const ERR_OVERLOADED = 'ERR_OVERLOADED';
@@ -38,28 +38,34 @@ export function runtimeErrorInfo(code: keyof typeof RUNTIME_ERRORS, message: str
 }
 
 /**
- * A thrown value as StageErrorInfo: StageError-like objects keep their code, kind (or old-style
- * status) and param; anything else is internal. An internal error keeps its stack, which is the
+ * The error a stage raises for a payload field the stage before it should have set: a miswired
+ * pipeline (config check catches it for described plugins), so `internal`, never the client's.
+ */
+export function badPayload(stage: string, field: string, expected: string): StageError {
+  return new StageError(ERR_BAD_PAYLOAD, `${stage}: payload field '${field}' must be ${expected}`, RUNTIME_ERRORS[ERR_BAD_PAYLOAD].kind);
+}
+
+/**
+ * A thrown value as StageErrorInfo: StageError-like objects (a code and a known kind) keep their
+ * code, kind and param; anything else is internal. An internal error keeps its stack, which is the
  * plugin's own (it was thrown in the worker), so the log shows where it happened.
  */
 export function toErrorInfo(err: unknown, stage: string): StageErrorInfo {
-  const e = err as { code?: unknown; kind?: unknown; status?: unknown; param?: unknown; message?: unknown; stack?: unknown } | null;
+  const e = err as { code?: unknown; kind?: unknown; param?: unknown; message?: unknown; stack?: unknown } | null;
   const stack = typeof e?.stack === 'string' ? e.stack : undefined;
-  if (e && typeof e.code === 'string' && (typeof e.kind === 'string' || typeof e.status === 'number')) {
-    const kind = typeof e.kind === 'string' ? (e.kind as ErrorKind) : kindOfStatus(e.status as number);
-    const info: StageErrorInfo = { code: e.code, message: String(e.message), kind, param: typeof e.param === 'string' ? e.param : undefined };
-    if (typeof e.status === 'number') info.status = e.status;
-    if (kind === 'internal' && stack) info.stack = stack;
+  if (e && typeof e.code === 'string' && isErrorKind(e.kind)) {
+    const info: StageErrorInfo = { code: e.code, message: String(e.message), kind: e.kind, param: typeof e.param === 'string' ? e.param : undefined };
+    if (e.kind === 'internal' && stack) info.stack = stack;
     return info;
   }
-  const info = runtimeErrorInfo(ERR_STAGE_FAILED, `stage ${stage} failed: ${e instanceof Error ? e.message : String(err)}`);
+  const info = runtimeErrorInfo(ERR_STAGE_FAILED, `stage ${stage} failed: ${typeof e?.message === 'string' ? e.message : String(err)}`);
   if (stack) info.stack = stack;
   return info;
 }
 
 /** The main thread's rejection for an item's error; an internal error carries the worker's stack as its own. */
 export function fromErrorInfo(info: StageErrorInfo): PipelineError {
-  const err = new PipelineError(info.code, info.message, info.status ?? info.kind, info.param);
+  const err = new PipelineError(info.code, info.message, info.kind, info.param);
   if (info.stack) err.stack = `${err.name}: ${info.message}\n    (thrown in the stage's worker:)\n${info.stack}`;
   return err;
 }

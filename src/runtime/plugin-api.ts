@@ -1,8 +1,8 @@
 // The API a stage plugin codes against, exported as `sgl-omni-ts/plugin` (with
 // type declarations from tsconfig.plugin.json) so a plugin package never imports
 // this project's files by relative path. docs/PLUGINS.md shows it in use.
-export { StageError } from './contracts.js';
-export { ERR_BAD_PAYLOAD, ERR_CANCELLED, toErrorInfo } from './errors.js';
+export { ERROR_KINDS, StageError } from './contracts.js';
+export { badPayload, ERR_BAD_PAYLOAD, ERR_CANCELLED, toErrorInfo } from './errors.js';
 export type {
   ErrorKind,
   ItemContext,

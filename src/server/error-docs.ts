@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ERROR_KINDS } from '../runtime/contracts.js';
 import { RUNTIME_ERRORS } from '../runtime/errors.js';
 import { repoRoot } from '../util/paths.js';
 import { ERRORS, errorType, KIND_STATUS, wireCode } from './errors.js';
@@ -17,7 +18,7 @@ const cell = (text: string) => text.replace(/\|/g, '\\|');
 const template = (message: string) => (message === '%s' ? '(the message says what was wrong)' : `\`${cell(message)}\``);
 
 export function renderErrorReference(): string {
-  const kinds = Object.entries(KIND_STATUS).map(([kind, status]) => `| \`${kind}\` | ${status} | ${errorType(status)} |`);
+  const kinds = Object.entries(KIND_STATUS).map(([kind, status]) => `| \`${kind}\` | ${status} | ${errorType(status)} | ${cell(ERROR_KINDS[kind as keyof typeof ERROR_KINDS])} |`);
   const server = Object.entries(ERRORS).map(([code, e]) => `| \`${code}\` | ${e.status} | ${e.type} | ${template(e.message)} |`);
   const runtime = Object.entries(RUNTIME_ERRORS).map(([code, e]) => `| \`${wireCode(code)}\` (${code}) | \`${e.kind}\` | ${KIND_STATUS[e.kind]} | ${cell(e.means)} |`);
   return [
@@ -35,11 +36,10 @@ export function renderErrorReference(): string {
     '',
     'Stages and the runtime do not choose HTTP statuses: they raise a kind (`new StageError(code, message, kind, param)`',
     'in a plugin, `sgl-omni-ts/plugin`), and the server answers each kind with one status. The wire code is the',
-    'error\'s own code in lower case without `ERR_` (`ERR_AUDIO_DECODE` → `audio_decode`). A plugin written before',
-    'kinds may still pass a status number; it is answered as given.',
+    'error\'s own code in lower case without `ERR_` (`ERR_AUDIO_DECODE` → `audio_decode`).',
     '',
-    '| kind | status | type |',
-    '|---|---|---|',
+    '| kind | status | type | when |',
+    '|---|---|---|---|',
     ...kinds,
     '',
     '## Codes the server answers with',

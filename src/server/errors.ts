@@ -64,6 +64,7 @@ export const KIND_STATUS: Record<ErrorKind, number> = {
   too_long: 400,
   cancelled: STATUS_CLIENT_CLOSED,
   overloaded: 503,
+  rate_limited: 429,
   unavailable: 503,
   internal: 500,
 };
@@ -129,8 +130,7 @@ const TOO_LARGE_CODES: Record<string, ErrorCode> = {
 export function toApiError(err: unknown, requestId: string): ApiError {
   if (err instanceof ApiError) return err;
   if (err instanceof PipelineError) {
-    // A stage written before kinds gave a status; it is kept as given.
-    const status = err.status ?? KIND_STATUS[err.kind];
+    const status = KIND_STATUS[err.kind];
     if (status === 500) return internalError(requestId, wireCode(err.code));
     return new ApiError(status, wireCode(err.code), redactPaths(err.message), err.param ?? null, err.retryAfterS);
   }

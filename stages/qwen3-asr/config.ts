@@ -56,14 +56,14 @@ function readJson(file: string): Json {
   try {
     return JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (err) {
-    throw new StageError('ERR_MODEL_CONFIG', `cannot read ${path.basename(file)} in the model folder: ${(err as Error).message}`, 500);
+    throw new StageError('ERR_MODEL_CONFIG', `cannot read ${path.basename(file)} in the model folder: ${(err as Error).message}`, 'internal');
   }
 }
 
 function pick<T>(obj: Json, keys: string[], what: string, fallback?: T): T {
   for (const k of keys) if (obj[k] !== undefined && obj[k] !== null) return obj[k] as T;
   if (fallback !== undefined) return fallback;
-  throw new StageError('ERR_MODEL_CONFIG', `config.json lacks ${what} (looked for ${keys.join(', ')})`, 500);
+  throw new StageError('ERR_MODEL_CONFIG', `config.json lacks ${what} (looked for ${keys.join(', ')})`, 'internal');
 }
 
 /** HF converter renames, applied in order (first match wins). */
@@ -99,7 +99,7 @@ function addedTokenId(dir: string, content: string): number | undefined {
 function tokenIdOf(dir: string, config: Json, key: string, content: string): number {
   if (typeof config[key] === 'number') return config[key];
   const id = addedTokenId(dir, content);
-  if (id === undefined) throw new StageError('ERR_MODEL_CONFIG', `config.json lacks ${key} and the tokenizer files have no ${content} token`, 500);
+  if (id === undefined) throw new StageError('ERR_MODEL_CONFIG', `config.json lacks ${key} and the tokenizer files have no ${content} token`, 'internal');
   return id;
 }
 
@@ -126,7 +126,7 @@ export function loadQwen3AsrConfig(dir: string): Qwen3AsrConfig {
   const th: Json = root.thinker_config ?? root;
   const a: Json = th.audio_config;
   const t: Json = th.text_config;
-  if (!a || !t) throw new StageError('ERR_MODEL_CONFIG', `${dir}/config.json has no audio_config/text_config: not a Qwen3-ASR checkpoint`, 500);
+  if (!a || !t) throw new StageError('ERR_MODEL_CONFIG', `${dir}/config.json has no audio_config/text_config: not a Qwen3-ASR checkpoint`, 'internal');
   const genFile = path.join(dir, 'generation_config.json');
   const gen = fs.existsSync(genFile) ? readJson(genFile) : {};
   const hidden = pick<number>(t, ['hidden_size'], 'text_config.hidden_size');

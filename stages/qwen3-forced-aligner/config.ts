@@ -39,7 +39,7 @@ function readJsonIf(file: string): Json {
   try {
     return JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (err) {
-    throw new StageError('ERR_MODEL_CONFIG', `cannot read ${path.basename(file)}: ${(err as Error).message}`, 500);
+    throw new StageError('ERR_MODEL_CONFIG', `cannot read ${path.basename(file)}: ${(err as Error).message}`, 'internal');
   }
 }
 
@@ -53,11 +53,11 @@ export function loadAlignerConfig(dir: string): AlignerConfig {
   const root = readJsonIf(path.join(dir, 'config.json'));
   const th: Json = root.thinker_config ?? root;
   if (base.layout === 'original' && !String(th.model_type ?? '').includes('forced_aligner')) {
-    throw new StageError('ERR_MODEL_CONFIG', `${dir} is not a forced aligner: thinker_config.model_type is ${JSON.stringify(th.model_type)}, expected "qwen3_forced_aligner"`, 500);
+    throw new StageError('ERR_MODEL_CONFIG', `${dir} is not a forced aligner: thinker_config.model_type is ${JSON.stringify(th.model_type)}, expected "qwen3_forced_aligner"`, 'internal');
   }
   const processor = readJsonIf(path.join(dir, 'processor_config.json'));
   const timestampTokenId = firstNumber([root, th], 'timestamp_token_id');
-  if (timestampTokenId === undefined) throw new StageError('ERR_MODEL_CONFIG', `${dir}/config.json has no timestamp_token_id: not a forced aligner checkpoint`, 500);
+  if (timestampTokenId === undefined) throw new StageError('ERR_MODEL_CONFIG', `${dir}/config.json has no timestamp_token_id: not a forced aligner checkpoint`, 'internal');
   const segmentMs = firstNumber([root, th, processor], 'timestamp_segment_time') ?? DEFAULT_SEGMENT_MS;
   const headName = base.layout === 'original' ? LM_HEAD : HF_HEAD;
   const tensorName = (n: string) => (n === LM_HEAD ? headName : base.tensorName(n));

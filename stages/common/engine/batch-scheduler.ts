@@ -79,7 +79,7 @@ export class BatchScheduler {
   submit(spec: SequenceSpec): SequenceHandle {
     const total = spec.promptIds.length + spec.maxNewTokens;
     if (total > this.runner.maxContext) {
-      throw new StageError(ERR_CONTEXT_OVERFLOW, `prompt of ${spec.promptIds.length} tokens plus max_new_tokens ${spec.maxNewTokens} exceeds the decoder context of ${this.runner.maxContext} tokens`, 400, 'max_new_tokens');
+      throw new StageError(ERR_CONTEXT_OVERFLOW, `prompt of ${spec.promptIds.length} tokens plus max_new_tokens ${spec.maxNewTokens} exceeds the decoder context of ${this.runner.maxContext} tokens`, 'invalid_input', 'max_new_tokens');
     }
     if (!(spec.maxNewTokens >= 1)) throw new RangeError(`maxNewTokens must be ≥ 1, got ${spec.maxNewTokens}`);
     const rowSize = embedRowSize(spec, this.opts.embedTokenId);
@@ -227,7 +227,7 @@ function embedRowSize(spec: SequenceSpec, embedTokenId: number): number {
   let pads = 0;
   for (const id of spec.promptIds) if (id === embedTokenId) pads++;
   if (pads === 0 || spec.embeds.length % pads !== 0) {
-    throw new StageError(ERR_DECODER_FAILED, `embeddings of ${spec.embeds.length} floats do not split into ${pads} placeholder rows`, 500);
+    throw new StageError(ERR_DECODER_FAILED, `embeddings of ${spec.embeds.length} floats do not split into ${pads} placeholder rows`, 'internal');
   }
   return spec.embeds.length / pads;
 }

@@ -77,7 +77,7 @@ function sequence(maxContext: number, codec: AsrTextCodec, job: TranscriptionJob
     throw new StageError(
       ERR_CONTEXT_OVERFLOW,
       `the prompt (${promptIds.length} tokens: ${segment.tokens} of audio plus the context) leaves no room in the decoder context of ${maxContext} tokens`,
-      400,
+      'invalid_input',
       job.context ? 'prompt' : 'file',
     );
   }

@@ -26,7 +26,7 @@ export function outputHead(cfg: Qwen3AsrConfig, ckpt: HeadSource): OutputHead {
   const head = cfg.tensorName(LM_HEAD);
   const stored = ckpt.has(head);
   if (!cfg.text.tieWordEmbeddings) {
-    if (!stored) throw new StageError('ERR_MODEL_CONFIG', `tie_word_embeddings is false but the checkpoint has no ${head}`, 500);
+    if (!stored) throw new StageError('ERR_MODEL_CONFIG', `tie_word_embeddings is false but the checkpoint has no ${head}`, 'internal');
     return LM_HEAD;
   }
   if (cfg.layout === 'hf' && stored && !ckpt.sameBytes(head, cfg.tensorName(EMBED))) return LM_HEAD;

@@ -46,7 +46,7 @@ function singleToken(tokenizer: QwenTokenizer, text: string): number | undefined
 function checkConfigAgrees(tokenizer: QwenTokenizer, token: string, configId: number, key: string): void {
   const id = tokenizer.requireTokenId(token);
   if (id !== configId) {
-    throw new StageError('ERR_MODEL_CONFIG', `config.json ${key} is ${configId} but the tokenizer has ${token} at ${id}`, 500);
+    throw new StageError('ERR_MODEL_CONFIG', `config.json ${key} is ${configId} but the tokenizer has ${token} at ${id}`, 'internal');
   }
 }
 
@@ -57,7 +57,7 @@ export function loadAsrText(dir: string): AsrText {
   checkConfigAgrees(tokenizer, '<|audio_start|>', config.audioStartTokenId, 'audio_start_token_id');
   checkConfigAgrees(tokenizer, '<|audio_end|>', config.audioEndTokenId, 'audio_end_token_id');
   const eosIds = config.eosTokenIds;
-  if (eosIds.length === 0) throw new StageError('ERR_MODEL_CONFIG', `${dir} names no end-of-sequence token (generation_config.json eos_token_id)`, 500);
+  if (eosIds.length === 0) throw new StageError('ERR_MODEL_CONFIG', `${dir} names no end-of-sequence token (generation_config.json eos_token_id)`, 'internal');
   const prompts = new PromptBuilder(tokenizer);
   const languageId = singleToken(tokenizer, 'language');
   const noneId = singleToken(tokenizer, ' None');

@@ -36,7 +36,7 @@ export function resolveLanguage(input: string): SupportedLanguage {
     ERR_INVALID_LANGUAGE,
     `unsupported language ${JSON.stringify(input)}: use one of ${SUPPORTED_LANGUAGES.join(', ')} (any case), `
       + `or a code: ${[...CODES.keys()].join(', ')} (a region suffix such as zh-CN or pt-BR is allowed)`,
-    400,
+    'invalid_input',
     'language',
   );
 }

@@ -35,11 +35,11 @@ export class PromptBuilder {
 
   build(input: PromptInput): Int32Array {
     if (!(Number.isInteger(input.audioTokens) && input.audioTokens > 0)) {
-      throw new StageError(ERR_INVALID_PROMPT, `a segment needs a whole number of audio tokens > 0, got ${input.audioTokens}`, 500);
+      throw new StageError(ERR_INVALID_PROMPT, `a segment needs a whole number of audio tokens > 0, got ${input.audioTokens}`, 'internal');
     }
     // Control-token text in the context would end the system turn early or fake audio slots.
     if (this.tokenizer.encode(input.context).some((id) => this.tokenizer.isAddedToken(id))) {
-      throw new StageError(ERR_INVALID_PROMPT, 'prompt must not contain control tokens such as <|im_end|> or <|audio_pad|>', 400, 'prompt');
+      throw new StageError(ERR_INVALID_PROMPT, 'prompt must not contain control tokens such as <|im_end|> or <|audio_pad|>', 'invalid_input', 'prompt');
     }
     const ids = this.tokenizer.encode(promptText(input.context, input.language));
     const pad = ids.indexOf(this.audioPadId);

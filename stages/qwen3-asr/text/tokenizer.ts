@@ -41,7 +41,7 @@ export class QwenTokenizer {
   /** Id of a token the model cannot work without; a clear error when the checkpoint lacks it. */
   requireTokenId(token: string): number {
     const id = this.tokenToId(token);
-    if (id === undefined) throw new StageError(ERR_MODEL_TOKENIZER, `the checkpoint's tokenizer has no ${token} token`, 500);
+    if (id === undefined) throw new StageError(ERR_MODEL_TOKENIZER, `the checkpoint's tokenizer has no ${token} token`, 'internal');
     return id;
   }
 
@@ -59,7 +59,7 @@ function readFile(dir: string, name: string): string {
   try {
     return fs.readFileSync(path.join(dir, name), 'utf8');
   } catch (err) {
-    throw new StageError(ERR_MODEL_TOKENIZER, `cannot read ${name} in ${dir}: ${(err as Error).message}`, 500);
+    throw new StageError(ERR_MODEL_TOKENIZER, `cannot read ${name} in ${dir}: ${(err as Error).message}`, 'internal');
   }
 }
 
@@ -68,7 +68,7 @@ function readJson(dir: string, name: string): Record<string, any> {
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new StageError(ERR_MODEL_TOKENIZER, `${name} in ${dir} is not valid JSON: ${(err as Error).message}`, 500);
+    throw new StageError(ERR_MODEL_TOKENIZER, `${name} in ${dir} is not valid JSON: ${(err as Error).message}`, 'internal');
   }
 }
 
@@ -81,6 +81,6 @@ export function loadQwenTokenizer(dir: string): QwenTokenizer {
     return new QwenTokenizer(new Tokenizer(json, config));
   } catch (err) {
     if (err instanceof StageError) throw err;
-    throw new StageError(ERR_MODEL_TOKENIZER, `cannot build the tokenizer of ${dir}: ${(err as Error).message}`, 500);
+    throw new StageError(ERR_MODEL_TOKENIZER, `cannot build the tokenizer of ${dir}: ${(err as Error).message}`, 'internal');
   }
 }

@@ -60,14 +60,14 @@ export function alignUnits(payload: Record<string, unknown>, audio: Float32Array
       .filter((u) => u.words.length > 0 && u.samples.length >= MIN_SAMPLES)
       .map((u) => checkLength(u, limits));
   }
-  if (typeof payload.text !== 'string') throw new StageError('ERR_BAD_PAYLOAD', 'qwen3-forced-aligner/aligner: payload needs text or segments[].text', 500);
+  if (typeof payload.text !== 'string') throw new StageError('ERR_BAD_PAYLOAD', 'qwen3-forced-aligner/aligner: payload needs text or segments[].text', 'internal');
   const words = splitWords(payload.text);
-  if (words.length === 0) throw new StageError(ERR_ALIGN_EMPTY_TEXT, 'text has no words to align (letters or numbers)', 400, 'text');
+  if (words.length === 0) throw new StageError(ERR_ALIGN_EMPTY_TEXT, 'text has no words to align (letters or numbers)', 'invalid_input', 'text');
   const seconds = audio.length / SAMPLE_RATE;
-  if (audio.length < MIN_SAMPLES) throw new StageError(ERR_ALIGN_AUDIO_TOO_SHORT, `the audio is ${seconds.toFixed(3)} s long; alignment needs at least ${MIN_SAMPLES / SAMPLE_RATE} s`, 400, 'file');
+  if (audio.length < MIN_SAMPLES) throw new StageError(ERR_ALIGN_AUDIO_TOO_SHORT, `the audio is ${seconds.toFixed(3)} s long; alignment needs at least ${MIN_SAMPLES / SAMPLE_RATE} s`, 'invalid_input', 'file');
   const maxWords = Math.floor((seconds * 1000) / limits.segmentMs);
   if (words.length > maxWords) {
-    throw new StageError(ERR_ALIGN_TEXT_TOO_LONG, `text has ${words.length} words but ${seconds.toFixed(2)} s of audio holds at most ${maxWords} (one per ${limits.segmentMs} ms time step); does the text belong to this audio?`, 400, 'text');
+    throw new StageError(ERR_ALIGN_TEXT_TOO_LONG, `text has ${words.length} words but ${seconds.toFixed(2)} s of audio holds at most ${maxWords} (one per ${limits.segmentMs} ms time step); does the text belong to this audio?`, 'invalid_input', 'text');
   }
   return [checkLength({ start: 0, end: seconds, samples: audio, words }, limits)];
 }
@@ -75,7 +75,7 @@ export function alignUnits(payload: Record<string, unknown>, audio: Float32Array
 function checkLength(u: AlignUnit, limits: UnitLimits): AlignUnit {
   const seconds = u.samples.length / SAMPLE_RATE;
   if (seconds > limits.maxSeconds) {
-    throw new StageError(ERR_ALIGN_AUDIO_TOO_LONG, `${seconds.toFixed(1)} s of audio in one alignment; the forced aligner takes at most ${limits.maxSeconds} s (split the audio, or transcribe it with word timestamps, which aligns each segment)`, 400, 'file');
+    throw new StageError(ERR_ALIGN_AUDIO_TOO_LONG, `${seconds.toFixed(1)} s of audio in one alignment; the forced aligner takes at most ${limits.maxSeconds} s (split the audio, or transcribe it with word timestamps, which aligns each segment)`, 'too_long', 'file');
   }
   return u;
 }

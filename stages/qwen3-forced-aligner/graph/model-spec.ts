@@ -25,9 +25,9 @@ export function loadAlignerSpec(dir: string): AlignerSpec {
   const cfg = loadAlignerConfig(dir);
   const ckpt = new SafetensorsCheckpoint(dir);
   const resolve = (n: string) => cfg.tensorName(n);
-  if (!ckpt.has(cfg.headName)) throw new StageError('ERR_MODEL_CONFIG', `${dir} has no classification head ${cfg.headName}`, 500);
+  if (!ckpt.has(cfg.headName)) throw new StageError('ERR_MODEL_CONFIG', `${dir} has no classification head ${cfg.headName}`, 'internal');
   const [classes, headHidden] = ckpt.info(cfg.headName).shape;
-  if (headHidden !== cfg.text.hidden) throw new StageError('ERR_MODEL_CONFIG', `${cfg.headName} is [${classes}, ${headHidden}] but hidden_size is ${cfg.text.hidden}`, 500);
+  if (headHidden !== cfg.text.hidden) throw new StageError('ERR_MODEL_CONFIG', `${cfg.headName} is [${classes}, ${headHidden}] but hidden_size is ${cfg.text.hidden}`, 'internal');
   const { weights, isEncoder } = canonicalWeights(ckpt, resolve);
   const tensors = (part: AlignerPart) => [...ckpt.tensors.values()].filter((t) => isEncoder(t.name) === (part === 'encoder'));
   const count = (shape: number[]) => shape.reduce((x, y) => x * y, 1);

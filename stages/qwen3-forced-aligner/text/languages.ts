@@ -29,10 +29,10 @@ export function splittingLanguage(value: string | undefined, source: 'request' |
   if (!value) return undefined;
   const name = alignerLanguage(value);
   if (!name && source === 'request') {
-    throw new StageError(ERR_ALIGN_LANGUAGE, `language ${JSON.stringify(value)} is not supported by the forced aligner; supported: ${Object.entries(ALIGNER_LANGUAGES).map(([n, c]) => `${n} (${c})`).join(', ')}`, 400, param);
+    throw new StageError(ERR_ALIGN_LANGUAGE, `language ${JSON.stringify(value)} is not supported by the forced aligner; supported: ${Object.entries(ALIGNER_LANGUAGES).map(([n, c]) => `${n} (${c})`).join(', ')}`, 'invalid_input', param);
   }
   if (name && NEEDS_SEGMENTER.has(name)) {
-    throw new StageError(ERR_ALIGN_LANGUAGE, `word timestamps for ${name} need a ${name} word segmenter (the official aligner uses ${name === 'Japanese' ? 'nagisa' : 'soynlp'}), which this server does not have`, 400, param);
+    throw new StageError(ERR_ALIGN_LANGUAGE, `word timestamps for ${name} need a ${name} word segmenter (the official aligner uses ${name === 'Japanese' ? 'nagisa' : 'soynlp'}), which this server does not have`, 'invalid_input', param);
   }
   return name;
 }

@@ -22,7 +22,7 @@ export class AlignerPromptBuilder {
     this.audioPadId = tokenizer.requireTokenId(AUDIO_PAD);
     this.timestampId = tokenizer.requireTokenId(TIMESTAMP);
     if (this.timestampId !== timestampTokenId) {
-      throw new StageError('ERR_MODEL_CONFIG', `config.json timestamp_token_id is ${timestampTokenId} but the tokenizer has ${TIMESTAMP} at ${this.timestampId}`, 500);
+      throw new StageError('ERR_MODEL_CONFIG', `config.json timestamp_token_id is ${timestampTokenId} but the tokenizer has ${TIMESTAMP} at ${this.timestampId}`, 'internal');
     }
   }
 
