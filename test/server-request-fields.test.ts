@@ -57,11 +57,12 @@ t.test('a plugin\'s request field reaches its stage, converted and checked; unde
   t.same(await mel({}), Array.from(whisperLogMel(samples, 80).mel), 'absent: the stage default');
 
   for (const [fields, says] of [
-    [{ gain: 'loud' }, 'gain must be number (got "loud").'],
-    [{ gain: '0x2' }, 'gain must be number (got "0x2").'],
-    [{ gain: '20' }, 'gain must be <= 16 (got "20").'],
+    [{ gain: 'loud' }, "gain must be a decimal number above 0 and at most 16 (got 'loud')."],
+    [{ gain: '0x2' }, "gain must be a decimal number above 0 and at most 16 (got '0x2')."],
+    [{ gain: ' 2' }, "gain must be a decimal number above 0 and at most 16 (got ' 2')."],
+    [{ gain: '20' }, "gain must be a decimal number above 0 and at most 16 (got '20')."],
     [{ gain: ['1', '2'] }, "'gain' was sent 2 times; send it once."],
-    [{ invert: 'yes' }, 'invert must be boolean (got "yes").'],
+    [{ invert: 'yes' }, "invert must be true or false (got 'yes')."],
   ] as [Record<string, string | string[]>, string][]) {
     const res = await post(app, '/v1/audio/features', fields);
     t.equal(res.statusCode, 400, JSON.stringify(fields));
@@ -82,7 +83,7 @@ t.test('the transcription route passes on what the stages declare, reads OpenAI\
   });
   const app = await buildServer({ pipeline, servedModelNames: ['m'] });
   t.teardown(() => app.close());
-  const openai = { model: 'm', language: 'en', temperature: '0.2', prompt: 'Cars.', seed: '7', response_format: 'verbose_json', 'timestamp_granularities[]': 'segment', 'include[]': 'logprobs', chunking_strategy: 'auto' };
+  const openai = { model: 'm', language: 'en', temperature: '0.2', prompt: 'Cars.', seed: '7', response_format: 'verbose_json', 'timestamp_granularities[]': 'segment', chunking_strategy: 'auto' };
   const ok = await post(app, '/v1/audio/transcriptions', { ...openai, vad_threshold: '0.5', 'hotwords[]': ['Nvidia', 'ONNX'] }, FAKE_WAV);
   t.equal(ok.statusCode, 200, ok.body);
   t.strictSame(pipeline.submissions[0].input.params, { temperature: 0.2, stream: false, language: 'en', vad_threshold: 0.5, hotwords: ['Nvidia', 'ONNX'] }, 'declared fields only: prompt, seed, response_format and logprobs are read by no stage here');
@@ -91,7 +92,7 @@ t.test('the transcription route passes on what the stages declare, reads OpenAI\
   const bad = await post(app, '/v1/audio/transcriptions', { vad_threshold: '2' }, FAKE_WAV);
   t.equal(bad.statusCode, 400);
   t.same(bad.json().error, {
-    message: 'vad_threshold must be <= 1 (got "2"). Fields this route accepts: file, hotwords, language, max_new_tokens, model, prompt, response_format, seed, stream, temperature, timestamp_granularities, vad_threshold.',
+    message: "vad_threshold must be a decimal number from 0 to 1 (got '2'). Fields this route accepts: file, hotwords, include, language, max_new_tokens, model, prompt, response_format, seed, stream, temperature, timestamp_granularities, vad_threshold.",
     type: 'invalid_request_error',
     param: 'vad_threshold',
     code: 'invalid_value',

@@ -5,44 +5,92 @@
 // repeated or `name[]` fields), checked with ajv, and only declared fields reach
 // the pipeline. A wrong value is a 400 naming the field and every field the
 // route accepts. Fields no stage declared are ignored, as OpenAI ignores them.
+// readFormValue is the one parser of form values: a handler's own fields
+// (OpenAI's temperature, seed…) go through it too.
 import { Ajv, type ValidateFunction } from 'ajv';
-import { invalidValue, type ApiError } from './errors.js';
+import { invalidValue } from './errors.js';
 
-type Schema = { type?: string | string[]; items?: Schema } & Record<string, unknown>;
+export type FieldSchema = { type?: string | string[]; items?: FieldSchema } & Record<string, unknown>;
 
-/** Numbers are written in decimal, as OpenAI's API reads them: Number() would also take '0x1', '' or 'Infinity'. */
+/**
+ * Numbers are written in decimal, as OpenAI's API reads them, and nothing else: Number() would
+ * also take '0x1', '1e3', 'Infinity' or ' 1 ' (surrounding spaces are a 400, not trimmed away).
+ */
 export const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)$/;
+const WHOLE = /^[+-]?\d+$/;
 
-/** true/false/1/0 (any case); undefined for anything else. */
+/** true/false/1/0 (any case, no surrounding spaces); undefined for anything else. */
 export function parseBooleanText(raw: string): boolean | undefined {
-  const value = raw.trim().toLowerCase();
+  const value = raw.toLowerCase();
   if (value === 'true' || value === '1') return true;
   if (value === 'false' || value === '0') return false;
   return undefined;
 }
 
 const ajv = new Ajv({ allErrors: false, strict: false });
+const compiled = new WeakMap<FieldSchema, ValidateFunction>();
 
-/** One form value as the schema's type, or the text itself when it does not convert (ajv then says why). */
-function convert(raw: string, schema: Schema | undefined): unknown {
-  const types = [schema?.type ?? []].flat();
-  const text = raw.trim();
-  if ((types.includes('number') || types.includes('integer')) && DECIMAL.test(text)) return Number(text);
+function validator(schema: FieldSchema): ValidateFunction {
+  let validate = compiled.get(schema);
+  if (!validate) compiled.set(schema, (validate = ajv.compile(schema)));
+  return validate;
+}
+
+const typesOf = (schema: FieldSchema | undefined) => [schema?.type ?? []].flat();
+
+/** One form value as the schema's type, or the text itself when it does not convert (the check then says why). */
+function convert(raw: string, schema: FieldSchema | undefined): unknown {
+  const types = typesOf(schema);
+  if (types.includes('integer') && WHOLE.test(raw) && Number.isSafeInteger(Number(raw))) return Number(raw);
+  if (types.includes('number') && DECIMAL.test(raw)) return Number(raw);
   if (types.includes('boolean')) return parseBooleanText(raw) ?? raw;
-  if (types.includes('object') && text.startsWith('{')) {
-    try { return JSON.parse(text); } catch { return raw; }
+  if (types.includes('object') && raw.startsWith('{')) {
+    try { return JSON.parse(raw); } catch { return raw; }
   }
   return raw;
 }
 
+/** "from 0 to 1", "above 0 and at most 2", "of at least 1": a numeric schema's range in words. */
+function rangeText(schema: FieldSchema): string {
+  const low = schema.exclusiveMinimum !== undefined ? `above ${schema.exclusiveMinimum}` : schema.minimum !== undefined ? `${schema.minimum}` : undefined;
+  const high = schema.maximum !== undefined ? `${schema.maximum}` : undefined;
+  if (low !== undefined && high !== undefined) return schema.exclusiveMinimum !== undefined ? ` ${low} and at most ${high}` : ` from ${low} to ${high}`;
+  if (low !== undefined) return schema.exclusiveMinimum !== undefined ? ` ${low}` : ` of at least ${low}`;
+  return high !== undefined ? ` of at most ${high}` : '';
+}
+
+/** Why `raw` is not a valid `name`: a sentence for scalar numbers and booleans, ajv's words otherwise. */
+function reason(name: string, schema: FieldSchema, shown: string, validate: ValidateFunction): string {
+  const types = typesOf(schema);
+  if (types.length === 1 && (types[0] === 'number' || types[0] === 'integer')) {
+    return `${name} must be a ${types[0] === 'integer' ? 'whole' : 'decimal'} number${rangeText(schema)} (got ${shown}).`;
+  }
+  if (types.length === 1 && types[0] === 'boolean') return `${name} must be true or false (got ${shown}).`;
+  const [error] = validate.errors ?? [];
+  return `${name}${error?.instancePath ?? ''} ${error?.message ?? 'is invalid'} (got ${shown}).`;
+}
+
+/**
+ * Reads one field from its form text(s): converted to the schema's type and checked. An array
+ * schema takes every value; any other takes one. Throws the reason as a 400 naming the field
+ * (`describe` may add to the message, e.g. the fields the route accepts).
+ */
+export function readFormValue(name: string, values: string[], schema: FieldSchema, describe: (message: string) => string = (m) => m): unknown {
+  const isArray = typesOf(schema).includes('array');
+  if (!isArray && values.length > 1) throw invalidValue(name, describe(`'${name}' was sent ${values.length} times; send it once.`));
+  const value = isArray ? values.map((v) => convert(v, schema.items)) : convert(values[0], schema);
+  const validate = validator(schema);
+  if (!validate(value)) throw invalidValue(name, describe(reason(name, schema, isArray ? JSON.stringify(values) : `'${values[0]}'`, validate)));
+  return value;
+}
+
 export class RequestFields {
-  private readonly schemas: Record<string, Schema>;
-  private readonly validators = new Map<string, ValidateFunction>();
+  private readonly schemas: Record<string, FieldSchema>;
 
   /** `schemas`: field → JSON schema (Pipeline.requestFields); `own`: fields the handler reads itself. */
   constructor(schemas: Readonly<Record<string, object>>, private readonly own: readonly string[]) {
-    this.schemas = schemas as Record<string, Schema>;
-    for (const [name, schema] of Object.entries(this.schemas)) this.validators.set(name, ajv.compile(schema));
+    this.schemas = schemas as Record<string, FieldSchema>;
+    for (const schema of Object.values(this.schemas)) validator(schema);
   }
 
   /** Every field the route takes: the handler's own and the declared ones. */
@@ -64,27 +112,16 @@ export class RequestFields {
       // An object sent as name[key]=value fields (openai-node's multipart encoding) or as JSON text.
       const keyed = [...fields].filter(([key]) => key.startsWith(`${name}[`) && key.endsWith(']') && key !== `${name}[]`);
       if (keyed.length > 0 && values.length === 0) {
-        const props = (schema.properties ?? {}) as Record<string, Schema>;
+        const props = (schema.properties ?? {}) as Record<string, FieldSchema>;
         values.push(JSON.stringify(Object.fromEntries(keyed.map(([key, [v]]) => {
           const prop = key.slice(name.length + 1, -1);
           return [prop, convert(v, props[prop] ?? { type: 'number' })];
         }))));
       }
       if (values.length === 0) continue;
-      const isArray = [schema.type ?? []].flat().includes('array');
-      if (!isArray && values.length > 1) throw this.invalid(name, `'${name}' was sent ${values.length} times; send it once.`);
-      const value = isArray ? values.map((v) => convert(v, schema.items)) : convert(values[0], schema);
-      const validate = this.validators.get(name)!;
-      if (!validate(value)) {
-        const [error] = validate.errors ?? [];
-        throw this.invalid(name, `${name}${error?.instancePath ?? ''} ${error?.message ?? 'is invalid'} (got ${JSON.stringify(isArray ? values : values[0])}).`);
-      }
+      const value = readFormValue(name, values, schema, (message) => `${message} Fields this route accepts: ${this.accepted().join(', ')}.`);
       out[name] = value;
     }
     return out;
-  }
-
-  private invalid(name: string, message: string): ApiError {
-    return invalidValue(name, `${message} Fields this route accepts: ${this.accepted().join(', ')}.`);
   }
 }

@@ -1,13 +1,15 @@
 // The form fields of POST /v1/audio/transcriptions, checked and turned into
-// the pipeline's entry payload (docs/PAYLOADS.md). Fields neither OpenAI's nor
-// declared by a stage (request-fields.ts) are ignored, as OpenAI does; an empty
-// field counts as not sent (curl -F language=).
+// the pipeline's entry payload (docs/PAYLOADS.md). Numbers and booleans are read
+// by the one form parser (request-fields.ts readFormValue), as a stage's declared
+// fields are. Fields neither OpenAI's nor declared by a stage are ignored, as
+// OpenAI does; an empty field counts as not sent (curl -F language=), as a form
+// field left empty does in FastAPI-style servers; ' 1' is a 400.
 import { PARAM_LIMITS, type TranscriptionParams as ContractParams } from '../../../contracts/transcription.js';
 import type { Payload } from '../../../runtime/contracts.js';
 import { ApiError, ERR_UNSUPPORTED_FEATURE, invalidValue } from '../../errors.js';
 import type { ModelCatalog } from '../../model-catalog.js';
 import { isResponseFormat, RESPONSE_FORMATS, type ResponseFormat } from './response-formats.js';
-import { DECIMAL, parseBooleanText } from '../../request-fields.js';
+import { readFormValue, type FieldSchema } from '../../request-fields.js';
 import type { UploadedFile } from '../../upload-form.js';
 
 /** `params` of the entry payload: the transcription contract's fields, plus how this route formats the answer. */
@@ -15,6 +17,8 @@ export interface TranscriptionParams extends ContractParams {
   response_format: ResponseFormat;
   /** As sent, when the pipeline aligns words (a stage declares timestamp_granularities). */
   timestamp_granularities?: string[];
+  /** OpenAI's include[]: ['logprobs'] asks for each transcript token's log-probability. */
+  include?: string[];
 }
 
 export interface TranscriptionRequest {
@@ -24,7 +28,7 @@ export interface TranscriptionRequest {
 }
 
 /** The form fields this handler reads itself (OpenAI's transcription fields it acts on). */
-export const OPENAI_FIELDS = ['file', 'model', 'response_format', 'stream', 'temperature', 'language', 'prompt', 'max_new_tokens', 'seed', 'timestamp_granularities'];
+export const OPENAI_FIELDS = ['file', 'model', 'response_format', 'stream', 'temperature', 'language', 'prompt', 'max_new_tokens', 'seed', 'timestamp_granularities', 'include'];
 
 const STREAMABLE_FORMATS: ResponseFormat[] = ['json', 'text'];
 const GRANULARITY_FIELDS = ['timestamp_granularities[]', 'timestamp_granularities'];
@@ -35,37 +39,40 @@ function single(fields: Map<string, string[]>, name: string): string | undefined
   return values[0];
 }
 
-const WHOLE_NUMBER = /^\+?\d+$/;
+/** The numbers and booleans among OpenAI's fields, with their ranges (src/contracts/transcription.ts). */
+const FIELD_SCHEMAS: Record<'temperature' | 'max_new_tokens' | 'seed' | 'stream', FieldSchema> = {
+  temperature: { type: 'number', minimum: PARAM_LIMITS.temperature.min, maximum: PARAM_LIMITS.temperature.max },
+  max_new_tokens: { type: 'integer', minimum: PARAM_LIMITS.max_new_tokens.min },
+  seed: { type: 'integer', minimum: PARAM_LIMITS.seed.min, maximum: PARAM_LIMITS.seed.max },
+  stream: { type: 'boolean' },
+};
 
-function parseTemperature(raw: string | undefined): number {
-  if (raw === undefined) return 0;
-  const value = Number(raw.trim());
-  const { min, max } = PARAM_LIMITS.temperature;
-  if (!DECIMAL.test(raw.trim()) || value < min || value > max) throw invalidValue('temperature', `temperature must be a decimal number from ${min} to ${max} (got '${raw}').`);
-  return value;
-}
-
-function parseWholeNumber(name: string, raw: string | undefined, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
-  if (raw === undefined) return undefined;
-  const value = Number(raw.trim());
-  if (!WHOLE_NUMBER.test(raw.trim()) || !Number.isSafeInteger(value) || value < min || value > max) {
-    const range = max === Number.MAX_SAFE_INTEGER ? `of at least ${min}` : `from ${min} to ${max}`;
-    throw invalidValue(name, `${name} must be a whole number ${range} (got '${raw}').`);
-  }
-  return value;
-}
-
-function parseBoolean(name: string, raw: string | undefined): boolean {
-  if (raw === undefined) return false;
-  const value = parseBooleanText(raw);
-  if (value === undefined) throw invalidValue(name, `${name} must be true or false (got '${raw}').`);
-  return value;
+/** A number or boolean field, converted and checked; undefined when not sent. */
+function readField<T>(fields: Map<string, string[]>, name: keyof typeof FIELD_SCHEMAS): T | undefined {
+  const values = (fields.get(name) ?? []).filter((value) => value !== '');
+  return values.length ? (readFormValue(name, values, FIELD_SCHEMAS[name]) as T) : undefined;
 }
 
 function parseResponseFormat(raw: string | undefined): ResponseFormat {
   if (raw === undefined) return 'json';
   if (!isResponseFormat(raw)) throw invalidValue('response_format', `response_format must be one of ${RESPONSE_FORMATS.join(', ')} (got '${raw}').`);
   return raw;
+}
+
+const INCLUDE_FIELDS = ['include[]', 'include'];
+/** OpenAI returns token log-probabilities only with json (and its stream). */
+const LOGPROB_FORMATS: ResponseFormat[] = ['json'];
+
+/** include[]: 'logprobs' is the one value OpenAI defines for transcriptions. */
+function readInclude(fields: Map<string, string[]>, format: ResponseFormat): string[] {
+  const values = INCLUDE_FIELDS.flatMap((name) => fields.get(name) ?? []).filter((value) => value !== '');
+  for (const value of values) {
+    if (value !== 'logprobs') throw invalidValue('include', `include[] takes 'logprobs' only (got '${value}').`);
+  }
+  if (values.length && !LOGPROB_FORMATS.includes(format)) {
+    throw invalidValue('include', `include[]=logprobs works with response_format ${LOGPROB_FORMATS.join(', ')}, as OpenAI's does (got '${format}').`);
+  }
+  return values.length ? ['logprobs'] : [];
 }
 
 /** Formats that carry word times (verbose_json lists them; subtitle cues are timed by them). */
@@ -93,21 +100,25 @@ function readGranularities(fields: Map<string, string[]>, words: boolean, format
 export function parseTranscriptionRequest(fields: Map<string, string[]>, catalog: ModelCatalog, opts: { words?: boolean } = {}): TranscriptionRequest {
   const model = catalog.resolve(single(fields, 'model'));
   const response_format = parseResponseFormat(single(fields, 'response_format'));
-  const stream = parseBoolean('stream', single(fields, 'stream'));
+  const stream = readField<boolean>(fields, 'stream') ?? false;
   if (stream && !STREAMABLE_FORMATS.includes(response_format)) {
     throw invalidValue('stream', `stream=true works with response_format ${STREAMABLE_FORMATS.join(' or ')} (got '${response_format}').`);
   }
   const granularities = readGranularities(fields, opts.words ?? false, response_format);
+  const include = readInclude(fields, response_format);
 
-  const params: TranscriptionParams = { temperature: parseTemperature(single(fields, 'temperature')), stream, response_format, logprobs: response_format === 'verbose_json' };
+  // Log-probabilities cost the decoder a pass over the vocabulary per token: only formats that show them ask.
+  const logprobs = response_format === 'verbose_json' || include.includes('logprobs');
+  const params: TranscriptionParams = { temperature: readField<number>(fields, 'temperature') ?? 0, stream, response_format, logprobs };
+  if (include.length) params.include = include;
   if (granularities.includes('word')) params.timestamp_granularities = granularities;
   const language = single(fields, 'language');
   if (language !== undefined) params.language = language;
   const prompt = single(fields, 'prompt');
   if (prompt !== undefined) params.prompt = prompt;
-  const maxNewTokens = parseWholeNumber('max_new_tokens', single(fields, 'max_new_tokens'), PARAM_LIMITS.max_new_tokens.min);
+  const maxNewTokens = readField<number>(fields, 'max_new_tokens');
   if (maxNewTokens !== undefined) params.max_new_tokens = maxNewTokens;
-  const seed = parseWholeNumber('seed', single(fields, 'seed'), PARAM_LIMITS.seed.min, PARAM_LIMITS.seed.max);
+  const seed = readField<number>(fields, 'seed');
   if (seed !== undefined) params.seed = seed;
   return { model, params };
 }
