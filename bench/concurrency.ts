@@ -2,17 +2,19 @@
 // → decoder with continuous batching) at several concurrency levels, in one run,
 // through the HTTP server (POST /v1/audio/transcriptions, as clients see it) or
 // straight into the pipeline (--via pipeline),
-// against the real-shape random 0.6B checkpoint (generated into ./.cache/ when
-// missing). Each request carries different audio (a slightly different gain of
+// against the real-shape random 0.6B checkpoint (generated into the bench cache,
+// bench/args.ts benchCacheDir, when missing). Each request carries different audio (a slightly different gain of
 // the same speech), so the encoder's fingerprint cache cannot short-cut it.
 // Reports requests/s, audio s/s, latency and RTF (mean, p95) and each level's
 // speedup over concurrency 1; then, from the counters the encoder and decoder
 // stages publish (Pipeline.stageMetrics), generated tokens per second over the
 // wall time, over the decoder's decode-step time and over its decode + prefill
-// time, the mean decode batch, and where the encoder's time went.
+// time, the mean decode batch, and where the encoder's time went. Each level
+// records the CPU other processes took while it ran (bench/quiet.ts); speedups
+// involving a disturbed level are refused, with the reason.
 // Usage: node dist/bench/concurrency.js [--levels 1,4,8,16,32] [--requests N] [--precision int8]
 //        [--model-path DIR] [--clip WAV] [--max-new-tokens N] [--via http|pipeline] [--response-format json|verbose_json]
-//        [stages.decoder.options.max_running=8 ...]
+//        [--cache-dir DIR] [--max-other-cores 0.1] [stages.decoder.options.max_running=8 ...]
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,13 +26,14 @@ import { createPipeline } from '../src/runtime/pipeline.js';
 import { buildServer } from '../src/server/app.js';
 import { repoRoot } from '../src/util/paths.js';
 import { decodeAudio } from '../stages/audio/decode.js';
-import { makeCheckpoint } from '../stages/qwen3-asr/checkpoint/make-checkpoint.js';
 import { buildWav } from '../test/fixtures/audio/wav-writer.js';
-import { parseScriptArgs } from './args.js';
+import { benchCacheDir, parseScriptArgs } from './args.js';
+import { ensureRandomCheckpoint } from './peer-ours.js';
+import { QuietMeter, type QuietReading } from './quiet.js';
 
 const USAGE = `Usage: node dist/bench/concurrency.js [--levels 1,4,8,16,32] [--requests N] [--precision int8]
        [--model-path DIR] [--clip WAV] [--max-new-tokens N] [--via http|pipeline] [--response-format json|verbose_json]
-       [stages.decoder.options.max_running=8 ...]
+       [--cache-dir DIR] [--max-other-cores 0.1] [stages.decoder.options.max_running=8 ...]
 Throughput, latency and RTF of the Qwen3-ASR pipeline at each concurrency level, with speedups over level 1.`;
 const { values, positionals } = parseScriptArgs(USAGE, {
   allowPositionals: true,
@@ -43,11 +46,14 @@ const { values, positionals } = parseScriptArgs(USAGE, {
     'max-new-tokens': { type: 'string' },
     via: { type: 'string', default: 'http' },
     'response-format': { type: 'string', default: 'json' },
+    'cache-dir': { type: 'string' },
+    'max-other-cores': { type: 'string', default: '0.1' },
   },
 });
 const root = repoRoot();
 const levels = values.levels.split(',').map(Number);
-const modelPath = path.resolve(values['model-path'] ?? path.join(root, '.cache/qwen3-asr-0.6b-random'));
+const cache = benchCacheDir(values['cache-dir']);
+const modelPath = path.resolve(values['model-path'] ?? path.join(cache, 'qwen3-asr-0.6b-random'));
 const clipPath = values.clip ?? path.join(root, 'test/fixtures/audio/jfk.wav');
 const maxNewTokens = values['max-new-tokens'] ? Number(values['max-new-tokens']) : undefined;
 /** json (the API's default) or verbose_json, which also makes the model compute token logprobs. */
@@ -56,13 +62,10 @@ if (responseFormat !== 'json' && responseFormat !== 'verbose_json') throw new Er
 /** Requests at level c: at least 4, and at least c so every level fills its concurrency. */
 const requestsAt = (c: number) => (values.requests ? Number(values.requests) : Math.max(4, c));
 
-if (!fs.existsSync(path.join(modelPath, 'config.json'))) {
-  const progress = createProgress();
-  progress.start(`generating random 0.6B checkpoint in ${modelPath}`, 100);
-  let shown = 0;
-  await makeCheckpoint({ size: '0.6b', out: modelPath, seed: 0, onProgress: (done, total) => { for (; shown < Math.floor((done / total) * 100); shown++) progress.tick(); } });
-  progress.stop();
-}
+console.log(`cache: ${cache} (checkpoint and converted graphs; --cache-dir or SGL_OMNI_BENCH_CACHE to move it)`);
+const meter = new QuietMeter({ maxOtherCores: Number(values['max-other-cores']) });
+console.log(await meter.banner());
+if (!values['model-path']) await ensureRandomCheckpoint('0.6b', modelPath, (m) => process.stderr.write(`${m}\n`));
 
 const overrides: Override[] = [
   ['stages.encoder.options.precision', values.precision],
@@ -71,7 +74,7 @@ const overrides: Override[] = [
   ...positionals.map((o) => o.split('=', 2) as Override),
 ];
 const resolved = await loadPipelineConfig(path.join(root, 'pipelines/qwen3-asr.yaml'), { overrides });
-const pipeline = createPipeline(resolved, { modelPath, cacheDir: path.join(root, '.cache/graphs') });
+const pipeline = createPipeline(resolved, { modelPath, cacheDir: path.join(cache, 'graphs') });
 process.stderr.write(`loading ${path.basename(modelPath)} (${values.precision}; a first run converts the graphs)…\n`);
 await pipeline.ready();
 const server = values.via === 'http' ? await buildServer({ pipeline, servedModelNames: ['bench'] }) : undefined;
@@ -127,6 +130,8 @@ async function counters(): Promise<{ encoder: StageMetrics; decoder: StageMetric
 }
 const delta = (after: StageMetrics, before: StageMetrics, name: string) => (after[name] ?? 0) - (before[name] ?? 0);
 const ratio = (x: number, base: number | undefined) => (base ? `${(x / base).toFixed(2)}x` : '-');
+/** A speedup of level l over the base level, or 'refused' when either ran disturbed. */
+const speedup = (l: Level, b: Level, f: (x: Level) => number) => (l.quiet.disturbed || b.quiet.disturbed ? 'refused' : ratio(f(l), f(b)));
 
 interface Level {
   c: number;
@@ -136,6 +141,7 @@ interface Level {
   tokens: number;
   enc: (name: string) => number;
   dec: (name: string) => number;
+  quiet: QuietReading;
 }
 
 const levelsRun: Level[] = [];
@@ -146,7 +152,6 @@ for (const c of levels) {
   const results: Done[] = [];
   let issued = 0;
   const before = await counters();
-  const t0 = performance.now();
   const lane = async () => {
     while (issued < n) {
       issued++;
@@ -154,8 +159,8 @@ for (const c of levels) {
       progress.tick();
     }
   };
-  await Promise.all(Array.from({ length: c }, lane));
-  const wallS = (performance.now() - t0) / 1000;
+  const { quiet } = await meter.measure(() => Promise.all(Array.from({ length: c }, lane)));
+  const wallS = quiet.wallMs / 1000;
   progress.stop();
   const after = await counters();
   levelsRun.push({
@@ -166,6 +171,7 @@ for (const c of levels) {
     tokens: delta(after.decoder, before.decoder, 'generated_tokens'),
     enc: (name) => delta(after.encoder, before.encoder, name),
     dec: (name) => delta(after.decoder, before.decoder, name),
+    quiet,
   });
 }
 await server?.close();
@@ -193,7 +199,8 @@ console.table(
       'latency p95 s': p95(l.latencies).toFixed(2),
       'RTF mean': mean(rtfs).toFixed(3),
       'RTF p95': p95(rtfs).toFixed(3),
-      'speedup req/s': ratio(rps(l), rps(base)),
+      'speedup req/s': speedup(l, base, rps),
+      'others cores': `${l.quiet.otherCores.toFixed(2)}${l.quiet.disturbed ? ' DISTURBED' : ''}`,
     };
   }),
 );
@@ -212,13 +219,16 @@ console.table(
     'decoder busy s': (l.dec('busy_ms') / 1000).toFixed(1),
     'encoder s': (l.enc('encode_ms') / 1000).toFixed(1),
     'clips/encoder run': (l.enc('encoded_clips') / l.enc('encode_calls')).toFixed(2),
-    'speedup wall': ratio(wallTps(l), wallTps(base)),
-    'speedup steps': ratio(stepTps(l), stepTps(base)),
-    'speedup decoder': ratio(decoderTps(l), decoderTps(base)),
+    'speedup wall': speedup(l, base, wallTps),
+    'speedup steps': speedup(l, base, stepTps),
+    'speedup decoder': speedup(l, base, decoderTps),
   })),
 );
+for (const l of levelsRun.filter((x) => x.quiet.disturbed)) {
+  console.log(`concurrency ${l.c}: refused, disturbed run: other processes used ${l.quiet.otherCores.toFixed(2)} cores (limit ${meter.maxOtherCores}) over its ${l.wallS.toFixed(0)} s`);
+}
 const at8 = levelsRun.find((l) => l.c === 8);
-if (at8 && base.c === 1) {
+if (at8 && base.c === 1 && !at8.quiet.disturbed && !base.quiet.disturbed) {
   console.log(
     `issue #4 (≥ 3x decoder tokens/s at concurrency 8 vs 1): ${ratio(wallTps(at8), wallTps(base))} over wall time, ` +
       `${ratio(stepTps(at8), stepTps(base))} over decode-step time, ${ratio(decoderTps(at8), decoderTps(base))} over decode + prefill time`,
