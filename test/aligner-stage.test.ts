@@ -15,6 +15,7 @@ import { decodeAudio } from '../stages/audio/decode.js';
 import plugin from '../stages/qwen3-forced-aligner/align-stage.js';
 import { Aligner } from '../stages/qwen3-forced-aligner/aligner.js';
 import { splitWords } from '../stages/qwen3-forced-aligner/text/words.js';
+import { createDescribedStage } from './fixtures/stages/described-stage.js';
 
 const modelPath = path.join(repoRoot(), 'test/fixtures/golden/qwen3-forced-aligner/tiny-b/checkpoint');
 const cacheDir = path.join(repoRoot(), 'test/.tmp/aligner-stage');
@@ -26,8 +27,8 @@ type Word = { word: string; start: number; end: number };
 
 async function stage(options: Record<string, unknown>): Promise<{ instance: StageInstance; metrics: () => Record<string, number> }> {
   let last: Record<string, number> = {};
-  const instance = await plugin.create({
-    stageName: 'align', device: 'cpu', threads: 1, options: { precision: 'fp32', ...options }, modelPath, cacheDir, workerIndex: 0,
+  const instance = await createDescribedStage(plugin.name, {
+    options: { precision: 'fp32', ...options }, modelPath, cacheDir,
     publishMetrics: (m) => { last = { ...m }; },
   });
   return { instance, metrics: () => last };

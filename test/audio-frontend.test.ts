@@ -11,12 +11,13 @@ import { decodeAudio } from '../stages/audio/decode.js';
 import resamplePlugin from '../stages/audio/resample-stage.js';
 import melPlugin from '../stages/audio/whisper-mel-stage.js';
 import { maxAbsDiff, referenceLogMel } from './fixtures/audio/reference-mel.js';
+import { createDescribedStage } from './fixtures/stages/described-stage.js';
 
 const fixture = (name: string) => fs.readFileSync(path.join(repoRoot(), 'test/fixtures/audio', name));
 const ctx: ItemContext = { id: 'test', emit() {}, cancelled: false, onCancel() {} };
 
 async function create(plugin: StagePlugin, options: Record<string, unknown> = {}): Promise<StageInstance> {
-  return plugin.create({ stageName: plugin.name, device: 'cpu', threads: 1, modelPath: '', cacheDir: '', workerIndex: 0, options });
+  return createDescribedStage(plugin.name, { options });
 }
 const [decode, resample, mel] = await Promise.all([create(decodePlugin), create(resamplePlugin), create(melPlugin)]);
 

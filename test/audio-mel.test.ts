@@ -11,6 +11,7 @@ import { whisperLogMel } from '../stages/audio/mel.js';
 import { splitAtQuietPoints } from '../stages/audio/segment.js';
 import melPlugin from '../stages/audio/whisper-mel-stage.js';
 import { maxAbsDiff, referenceLogMel } from './fixtures/audio/reference-mel.js';
+import { createDescribedStage } from './fixtures/stages/described-stage.js';
 
 const jfkBytes = new Uint8Array(fs.readFileSync(path.join(repoRoot(), 'test/fixtures/audio/jfk.wav')));
 const jfk = (await decodeAudio(jfkBytes, { maxDurationS: 60 })).channels[0];
@@ -65,10 +66,7 @@ t.test('splitAtQuietPoints cuts inside the quietest window near each boundary', 
 const ctx: ItemContext = { id: 'test', emit() {}, cancelled: false, onCancel() {} };
 
 t.test('the stage emits one independently normalised mel per segment', async (t) => {
-  const stage = await melPlugin.create({
-    stageName: 'features', device: 'cpu', threads: 1, modelPath: '', cacheDir: '', workerIndex: 0,
-    options: { max_segment_s: 4, search_s: 1 },
-  });
+  const stage = await createDescribedStage(melPlugin.name, { options: { max_segment_s: 4, search_s: 1 } });
   const [result] = await stage.process([{ payload: { samples: jfk, sampleRate: 16000, filename: 'jfk.wav' }, ctx }]);
   if (!result.ok) throw new Error(result.error.message);
   const { segments, duration, filename, samples } = result.payload as {

@@ -1,5 +1,6 @@
 // The light descriptors against what they describe: each built-in plugin's
-// descriptor has its module's name and options schema, each handler's its
+// descriptor has its module's name and is the only declaration of its options
+// (the stage gets them with the defaults filled in), each handler's its
 // module's name; docs/PAYLOADS.md is what the descriptors generate; and the
 // features handler answers what its descriptor promises, through a real pipeline.
 import fs from 'node:fs';
@@ -20,17 +21,28 @@ import { repoRoot } from '../src/util/paths.js';
 import { whisperLogMel } from '../stages/audio/mel.js';
 import { frontEndSamples } from './fixtures/stages/front-end-samples.js';
 import { multipartBody } from './fixtures/server/scripted-pipeline.js';
+import { startTestPipeline } from './fixtures/stages/pipeline-helper.js';
 
 const importDefault = async <T>(file: string) => ((await import(pathToFileURL(file).href)) as { default: T }).default;
 
-t.test('built-in plugins: descriptor name and options schema equal the module\'s', async (t) => {
+t.test('built-in plugins: descriptor name equals the module\'s; the options are declared only in the descriptor', async (t) => {
   const { plugins } = builtinCatalogue();
   t.same([...plugins.keys()].sort(), ['audio/decode', 'audio/resample', 'audio/whisper-mel', 'qwen3-asr/decoder', 'qwen3-asr/encoder', 'qwen3-forced-aligner/aligner', 'qwen3-forced-aligner/keep-audio', 'silero-vad/vad']);
   for (const descriptor of plugins.values()) {
     const plugin = await importDefault<{ name: string; optionsSchema?: object }>(descriptor.module);
     t.equal(plugin.name, descriptor.name, `${descriptor.file} names its module's plugin`);
-    t.same(descriptor.options, plugin.optionsSchema, `${descriptor.name}: options schema as the module declares it`);
+    t.equal(plugin.optionsSchema, undefined, `${descriptor.name}: no second options schema in the module`);
   }
+});
+
+t.test('a described stage receives its options with the descriptor\'s defaults filled in', async (t) => {
+  const plugin = path.join(repoRoot(), 'test', 'fixtures', 'stages', 'options-echo.plugin.yaml');
+  const run = async (options: object) => {
+    const pipeline = await startTestPipeline(t, { echo: { plugin, options } });
+    return (await pipeline.submit({})).options;
+  };
+  t.same(await run({}), { label: 'plain', limit: 2.5, nested: { on: true } });
+  t.same(await run({ limit: 7 }), { label: 'plain', limit: 7, nested: { on: true } }, 'a written option replaces its default only');
 });
 
 t.test('built-in handlers: descriptor name equals the module\'s', async (t) => {

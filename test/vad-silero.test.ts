@@ -6,6 +6,7 @@ import { defaultModelPath, SileroVad } from '../stages/silero-vad/model.js';
 import { readChunkingStrategy, SERVER_VAD_DEFAULTS, speechRegions } from '../stages/silero-vad/regions.js';
 import plugin from '../stages/silero-vad/vad-stage.js';
 import { jfkSamples, joinWithGaps, RATE, STANDARD_GAPS } from './fixtures/vad/long-audio.js';
+import { createDescribedStage } from './fixtures/stages/described-stage.js';
 
 const jfk = jfkSamples();
 const { samples, copies } = joinWithGaps(jfk, STANDARD_GAPS);
@@ -57,7 +58,7 @@ t.test('chunking_strategy: auto, server_vad with defaults and bounds, wrong valu
 });
 
 t.test('stage: requests without chunking_strategy pass through; others get speech regions, batched', async (t) => {
-  const stage = await plugin.create({ stageName: 'vad', device: 'cpu', threads: 1, options: {}, modelPath: '', cacheDir: '', workerIndex: 0 });
+  const stage = await createDescribedStage(plugin.name);
   t.teardown(() => stage.dispose?.());
   const ctx = (id: string) => ({ id, emit() {}, cancelled: false, onCancel() {} });
   const plain = { samples: jfk, sampleRate: RATE, params: {} };

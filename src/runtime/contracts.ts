@@ -25,7 +25,9 @@ export interface StageEnv {
   device: string;
   /** Intra-op threads the stage may use (onnxruntime intraOpNumThreads). */
   threads: number;
-  /** Free-form options from the pipeline YAML `options:` block, validated by the plugin's schema. */
+  /** The stage's `options:` from the pipeline YAML, valid against the plugin's options schema (its
+   *  descriptor's; a bare module's optionsSchema) with the schema's defaults filled in: the stage
+   *  reads them and keeps no defaults of its own. */
   options: Record<string, unknown>;
   /** Folder of the model being served (from --model-path, already resolved); '' for a pipeline
    *  none of whose stages declares `needs_model`. */

@@ -20,9 +20,12 @@ import { processEach } from './stage-items.js';
 export { decodeAudio } from './decode.js';
 export { probeDuration } from './probe.js';
 
-const DEFAULT_MAX_DURATION_S = 10800;
-/** 3 GiB: four uploads of unknown length reserve the 3 h cap each (4 × 691 MB) and ~450 MB stay for the rest. */
-const DEFAULT_MEMORY_BUDGET_MB = 3072;
+/** Options (decode.plugin.yaml declares them; the pipeline fills in the defaults). */
+interface DecodeOptions {
+  max_duration_s: number;
+  memory_budget_mb: number;
+}
+
 const BYTES_PER_S = TARGET_RATE * 4;
 /** The sink commits at least 30 s, then grows by 1.5× (mono-sink.ts): what a declared length will commit. */
 const FIRST_COMMIT_S = 30;
@@ -37,17 +40,9 @@ function uploadedBytes(audio: unknown): Uint8Array {
 
 const plugin: StagePlugin = {
   name: 'audio/decode',
-  optionsSchema: {
-    type: 'object',
-    additionalProperties: false,
-    properties: {
-      max_duration_s: { type: 'number', exclusiveMinimum: 0, default: DEFAULT_MAX_DURATION_S },
-      memory_budget_mb: { type: 'number', exclusiveMinimum: 0, default: DEFAULT_MEMORY_BUDGET_MB },
-    },
-  },
   create(env) {
-    const maxDurationS = (env.options.max_duration_s as number | undefined) ?? DEFAULT_MAX_DURATION_S;
-    const budget = new DecodeBudget(((env.options.memory_budget_mb as number | undefined) ?? DEFAULT_MEMORY_BUDGET_MB) * 2 ** 20);
+    const { max_duration_s: maxDurationS, memory_budget_mb: budgetMb } = env.options as unknown as DecodeOptions;
+    const budget = new DecodeBudget(budgetMb * 2 ** 20);
     const capBytes = (Math.ceil(maxDurationS * TARGET_RATE) + TARGET_RATE) * 4; // the sink's own reservation
     /** Bytes a request takes before it decodes: what its declared length will commit, the cap when unknown. */
     const reservation = (bytes: Uint8Array) => {

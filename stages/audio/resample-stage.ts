@@ -16,7 +16,6 @@ function channelsOf(channels: unknown): Float32Array[] {
 
 const plugin: StagePlugin = {
   name: 'audio/resample',
-  optionsSchema: { type: 'object', additionalProperties: false, properties: {} },
   create(env) {
     return {
       process: (items) =>

@@ -11,9 +11,12 @@ import { processEach } from './stage-items.js';
 export { whisperLogMel } from './mel.js';
 export { splitAtQuietPoints } from './segment.js';
 
-/** Qwen3-ASR takes at most 20 minutes of audio in one pass. */
-const MODEL_MAX_SEGMENT_S = 1200;
-const DEFAULTS = { n_mels: 128, max_segment_s: MODEL_MAX_SEGMENT_S, search_s: 5 };
+/** Options (whisper-mel.plugin.yaml declares them; the pipeline fills in the defaults). */
+interface MelOptions {
+  n_mels: number;
+  max_segment_s: number;
+  search_s: number;
+}
 
 /** Pauses shorter than this stay inside a segment: the decoder keeps its context across them, and
  *  a second costs 13 audio tokens; longer ones are skipped. */
@@ -29,17 +32,8 @@ function speechBounds(speech: unknown, length: number): { start: number; end: nu
 
 const plugin: StagePlugin = {
   name: 'audio/whisper-mel',
-  optionsSchema: {
-    type: 'object',
-    additionalProperties: false,
-    properties: {
-      n_mels: { type: 'integer', minimum: 1, maximum: 256, default: DEFAULTS.n_mels },
-      max_segment_s: { type: 'number', minimum: 1, maximum: MODEL_MAX_SEGMENT_S, default: DEFAULTS.max_segment_s },
-      search_s: { type: 'number', minimum: 0, default: DEFAULTS.search_s },
-    },
-  },
   create(env) {
-    const { n_mels: nMels, max_segment_s: maxSegmentS, search_s: searchS } = { ...DEFAULTS, ...env.options } as typeof DEFAULTS;
+    const { n_mels: nMels, max_segment_s: maxSegmentS, search_s: searchS } = env.options as unknown as MelOptions;
     return {
       process: (items) =>
         processEach(env.stageName, items, ({ samples, sampleRate, speech, ...rest }) => {

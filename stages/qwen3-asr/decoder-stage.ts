@@ -10,13 +10,19 @@ import { toErrorInfo } from '../../src/runtime/errors.js';
 import { createDecoderRunner } from './runner/index.js';
 import { BatchScheduler, type SchedulerStats } from '../common/engine/batch-scheduler.js';
 import { badPayload } from '../common/engine/errors.js';
-import { DEFAULT_PRECISION, modelStageOptionsSchema, runnerOptions } from '../common/engine/runner-options.js';
+import { runnerOptions, type ModelStageOptions } from '../common/engine/runner-options.js';
 import { readDecodeParams } from './decode/request-params.js';
 import { transcribe, type EncodedSegment } from './decode/transcription.js';
 import { loadAsrText } from './text/index.js';
 
 const STAGE = 'qwen3-asr/decoder';
-const DEFAULTS = { precision: DEFAULT_PRECISION, max_running: 16, max_context: 1024, prefill_chunk: 256, max_segments_in_flight: 8 };
+/** Options (decoder.plugin.yaml declares them; the pipeline fills in the defaults). */
+interface DecoderOptions extends ModelStageOptions {
+  max_running: number;
+  max_context: number;
+  prefill_chunk: number;
+  max_segments_in_flight: number;
+}
 const METRICS_INTERVAL_MS = 1000;
 
 /** Published metric name → scheduler counter (cumulative; waiting/running are current). */
@@ -36,14 +42,8 @@ const DECODER_METRICS = {
 
 const plugin: StagePlugin = {
   name: STAGE,
-  optionsSchema: modelStageOptionsSchema({
-    max_running: { type: 'integer', minimum: 1, default: DEFAULTS.max_running },
-    max_context: { type: 'integer', minimum: 32, default: DEFAULTS.max_context },
-    prefill_chunk: { type: 'integer', minimum: 1, default: DEFAULTS.prefill_chunk },
-    max_segments_in_flight: { type: 'integer', minimum: 1, default: DEFAULTS.max_segments_in_flight },
-  }),
   async create(env) {
-    const options = { ...DEFAULTS, ...env.options } as typeof DEFAULTS;
+    const options = env.options as unknown as DecoderOptions;
     const text = loadAsrText(env.modelPath);
     const runner = await createDecoderRunner({
       ...runnerOptions(env, options.precision),

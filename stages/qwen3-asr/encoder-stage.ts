@@ -9,10 +9,14 @@ import { createEncoderRunner } from './runner/index.js';
 import type { MelInput } from './runner/types.js';
 import { EncodeCache, fingerprint } from '../common/engine/encode-cache.js';
 import { badPayload, ERR_ENCODER_FAILED, runnerFailed } from '../common/engine/errors.js';
-import { DEFAULT_PRECISION, modelStageOptionsSchema, runnerOptions } from '../common/engine/runner-options.js';
+import { runnerOptions, type ModelStageOptions } from '../common/engine/runner-options.js';
 
 const STAGE = 'qwen3-asr/encoder';
-const DEFAULTS = { precision: DEFAULT_PRECISION, cache_entries: 64, cache_mb: 256 };
+/** Options (encoder.plugin.yaml declares them; the pipeline fills in the defaults). */
+interface EncoderOptions extends ModelStageOptions {
+  cache_entries: number;
+  cache_mb: number;
+}
 
 interface MelSegment {
   start: number;
@@ -23,12 +27,8 @@ interface MelSegment {
 
 const plugin: StagePlugin = {
   name: STAGE,
-  optionsSchema: modelStageOptionsSchema({
-    cache_entries: { type: 'integer', minimum: 0, default: DEFAULTS.cache_entries },
-    cache_mb: { type: 'number', minimum: 0, default: DEFAULTS.cache_mb },
-  }),
   async create(env) {
-    const options = { ...DEFAULTS, ...env.options } as typeof DEFAULTS;
+    const options = env.options as unknown as EncoderOptions;
     const runner = await createEncoderRunner(runnerOptions(env, options.precision));
     const cache = new EncodeCache<MelInput>({ maxEntries: options.cache_entries, maxBytes: options.cache_mb * 1024 * 1024 });
     const counters = { batches: 0, clips: 0, encode_calls: 0, encoded_clips: 0, encode_ms: 0, cache_hits: 0 };

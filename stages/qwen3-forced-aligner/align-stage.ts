@@ -10,14 +10,18 @@
 import type { ItemResult, Payload, StagePlugin } from '../../src/runtime/contracts.js';
 import { toErrorInfo } from '../../src/runtime/errors.js';
 import { badPayload, runnerFailed } from '../common/engine/errors.js';
-import { DEFAULT_PRECISION, modelStageOptionsSchema, runnerOptions } from '../common/engine/runner-options.js';
+import { runnerOptions, type ModelStageOptions } from '../common/engine/runner-options.js';
 import { Aligner } from './aligner.js';
 import { alignUnits, AUDIO_FIELD, type AlignUnit } from './decode/units.js';
 import type { WordTime } from './decode/timestamps.js';
-import { DEFAULT_MAX_RUN_TOKENS } from './runner/index.js';
 
 const STAGE = 'qwen3-forced-aligner/aligner';
-const DEFAULTS = { precision: DEFAULT_PRECISION, model_path: '', mode: 'on_request', max_run_tokens: DEFAULT_MAX_RUN_TOKENS };
+/** Options (aligner.plugin.yaml declares them; the pipeline fills in the defaults). */
+interface AlignOptions extends ModelStageOptions {
+  model_path: string;
+  mode: 'on_request' | 'always';
+  max_run_tokens: number;
+}
 const ERR_ALIGNER_FAILED = 'ERR_ALIGNER_FAILED';
 
 function wantsWords(payload: Payload, mode: string): boolean {
@@ -33,13 +37,8 @@ function placed(unit: AlignUnit, words: WordTime[]): WordTime[] {
 
 const plugin: StagePlugin = {
   name: STAGE,
-  optionsSchema: modelStageOptionsSchema({
-    model_path: { type: 'string', default: DEFAULTS.model_path },
-    mode: { enum: ['on_request', 'always'], default: DEFAULTS.mode },
-    max_run_tokens: { type: 'integer', minimum: 64, default: DEFAULTS.max_run_tokens },
-  }),
   async create(env) {
-    const options = { ...DEFAULTS, ...env.options } as typeof DEFAULTS;
+    const options = env.options as unknown as AlignOptions;
     const aligner = await Aligner.create({
       ...runnerOptions(env, options.precision),
       modelPath: options.model_path || env.modelPath,

@@ -12,7 +12,6 @@ const STAGE = 'qwen3-forced-aligner/keep-audio';
 
 const plugin: StagePlugin = {
   name: STAGE,
-  optionsSchema: { type: 'object', additionalProperties: false, properties: {} },
   create(env) {
     return {
       process: (items) => processEach(env.stageName, items, (payload) => {

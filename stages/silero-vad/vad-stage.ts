@@ -10,7 +10,13 @@ import { SileroVad, VAD_SAMPLE_RATE, WINDOW, defaultModelPath } from './model.js
 import { readChunkingStrategy, speechRegions, type VadSettings } from './regions.js';
 
 const STAGE = 'silero-vad/vad';
-const DEFAULTS = { model_path: '', lane_s: 30, warmup_s: 1, max_batch: 16 };
+/** Options (vad.plugin.yaml declares them; the pipeline fills in the defaults). */
+interface VadOptions {
+  model_path: string;
+  lane_s: number;
+  warmup_s: number;
+  max_batch: number;
+}
 
 interface Job {
   index: number;
@@ -20,18 +26,8 @@ interface Job {
 
 const plugin: StagePlugin = {
   name: STAGE,
-  optionsSchema: {
-    type: 'object',
-    additionalProperties: false,
-    properties: {
-      model_path: { type: 'string', default: DEFAULTS.model_path },
-      lane_s: { type: 'number', minimum: 1, default: DEFAULTS.lane_s },
-      warmup_s: { type: 'number', minimum: 0, maximum: 10, default: DEFAULTS.warmup_s },
-      max_batch: { type: 'integer', minimum: 1, maximum: 256, default: DEFAULTS.max_batch },
-    },
-  },
   async create(env) {
-    const opts = { ...DEFAULTS, ...env.options } as typeof DEFAULTS;
+    const opts = env.options as unknown as VadOptions;
     const vad = await SileroVad.load(opts.model_path || defaultModelPath(), env.device, env.threads);
     const windowsPer = (s: number) => Math.max(1, Math.round((s * VAD_SAMPLE_RATE) / WINDOW));
     const lanes = { laneWindows: windowsPer(opts.lane_s), warmupWindows: Math.round((opts.warmup_s * VAD_SAMPLE_RATE) / WINDOW), maxBatch: opts.max_batch };

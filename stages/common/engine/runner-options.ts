@@ -1,20 +1,15 @@
 // What an ONNX model stage tells its runner: where the model and graph cache
 // are, the device and threads from the stage's YAML, the precision option
-// (one schema for every model stage), and log lines while a first start
+// every model stage's descriptor declares, and log lines while a first start
 // hashes and converts the checkpoint.
 import type { StageEnv } from '../../../src/runtime/contracts.js';
 import type { ConvertProgress, HashProgress } from '../graph/cache.js';
 import type { Precision, RunnerOptions } from './runner.js';
 
-export const DEFAULT_PRECISION: Precision = 'int8';
-
-/** JSON schema of a model stage's `options:`: `precision` plus the stage's own. */
-export function modelStageOptionsSchema(properties: Record<string, object>): object {
-  return {
-    type: 'object',
-    additionalProperties: false,
-    properties: { precision: { enum: ['fp32', 'fp16', 'int8', 'int4'], default: DEFAULT_PRECISION }, ...properties },
-  };
+/** The option every model stage's descriptor declares (`precision: { enum: [fp32, fp16, int8, int4] }`),
+ *  beside its own; the stage reads them from env.options, defaults filled in by the pipeline. */
+export interface ModelStageOptions {
+  precision: Precision;
 }
 
 export function runnerOptions(env: StageEnv, precision: Precision): RunnerOptions {
