@@ -2,7 +2,10 @@
 // second, for a 60 s clip of real speech as 16 kHz WAV, 44.1 kHz stereo WAV and MP3.
 // Side by side in one run: transformers.js' WhisperFeatureExtractor for the mel step,
 // sox (when installed) for the resample step, and ffmpeg's whole decode+soxr chain.
-// Usage: node dist/bench/frontend.js [--runs N]
+// Each timed run carries the CPU other processes took meanwhile (bench/quiet.ts);
+// a disturbed run is retaken up to twice, and ratios built on one that stayed
+// disturbed are printed as "refused".
+// Usage: node dist/bench/frontend.js [--runs N] [--max-other-cores 0.1]
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -15,12 +18,15 @@ import { downmixToMono, resample, resampleTo16kMono } from '../stages/audio/resa
 import { referenceLogMel } from '../test/fixtures/audio/reference-mel.js';
 import { buildWav } from '../test/fixtures/audio/wav-writer.js';
 import { parseScriptArgs } from './args.js';
+import { QuietMeter, Series, quietSample } from './quiet.js';
 
 const SECONDS = 60;
-const { values } = parseScriptArgs('Usage: node dist/bench/frontend.js [--runs N]\nDecode + resample + log-mel throughput, side by side with transformers.js, sox and ffmpeg.', {
-  options: { runs: { type: 'string', default: '3' } },
+const { values } = parseScriptArgs('Usage: node dist/bench/frontend.js [--runs N] [--max-other-cores 0.1]\nDecode + resample + log-mel throughput, side by side with transformers.js, sox and ffmpeg.', {
+  options: { runs: { type: 'string', default: '3' }, 'max-other-cores': { type: 'string', default: '0.1' } },
 });
 const runs = Number(values.runs);
+const meter = new QuietMeter({ maxOtherCores: Number(values['max-other-cores']) });
+console.log(await meter.banner());
 const fixtures = path.join(repoRoot(), 'test/fixtures/audio');
 const hasSox = spawnSync('sox', ['--version']).status === 0;
 
@@ -50,16 +56,15 @@ function pipeThrough(exe: string, args: string[], input: Uint8Array): Promise<Bu
 
 const f32Bytes = (x: Float32Array) => new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
 
-/** Median time of `runs` calls after one warm-up call (JIT, WASM compilation, filter design). */
-async function median(fn: () => Promise<unknown> | unknown): Promise<number> {
+/** `runs` timed calls after one warm-up call (JIT, WASM compilation, filter design), each under the quiet meter. */
+async function timed(name: string, fn: () => Promise<unknown> | unknown): Promise<Series> {
   await fn();
-  const times: number[] = [];
+  const series = new Series(name);
   for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await fn();
-    times.push(performance.now() - t0);
+    const r = await quietSample(meter, fn, 2);
+    series.add(r.quiet.wallMs, r.quiet);
   }
-  return times.sort((a, b) => a - b)[Math.floor(times.length / 2)];
+  return series;
 }
 
 // inputs: jfk.wav (16 kHz mono) and the 44.1 kHz stereo MP3 fixture, looped to 60 s
@@ -103,8 +108,11 @@ for (const [name, bytes, planes, rate] of inputs) {
     const soxArgs = ['-t', 'f32', '-r', String(rate), '-c', '1', '-', '-t', 'f32', '-', 'rate', '-v', '16000'];
     if (hasSox) tasks.push(['sox', () => pipeThrough('sox', soxArgs, f32Bytes(mono))]);
   }
-  const t: Record<string, number> = {};
-  for (const [task, fn] of tasks) t[task] = await median(fn);
+  const series: Record<string, Series> = {};
+  for (const [task, fn] of tasks) series[task] = await timed(task, fn);
+  const t = Object.fromEntries(Object.entries(series).map(([k, v]) => [k, v.median()]));
+  /** a / b from medians, or 'refused' when a run of either stayed disturbed. */
+  const over = (a: string, b: string) => (series[a].disturbed || series[b].disturbed ? 'refused' : +(t[a] / t[b]).toFixed(2));
   progress.tick();
   rows.push({
     input: name,
@@ -114,14 +122,15 @@ for (const [name, bytes, planes, rate] of inputs) {
     'total ms': +t.all.toFixed(1),
     'total x realtime': x(t.all),
     'transformers.js mel ms': +t['transformers.js mel'].toFixed(1),
-    'mel: transformers.js / ours': +(t['transformers.js mel'] / t.mel).toFixed(2),
+    'mel: transformers.js / ours': over('transformers.js mel', 'mel'),
     'sox rate -v ms': !needsResampling ? '-' : hasSox ? +t.sox.toFixed(1) : 'not installed',
-    'resample: sox / ours': needsResampling && hasSox ? +(t.sox / t.resample).toFixed(2) : '-',
+    'resample: sox / ours': needsResampling && hasSox ? over('sox', 'resample') : '-',
     'ffmpeg decode+soxr ms': +t.ffmpeg.toFixed(1),
-    'total: (ffmpeg + our mel) / ours': +((t.ffmpeg + t.mel) / t.all).toFixed(2),
+    'total: (ffmpeg + our mel) / ours': series.ffmpeg.disturbed || series.mel.disturbed || series.all.disturbed ? 'refused' : +((t.ffmpeg + t.mel) / t.all).toFixed(2),
+    'others cores (worst)': +Math.max(...Object.values(series).map((v) => v.worstOtherCores)).toFixed(2),
   });
 }
 progress.stop();
-console.log(`\n${SECONDS} s of speech, median of ${runs} runs, one thread (${process.version}):`);
+console.log(`\n${SECONDS} s of speech, median of ${runs} runs, one thread (${process.version}); "refused": a run stayed disturbed by other processes:`);
 console.table(rows);
 console.log('x realtime = seconds of audio per second of work. Ratios are their time / ours: above 1, ours is faster.');

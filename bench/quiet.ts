@@ -49,7 +49,10 @@ function machineBusyTicks(): number {
   return f[0] + f[1] + f[2] + f[5] + f[6] + f[7];
 }
 
-/** utime + stime of one process (all its threads); 0 once it has gone. */
+/**
+ * utime + stime of one process (all its threads); for ourselves also cutime + cstime, the
+ * children we have reaped (ffmpeg, sox); 0 once a process has gone.
+ */
 function processTicks(pid: number | 'self'): number {
   let text: string;
   try {
@@ -59,7 +62,8 @@ function processTicks(pid: number | 'self'): number {
   }
   // comm (field 2) may hold spaces; fields after its closing parenthesis start at field 3.
   const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return Number(rest[11]) + Number(rest[12]);
+  const own = Number(rest[11]) + Number(rest[12]);
+  return pid === 'self' ? own + Number(rest[13]) + Number(rest[14]) : own;
 }
 
 export class QuietMeter {
