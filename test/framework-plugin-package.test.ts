@@ -2,11 +2,13 @@
 // package in examples/plugins/gain is copied out of the tree, linked to
 // sgl-omni-ts as `npm install` links its file: dependency, compiled with tsc
 // against the `sgl-omni-ts/plugin` declarations, then named by path and by
-// package name in pipelines that run it in worker threads.
+// package name in pipelines that run it in worker threads. A second module in the
+// package decodes on the shared engine through `sgl-omni-ts/engine`.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import t from 'tap';
 import { ConfigError, loadPipelineConfig } from '../src/config/index.js';
 import type { Payload } from '../src/runtime/contracts.js';
@@ -29,6 +31,35 @@ const pkg = path.join(tmp, 'gain');
 fs.cpSync(example, pkg, { recursive: true, filter: (src) => !/[/\\](node_modules|dist)$/.test(src) });
 fs.mkdirSync(path.join(pkg, 'node_modules'));
 fs.symlinkSync(repoRoot(), path.join(pkg, 'node_modules', 'sgl-omni-ts'), 'dir');
+// A model plugin's use of the shared engine, compiled in the same package against `sgl-omni-ts/engine`:
+// a toy decoder whose next token is always the last one + 1 (EOS 7), decoded on the BatchScheduler.
+fs.writeFileSync(path.join(pkg, 'src', 'engine-use.ts'), `
+import { BatchScheduler, runSegments, type DecoderRunner } from 'sgl-omni-ts/engine';
+import type { ItemContext } from 'sgl-omni-ts/plugin';
+const VOCAB = 8;
+const last = new Map<number, number>();
+const next = (id: number) => { const logits = new Float32Array(VOCAB); logits[(id + 1) % VOCAB] = 1; return logits; };
+const runner: DecoderRunner = {
+  maxSlots: 2, maxContext: 32, vocabSize: VOCAB,
+  async prefill(slot, ids) { last.set(slot, ids[ids.length - 1]); return next(ids[ids.length - 1]); },
+  async decode(slots, tokens) {
+    const out = new Float32Array(slots.length * VOCAB);
+    slots.forEach((slot, i) => { last.set(slot, tokens[i]); out.set(next(tokens[i]), i * VOCAB); });
+    return out;
+  },
+  length: () => 0, release: (slot) => void last.delete(slot), dispose: async () => {},
+};
+export async function decodeTwo(): Promise<number[][]> {
+  const scheduler = new BatchScheduler(runner, { eosIds: [7], embedTokenId: -1, prefillChunkTokens: 16 });
+  const ctx: ItemContext = { id: 'r', emit() {}, cancelled: false, onCancel() {} };
+  return runSegments(scheduler, {
+    count: 2,
+    sequence: (i) => ({ promptIds: Int32Array.of(i, i + 1), maxNewTokens: 10, temperature: 0, seed: 0 }),
+    seam: () => '',
+    result: (_i, out) => out.tokens,
+  }, 2, ctx);
+}
+`);
 tsc('tsconfig.plugin.json');
 tsc(pkg);
 
@@ -43,6 +74,11 @@ async function run(file: string): Promise<Payload> {
     await pipeline.close();
   }
 }
+
+t.test('a package compiles against sgl-omni-ts/engine and runs the shared scheduler', async (t) => {
+  const { decodeTwo } = (await import(pathToFileURL(path.join(pkg, 'dist', 'engine-use.js')).href)) as { decodeTwo: () => Promise<number[][]> };
+  t.same(await decodeTwo(), [[2, 3, 4, 5, 6], [3, 4, 5, 6]], 'each segment counts up to EOS');
+});
 
 t.test('the example pipeline runs the built package named by path: features of the audio at half gain', async (t) => {
   const out = await run(path.join(pkg, 'pipeline.yaml'));
