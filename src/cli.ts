@@ -9,8 +9,8 @@ import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { ConfigError, explainPipelineConfig, loadPipelineConfig, OverrideArgsError, parseOverrideArgs, type Override, type ResolvedPipelineConfig } from './config/index.js';
 import { builtinCatalogue } from './config/discovery.js';
-import { readPipelineDocument } from './config/document.js';
 import { ModelPipelineError, pipelineForModel } from './config/models.js';
+import { applyServeFlags, stageNames, type ServeFlag, type ServeFlagUse } from './config/serve-flags.js';
 import type { CloseOptions, Pipeline } from './runtime/contracts.js';
 import type { Logger } from './runtime/logger.js';
 import { ERR_SHUTTING_DOWN } from './runtime/errors.js';
@@ -41,6 +41,8 @@ interface ServeFlags {
   requestTimeoutS?: number;
   shutdownTimeoutS?: number;
   logLevel: string;
+  /** Flags model folders add (serve-flags.ts), each with its value when given. */
+  extra: ServeFlagUse[];
 }
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
@@ -83,17 +85,21 @@ function parsePipelineFlag(value: string): PipelineFlag {
 /** With several pipelines, a `stages.<name>.…` override goes to those that have the stage (and must fit one). */
 function overridesFor(file: string, overrides: Override[], several: boolean): Override[] {
   if (!several) return overrides;
-  const stages = Object.keys((readPipelineDocument(file).value as { stages?: object } | null)?.stages ?? {});
+  const stages = stageNames(file);
   return overrides.filter(([dotted]) => !dotted.startsWith('stages.') || stages.includes(dotted.split('.')[1]));
 }
 
 /** The served pipelines: each loaded, with its model (its own, --model-path's, or none) and model ids. */
-async function servedPipelines(flags: ServeFlags, overrides: Override[], logger: Logger, cacheDir: string): Promise<(ServedPipeline & { drainTimeoutS: number })[]> {
+async function servedPipelines(flags: ServeFlags, given: Override[], logger: Logger, cacheDir: string): Promise<(ServedPipeline & { drainTimeoutS: number })[]> {
   const { resolveModelPath } = await import('./hub/resolve-model.js');
   const models = new Map<string, Promise<string>>();
   const resolveModel = (model: string) => models.get(model) ?? models.set(model, resolveModelPath(model, { logger })).get(model)!;
   const wanted: PipelineFlag[] = flags.pipeline.length > 0 ? flags.pipeline.map(parsePipelineFlag) : [];
   if (wanted.length === 0) wanted.push({ file: pipelineForModel(await resolveModel(flags.modelPath!)) });
+  // A model folder's serve flags may switch a pipeline to a variant and set a field of it.
+  const switched = applyServeFlags(wanted.map((w) => w.file), flags.extra);
+  switched.files.forEach((file, i) => { wanted[i].file = file; });
+  const overrides = [...switched.overrides, ...given];
   for (const [dotted] of overrides) {
     if (wanted.length > 1 && dotted.startsWith('stages.') && !wanted.some((w) => overridesFor(w.file, [[dotted, '']], true).length > 0)) {
       throw new OverrideArgsError(`--${dotted}: no pipeline has a stage named '${dotted.split('.')[1]}'`);
@@ -241,8 +247,8 @@ function stopper(app: FastifyInstance, pipelines: Pipeline[], logger: Logger, de
   return { drain, force };
 }
 
-function addServe(program: Command): void {
-  program
+function addServe(program: Command, extraFlags: ServeFlag[]): void {
+  const command = program
     .command('serve')
     .description('serve models and pipelines behind the OpenAI audio API (extra --dotted.flags override pipeline fields)')
     .option('--model-path <dir|hub-id>', 'checkpoint folder or Hugging Face model id, for the pipelines that load a model')
@@ -255,10 +261,33 @@ function addServe(program: Command): void {
     .option('--max-upload-mb <n>', 'largest accepted upload', intIn(1, 1 << 20), DEFAULT_MAX_UPLOAD_MB)
     .option('--request-timeout-s <s>', 'time allowed to receive a whole request, upload included (default: 300)', intIn(1, 86_400))
     .option('--shutdown-timeout-s <s>', 'on SIGTERM, time open requests get to finish before they are failed with 503 (default: the pipelines\' longest drain_timeout_s)', intIn(0, 86_400))
-    .addOption(new Option('--log-level <level>', 'least severe log level written').choices(LOG_LEVELS).default('info').env('SGL_OMNI_LOG_LEVEL'))
+    .addOption(new Option('--log-level <level>', 'least severe log level written').choices(LOG_LEVELS).default('info').env('SGL_OMNI_LOG_LEVEL'));
+  const added = new Map<string, ServeFlag>();
+  for (const flag of extraFlags) {
+    const option = new Option(`--${flag.name} <${flag.value}>`, flag.description);
+    try {
+      command.addOption(option);
+      added.set(option.attributeName(), flag);
+    } catch (err) {
+      process.stderr.write(`sgl-omni: skipping serve flag --${flag.name} of ${path.relative(repoRoot(), flag.file)}: ${(err as Error).message}\n`);
+    }
+  }
+  command
     .allowUnknownOption()
     .allowExcessArguments()
-    .action(async (flags: ServeFlags, cmd: Command) => serve(flags, overridesOf(cmd, 0).overrides));
+    .action(async (flags: Omit<ServeFlags, 'extra'> & Record<string, unknown>, cmd: Command) => {
+      const extra = [...added].filter(([key]) => typeof flags[key] === 'string').map(([key, flag]) => ({ flag, value: flags[key] as string }));
+      return serve({ ...flags, extra }, overridesOf(cmd, 0).overrides);
+    });
+}
+
+/** The serve flags the model folders declare; a broken catalogue is reported by addExtensions. */
+function declaredServeFlags(): ServeFlag[] {
+  try {
+    return [...builtinCatalogue().serveFlags.values()];
+  } catch {
+    return [];
+  }
 }
 
 function addConfig(program: Command): void {
@@ -309,7 +338,7 @@ export async function main(argv: string[] = process.argv): Promise<void> {
       return option.mandatory ? `${text} (required)` : text;
     },
   });
-  addServe(program);
+  addServe(program, declaredServeFlags());
   addConfig(program);
   await addExtensions(program);
   try {

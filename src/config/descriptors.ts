@@ -52,11 +52,22 @@ export interface HandlerDescriptor extends Described {
   needs: Fields;
 }
 
+/** A `serve` flag a folder declares (its manifest's serve_flags; applied by serve-flags.ts). */
+export interface ServeFlagSpec {
+  value: string;
+  description: string;
+  /** Dotted pipeline field the flag's value overrides. */
+  sets: string;
+  /** Served pipeline → the one served instead when the flag is given (relative to the manifest). */
+  switch?: Record<string, string>;
+}
+
 export interface Manifest {
   plugins?: string[];
   handlers?: string[];
   models?: Record<string, string>;
   cli?: string[];
+  serve_flags?: Record<string, ServeFlagSpec>;
 }
 
 export function readPluginDescriptor(file: string): PluginDescriptor {

@@ -16,6 +16,7 @@ import {
   type Manifest,
   type PluginDescriptor,
 } from './descriptors.js';
+import type { ServeFlag } from './serve-flags.js';
 import { ConfigError } from './errors.js';
 import { repoRoot } from '../util/paths.js';
 
@@ -33,6 +34,8 @@ export interface FolderContents {
   models: Record<string, string>;
   /** Absolute paths of CLI extension modules (compiled JavaScript). */
   cli: string[];
+  /** Flags it adds to `serve`, pipeline paths absolute. */
+  serveFlags: ServeFlag[];
 }
 
 export interface Catalogue {
@@ -42,6 +45,7 @@ export interface Catalogue {
   handlers: Map<string, HandlerDescriptor>;
   models: Map<string, { pipeline: string; source: string }>;
   cli: string[];
+  serveFlags: Map<string, ServeFlag>;
 }
 
 /** The folder's manifest, or null when it has none. */
@@ -72,6 +76,12 @@ export function readFolder(dir: string, requireManifest = false): FolderContents
     handlers: rel(manifest.handlers, '.handler.yaml').map(readHandlerDescriptor),
     models: Object.fromEntries(Object.entries(manifest.models ?? {}).map(([arch, file]) => [arch, path.resolve(dir, file)])),
     cli: (manifest.cli ?? []).map((f) => moduleFile(path.resolve(dir, f))),
+    serveFlags: Object.entries(manifest.serve_flags ?? {}).map(([name, spec]) => ({
+      ...spec,
+      name,
+      file: found!.source,
+      switch: Object.fromEntries(Object.entries(spec.switch ?? {}).map(([from, to]) => [path.resolve(dir, from), path.resolve(dir, to)])),
+    })),
   };
 }
 
@@ -88,7 +98,7 @@ let builtins: Catalogue | undefined;
 export function builtinCatalogue(): Catalogue {
   if (builtins) return builtins;
   const roots = builtinRoots();
-  const catalogue: Catalogue = { roots, plugins: new Map(), handlers: new Map(), models: new Map(), cli: [] };
+  const catalogue: Catalogue = { roots, plugins: new Map(), handlers: new Map(), models: new Map(), cli: [], serveFlags: new Map() };
   const unique = <T extends { name: string; file: string }>(map: Map<string, T>, item: T) => {
     const other = map.get(item.name);
     if (other) throw new ConfigError(item.file, [{ path: 'name', message: `'${item.name}' is already the name of ${other.file}` }]);
@@ -98,6 +108,7 @@ export function builtinCatalogue(): Catalogue {
     const folder = readFolder(dir)!;
     folder.plugins.forEach((p) => unique(catalogue.plugins, p));
     folder.handlers.forEach((h) => unique(catalogue.handlers, h));
+    folder.serveFlags.forEach((f) => unique(catalogue.serveFlags, f));
     for (const [arch, pipeline] of Object.entries(folder.models)) catalogue.models.set(arch, { pipeline, source: folder.source });
     catalogue.cli.push(...folder.cli);
   }

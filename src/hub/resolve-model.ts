@@ -17,6 +17,8 @@ export class ModelResolveError extends Error {
 }
 
 export interface ResolveModelOptions {
+  /** What the user gave the value as, for messages (default "--model-path"). */
+  label?: string;
   /** Fetch missing models from the Hub (default: yes, unless HF_HUB_OFFLINE=1). */
   allowDownload?: boolean;
   /** Branch, tag or commit (default "main"). */
@@ -35,13 +37,14 @@ const HUB_ID = /^[A-Za-z0-9][\w.-]*\/[A-Za-z0-9][\w.-]*$/;
 const DEFAULT_ENDPOINT = 'https://huggingface.co';
 
 export async function resolveModelPath(pathOrId: string, opts: ResolveModelOptions = {}): Promise<string> {
+  const label = opts.label ?? '--model-path';
   const local = path.resolve(pathOrId);
   if (fs.existsSync(local)) {
-    if (!fs.statSync(local).isDirectory()) throw new ModelResolveError(ERR_MODEL_NOT_FOUND, `--model-path ${pathOrId} is a file; expected a checkpoint folder or a Hub id`);
+    if (!fs.statSync(local).isDirectory()) throw new ModelResolveError(ERR_MODEL_NOT_FOUND, `${label} ${pathOrId} is a file; expected a checkpoint folder or a Hub id`);
     return local;
   }
   if (!HUB_ID.test(pathOrId)) {
-    throw new ModelResolveError(ERR_MODEL_NOT_FOUND, `--model-path ${pathOrId}: no such folder (${local}), and not a Hub id of the form Org/Name`);
+    throw new ModelResolveError(ERR_MODEL_NOT_FOUND, `${label} ${pathOrId}: no such folder (${local}), and not a Hub id of the form Org/Name`);
   }
   const env = opts.env ?? process.env;
   const revision = opts.revision ?? 'main';

@@ -6,8 +6,11 @@
 // piece (random or mismatched text can predict classes past its end), so they
 // never decrease and never leave the audio. In `on_request` mode (transcription
 // pipelines) it aligns only requests whose timestamp_granularities include
-// "word", and passes the others on untouched.
-import type { ItemResult, Payload, StagePlugin } from '../../src/runtime/contracts.js';
+// "word", and passes the others on untouched. options.model_path is a folder or
+// a Hugging Face id, found in (or downloaded to) the standard HF cache by the
+// resolver --model-path uses; empty, the aligner is the served model.
+import { resolveModelPath } from '../../src/hub/resolve-model.js';
+import type { ItemResult, Payload, StageEnv, StagePlugin } from '../../src/runtime/contracts.js';
 import { toErrorInfo } from '../../src/runtime/errors.js';
 import { badPayload, runnerFailed } from '../common/engine/errors.js';
 import { runnerOptions, type ModelStageOptions } from '../common/engine/runner-options.js';
@@ -30,6 +33,21 @@ function wantsWords(payload: Payload, mode: string): boolean {
   return Array.isArray(g) && g.includes('word');
 }
 
+/** The aligner checkpoint folder: options.model_path resolved as --model-path is, or the served model. */
+async function checkpointFolder(value: string, env: StageEnv): Promise<string> {
+  if (!value) return env.modelPath;
+  let tenth = 0;
+  return resolveModelPath(value, {
+    label: `stages.${env.stageName}.options.model_path`,
+    logger: { info: (fields, msg) => env.log?.('info', msg, fields as Record<string, unknown>) },
+    // A worker has no terminal: the download's progress goes to the log, a line per tenth.
+    onProgress: (done, total, file) => {
+      const reached = total > 0 ? Math.floor((10 * done) / total) : 10;
+      if (reached > tenth) env.log?.('info', `downloading ${value}: ${(tenth = reached) * 10}%`, { model: value, file, bytes: done, total });
+    },
+  });
+}
+
 function placed(unit: AlignUnit, words: WordTime[]): WordTime[] {
   const clamp = (v: number) => Math.min(unit.end, Math.max(unit.start, Math.round((v + unit.start) * 1000) / 1000));
   return words.map((w) => ({ word: w.word, start: clamp(w.start), end: clamp(w.end) }));
@@ -41,7 +59,7 @@ const plugin: StagePlugin = {
     const options = env.options as unknown as AlignOptions;
     const aligner = await Aligner.create({
       ...runnerOptions(env, options.precision),
-      modelPath: options.model_path || env.modelPath,
+      modelPath: await checkpointFolder(options.model_path, env),
       maxRunTokens: options.max_run_tokens,
     });
     const limits = { maxSeconds: aligner.maxSeconds, segmentMs: aligner.segmentMs };
