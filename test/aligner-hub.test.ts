@@ -8,7 +8,9 @@
 // plugin's serve flag switches pipelines/qwen3-asr.yaml to the aligned variant
 // and word granularity answers 200 with words; without the flag the same
 // request is the 400 that says how to start an aligner; on a pipeline with no
-// align stage the flag is refused before anything loads.
+// align stage the flag is refused before anything loads. The aligner needs the
+// served model only when options.model_path is empty (its descriptor's
+// needs_model condition): the alignment route then serves with no --model-path.
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -16,6 +18,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
 import type { ItemContext, StageEnv } from '../src/runtime/contracts.js';
+import { loadPipelineConfig } from '../src/config/load.js';
 import { repoRoot } from '../src/util/paths.js';
 import { decodeAudio } from '../stages/audio/decode.js';
 import { makeCheckpoint } from '../stages/qwen3-asr/checkpoint/make-checkpoint.js';
@@ -131,4 +134,26 @@ t.test('--aligner-path on pipelines with no align stage: refused before loading,
   );
   t.equal(err?.code, 1);
   t.match(err?.stderr, /--aligner-path sets stages\.align\.options\.model_path, but no served pipeline has a stage 'align' \(pipelines\/features\.yaml\); it applies to pipelines\/qwen3-asr\.yaml → pipelines\/qwen3-asr-aligned\.yaml/);
+});
+
+t.test('needs_model: the aligner needs the served model only without a checkpoint of its own', async (t) => {
+  const file = path.join(repoRoot(), 'pipelines/qwen3-forced-aligner.yaml');
+  const modelStages = async (overrides: [string, string][]) => (await loadPipelineConfig(file, { overrides })).stages.filter((s) => s.needsModel).map((s) => s.name);
+  t.same(await modelStages([]), ['align'], 'model_path empty: the served model is the aligner');
+  t.same(await modelStages([['stages.align.options.model_path', HF]]), [], 'its own checkpoint: no served model needed');
+  const aligned = await loadPipelineConfig(path.join(repoRoot(), 'pipelines/qwen3-asr-aligned.yaml'), { overrides: [['stages.align.options.model_path', HF]] });
+  t.same(aligned.stages.filter((s) => s.needsModel).map((s) => s.name), ['encoder', 'decoder'], 'beside ASR, --model-path is the ASR model');
+
+  const server = await startServe(['--pipeline', file, '--stages.align.options.model_path', HF, '--stages.align.threads', '1', '--stages.align.options.precision', 'fp32', '--cache-dir', cacheDir], hubEnv);
+  t.teardown(() => { if (server.child.exitCode === null) server.child.kill('SIGKILL'); });
+  await server.waitForLog((l) => l.msg === 'pipeline loaded; serving', 120_000);
+  const form = new FormData();
+  form.append('file', new Blob([new Uint8Array(fs.readFileSync(path.resolve(set.dir, golden.wav)))], { type: 'audio/wav' }), 'speech.wav');
+  form.append('text', golden.text);
+  form.append('language', golden.language);
+  const res = await fetch(`${server.url}/v1/audio/alignments`, { method: 'POST', body: form });
+  t.equal(res.status, 200, 'served with no --model-path');
+  t.same(((await res.json()) as { words: { word: string }[] }).words.map((w) => w.word), golden.words);
+  server.child.kill('SIGTERM');
+  await server.exited;
 });

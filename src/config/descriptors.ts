@@ -42,8 +42,8 @@ export interface PluginDescriptor extends Described {
   /** Request field → JSON schema, read from payload.params. */
   request: Record<string, object>;
   rules: Rule[];
-  /** The stage loads weights from the served model's folder (StageEnv.modelPath). */
-  needs_model: boolean;
+  /** The stage loads weights from the served model's folder (StageEnv.modelPath): always, or when a condition on its config holds. */
+  needs_model: boolean | string;
 }
 
 export interface HandlerDescriptor extends Described {
@@ -96,7 +96,7 @@ function readDescriptor(file: string, kind: 'plugin' | 'handler'): PluginDescrip
   const doc = readPipelineDocument(file);
   const problems = validateDescriptor(kind, doc.value);
   const value = doc.value as Omit<PluginDescriptor & HandlerDescriptor, 'file'>;
-  if (problems.length === 0 && kind === 'plugin') problems.push(...ruleProblems(value.rules));
+  if (problems.length === 0 && kind === 'plugin') problems.push(...ruleProblems(value.rules, value.needs_model));
   if (problems.length > 0) throw new ConfigError(file, problems.map(doc.locate));
   let module: string;
   try {
@@ -107,18 +107,19 @@ function readDescriptor(file: string, kind: 'plugin' | 'handler'): PluginDescrip
   return { ...value, file, module };
 }
 
-function ruleProblems(rules: Rule[]): ConfigProblem[] {
-  return rules.flatMap((rule, i) =>
-    (['if', 'assert'] as const).flatMap((key) => {
-      if (rule[key] === undefined) return [];
-      try {
-        parseExpression(rule[key]!);
-        return [];
-      } catch (err) {
-        return [{ path: `rules.${i}.${key}`, message: (err as Error).message }];
-      }
-    }),
-  );
+function ruleProblems(rules: Rule[], needsModel: boolean | string): ConfigProblem[] {
+  const conditions = typeof needsModel === 'string' ? [{ path: 'needs_model', text: needsModel }] : [];
+  rules.forEach((rule, i) => (['if', 'assert'] as const).forEach((key) => {
+    if (rule[key] !== undefined) conditions.push({ path: `rules.${i}.${key}`, text: rule[key]! });
+  }));
+  return conditions.flatMap(({ path, text }) => {
+    try {
+      parseExpression(text);
+      return [];
+    } catch (err) {
+      return [{ path, message: (err as Error).message }];
+    }
+  });
 }
 
 /**

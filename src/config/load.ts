@@ -13,7 +13,7 @@ import { orderStages } from './graph.js';
 import { checkContracts } from './payload.js';
 import { importPlugin, resolveHandler, resolvePlugin } from './plugins.js';
 import { resolveRoutes, type ResolvedRoute } from './routes.js';
-import { checkRules } from './rules.js';
+import { checkRules, conditionHolds } from './rules.js';
 import type { PipelineConfig, PipelineDocumentValue, ResolvedPipelineConfig, ResolvedStage } from './types.js';
 import { validateOptions, validatePipeline } from './validate.js';
 
@@ -41,10 +41,10 @@ export async function loadPipelineConfig(file: string, opts: LoadOptions = {}): 
       const optionProblems = schema ? validateOptions(schema, stage.options, `stages.${name}.options`) : [];
       problems.push(...optionProblems);
       // Rules read option values, which are only meaningful once the options passed their schema.
-      if (descriptor && optionProblems.length === 0) {
-        problems.push(...checkRules(descriptor.rules, { stage: stage as unknown as Record<string, unknown>, pipeline: written as unknown as Record<string, unknown> }, `stages.${name}`, descriptor.name));
-      }
-      stages.push({ name, ...stage, module, descriptor });
+      const scope = { stage: stage as unknown as Record<string, unknown>, pipeline: written as unknown as Record<string, unknown> };
+      if (descriptor && optionProblems.length === 0) problems.push(...checkRules(descriptor.rules, scope, `stages.${name}`, descriptor.name));
+      const needs = descriptor?.needs_model ?? false;
+      stages.push({ name, ...stage, module, descriptor, needsModel: typeof needs === 'string' ? conditionHolds(needs, scope) : needs });
     } catch (err) {
       problems.push({ path: `stages.${name}.plugin`, message: (err as Error).message });
     }
@@ -62,7 +62,7 @@ export async function loadPipelineConfig(file: string, opts: LoadOptions = {}): 
   problems.push(...requestProblems);
   if (problems.length > 0) throw fail(problems);
   const config: PipelineConfig = { ...written, routes: routes.map((r) => r.path) };
-  return { file, config, stages, routes, request, needsModel: stages.some((s) => s.descriptor?.needs_model === true) };
+  return { file, config, stages, routes, request, needsModel: stages.some((s) => s.needsModel) };
 }
 
 function handlerModuleProblems(route: ResolvedRoute): ConfigProblem[] {

@@ -70,6 +70,11 @@ function holds(e: Expression, scope: RuleScope): boolean {
   }
 }
 
+/** Whether a condition (`needs_model: "options.model_path == ''"`) holds for one stage. */
+export function conditionHolds(text: string, scope: RuleScope): boolean {
+  return holds(parseExpression(text), scope);
+}
+
 /** `field (value)` for each field an expression reads, to show what failed. */
 function describe(e: Expression, scope: RuleScope): string {
   const fields = [e.left, e.right].filter((o): o is { field: string } => 'field' in o);

@@ -36,6 +36,8 @@ export interface ResolvedStage extends StageConfig {
   module: string;
   /** The plugin's descriptor; absent for a bare module named by path (payload unchecked). */
   descriptor?: PluginDescriptor;
+  /** It loads the served model: its descriptor's needs_model, evaluated against this config. */
+  needsModel: boolean;
 }
 
 /** What createPipeline consumes: the validated config plus where each plugin lives. */
@@ -47,7 +49,7 @@ export interface ResolvedPipelineConfig {
   stages: ResolvedStage[];
   /** Each route with the handler serving it. */
   routes: ResolvedRoute[];
-  /** A stage loads model weights (its descriptor says `needs_model: true`): serving needs --model-path. */
+  /** A stage loads the served model (its descriptor's `needs_model` holds): serving needs --model-path. */
   needsModel: boolean;
   /** Per-request fields the stages accept (payload.params), each a JSON schema: what a handler may pass on. */
   request: Record<string, object>;

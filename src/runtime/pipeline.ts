@@ -21,7 +21,7 @@ export interface CreatePipelineOptions {
 
 export function createPipeline(resolved: ResolvedPipelineConfig, opts: CreatePipelineOptions = {}): Pipeline {
   if (resolved.needsModel && !opts.modelPath) {
-    const stages = resolved.stages.filter((s) => s.descriptor?.needs_model).map((s) => s.name);
+    const stages = resolved.stages.filter((s) => s.needsModel).map((s) => s.name);
     throw Object.assign(new Error(`pipeline ${resolved.config.name} (${resolved.file}) needs a model for stage(s) ${stages.join(', ')}: give --model-path`), { code: 'ERR_MODEL_PATH_REQUIRED' });
   }
   return new StagePipeline(resolved, opts);
