@@ -47,7 +47,7 @@ t.test('a described stage receives its options with the descriptor\'s defaults f
 
 t.test('built-in handlers: descriptor name equals the module\'s', async (t) => {
   const { handlers } = builtinCatalogue();
-  t.same([...handlers.keys()].sort(), ['alignment', 'features', 'openai-transcription']);
+  t.same([...handlers.keys()].sort(), ['alignment', 'features', 'openai-realtime', 'openai-transcription']);
   for (const descriptor of handlers.values()) t.equal((await importDefault<RouteHandler>(descriptor.module)).name, descriptor.name);
 });
 

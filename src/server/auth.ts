@@ -19,6 +19,13 @@ function bearerToken(header: string | undefined): string | undefined {
   return match?.[1];
 }
 
+/** The key a browser WebSocket offers as a subprotocol (it cannot set headers): `openai-insecure-api-key.KEY`, OpenAI's form. */
+function subprotocolKey(header: string | undefined): string | undefined {
+  const offered = (header ?? '').split(',').map((p) => p.trim());
+  return offered.find((p) => p.startsWith(SUBPROTOCOL_KEY_PREFIX))?.slice(SUBPROTOCOL_KEY_PREFIX.length);
+}
+const SUBPROTOCOL_KEY_PREFIX = 'openai-insecure-api-key.';
+
 async function bearerAuth(app: FastifyInstance, opts: BearerAuthOptions): Promise<void> {
   if (!opts.apiKey) throw new Error('bearer auth needs a non-empty apiKey');
   const expected = sha256(opts.apiKey);
@@ -26,7 +33,7 @@ async function bearerAuth(app: FastifyInstance, opts: BearerAuthOptions): Promis
 
   app.addHook('onRequest', async (request) => {
     if (exempt.has(request.url.split('?')[0])) return;
-    const token = bearerToken(request.headers.authorization);
+    const token = bearerToken(request.headers.authorization) ?? subprotocolKey(request.headers['sec-websocket-protocol']);
     if (token === undefined) {
       throw apiError('invalid_api_key', ['Missing API key: send it as "Authorization: Bearer <key>".']);
     }

@@ -81,8 +81,9 @@ export class SileroVad {
     }
   }
 
-  /** One run over rows of (stream, first sample of the window, state); states are updated in place. */
-  private async step(rows: { samples: Float32Array; start: number; state: Float32Array }[]): Promise<Float32Array> {
+  /** One run over rows of (stream, first sample of the window, state); states are updated in place.
+   *  Public for callers that carry a stream's state across calls (live audio, src/server/handlers/realtime). */
+  async step(rows: { samples: Float32Array; start: number; state: Float32Array }[]): Promise<Float32Array> {
     const batch = rows.length;
     const width = CONTEXT + WINDOW;
     const input = new Float32Array(batch * width);

@@ -1,0 +1,47 @@
+// The bounds of realtime sessions. Defaults suit the 32-stream target of the
+// qwen3-asr pipeline (admission.max_running 32); each can be set from the
+// environment (SGL_OMNI_REALTIME_<NAME>, e.g. SGL_OMNI_REALTIME_MAX_SESSIONS=8),
+// read when the route is mounted. A bad value stops the server at start.
+
+export interface RealtimeLimits {
+  /** Sessions open at once; the next is refused with an error event and close code 1013. */
+  max_sessions: number;
+  /** A session whose client sends nothing for this long is closed. */
+  idle_timeout_s: number;
+  /** A session is closed after this long, whatever it does (OpenAI: 60 minutes). */
+  max_session_s: number;
+  /** Audio a client may send ahead of real time; past it appends are refused. */
+  burst_s: number;
+  /** Longest turn: manual appends past it are refused, a detected turn is committed at it. */
+  max_turn_s: number;
+  /** Largest event read (a bigger append is refused, the session stays open). */
+  max_event_bytes: number;
+  /** Bad events in a row after which the session is closed (1008). */
+  max_bad_events: number;
+}
+
+export const DEFAULT_LIMITS: RealtimeLimits = {
+  max_sessions: 64,
+  idle_timeout_s: 60,
+  max_session_s: 3600,
+  burst_s: 10,
+  max_turn_s: 120,
+  max_event_bytes: 2 ** 20,
+  max_bad_events: 10,
+};
+
+const PREFIX = 'SGL_OMNI_REALTIME_';
+
+/** DEFAULT_LIMITS with the environment's overrides; throws naming the variable when one is not a positive number. */
+export function readLimits(env: NodeJS.ProcessEnv = process.env): RealtimeLimits {
+  const limits = { ...DEFAULT_LIMITS };
+  for (const key of Object.keys(limits) as (keyof RealtimeLimits)[]) {
+    const name = PREFIX + key.toUpperCase();
+    const raw = env[name];
+    if (raw === undefined || raw === '') continue;
+    const value = Number(raw);
+    if (!/^\d+(\.\d+)?$/.test(raw.trim()) || !(value > 0)) throw new Error(`${name} must be a positive number (got '${raw}')`);
+    limits[key] = value;
+  }
+  return limits;
+}

@@ -1,0 +1,31 @@
+// Prometheus metrics of the realtime handler, in the server's registry: sessions
+// open now and refused, turns by outcome, and per turn the time from the end of
+// its audio (commit or detected end of speech) to the first delta and to the
+// completed transcript.
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { ServerMetrics } from '../../metrics.js';
+
+const LATENCY_BUCKETS_S = [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60];
+
+export type TurnOutcome = 'completed' | 'failed' | 'cancelled';
+
+export class RealtimeMetrics {
+  readonly sessions: Gauge;
+  readonly refused: Counter<'reason'>;
+  readonly turns: Counter<'outcome'>;
+  readonly turnSeconds: Histogram;
+  readonly firstDeltaSeconds: Histogram;
+
+  constructor(registry: Registry, prefix: string) {
+    const registers = [registry];
+    this.sessions = new Gauge({ name: `${prefix}realtime_sessions_open`, help: 'Realtime transcription sessions open now', registers });
+    this.refused = new Counter({ name: `${prefix}realtime_sessions_refused_total`, help: 'Realtime sessions refused at connect, by reason', labelNames: ['reason'], registers });
+    this.turns = new Counter({ name: `${prefix}realtime_turns_total`, help: 'Realtime turns transcribed, by outcome', labelNames: ['outcome'], registers });
+    this.turnSeconds = new Histogram({ name: `${prefix}realtime_turn_latency_seconds`, help: 'Time from the end of a turn (commit or end of speech) to its completed transcript', buckets: LATENCY_BUCKETS_S, registers });
+    this.firstDeltaSeconds = new Histogram({ name: `${prefix}realtime_first_delta_seconds`, help: 'Time from the end of a turn to its first transcript delta', buckets: LATENCY_BUCKETS_S, registers });
+  }
+
+  static of(metrics: ServerMetrics): RealtimeMetrics {
+    return metrics.handlerMetrics('openai-realtime', (registry, prefix) => new RealtimeMetrics(registry, prefix));
+  }
+}

@@ -1,0 +1,331 @@
+// One realtime transcription session on one WebSocket: client events in order,
+// audio through the audio thread (one call at a time, so appends, commits and
+// clears keep their order), turns found by the VAD or committed by the client,
+// each transcribed through the pipeline while the session goes on. The session's
+// own buffer holds the audio of the turn in progress (with server_vad, only the
+// prefix padding while nobody speaks); its bounds are limits.ts.
+import type { FastifyBaseLogger } from 'fastify';
+import type { WebSocket } from 'ws';
+import type { Pipeline } from '../../../runtime/contracts.js';
+import { toApiError } from '../../errors.js';
+import type { ModelCatalog } from '../../model-catalog.js';
+import { bytesPerSecond, type AudioFormat } from './audio-formats.js';
+import type { AudioPool } from './audio-pool.js';
+import { decodeAudio, errorEvent, eventIdOf, newId, readClientEvent, RealtimeError, type ClientEvent } from './events.js';
+import type { RealtimeLimits } from './limits.js';
+import type { RealtimeMetrics } from './metrics.js';
+import { SampleBuffer } from './sample-buffer.js';
+import { applyUpdate, defaultConfig, renderSession, type Generation, type SessionConfig } from './session-config.js';
+import { TAIL_PADDING_MS, TurnDetector } from './turn-detector.js';
+import { transcribeTurn } from './turn.js';
+
+const RATE = 16_000;
+/** OpenAI refuses commits of less audio than this. */
+const MIN_COMMIT_MS = 100;
+/** Speech is confirmed 250 ms after it starts (turn-detector.ts): kept besides the prefix padding while idle. */
+const IDLE_KEEP_MS = 500;
+/** Server events a client has not read yet, past which it is dropped (it would hold memory without bound). */
+const MAX_UNREAD_BYTES = 8 * 2 ** 20;
+
+export const CLOSE = { normal: 1000, goingAway: 1001, policy: 1008, tryLater: 1013 } as const;
+
+export interface SessionDeps {
+  socket: WebSocket;
+  pipeline: Pipeline;
+  catalog: ModelCatalog;
+  audio: AudioPool;
+  metrics: RealtimeMetrics;
+  limits: RealtimeLimits;
+  log: FastifyBaseLogger;
+  /** beta when the client connected with ?intent=transcription. */
+  generation: Generation;
+  model: string;
+}
+
+const ms = (samples: number) => Math.round((samples * 1000) / RATE);
+
+export class RealtimeSession {
+  readonly id = newId('sess');
+  private config: SessionConfig;
+  private readonly expiresAt: number;
+  private readonly buffer = new SampleBuffer();
+  private chain: Promise<void> = Promise.resolve();
+  private detector: TurnDetector | undefined;
+  /** The item of the speech in progress (server_vad), from speech_started on. */
+  private speechItem: string | undefined;
+  private previousItem: string | null = null;
+  private readonly turns = new Set<Promise<void>>();
+  private readonly gone = new AbortController();
+  private credit: number;
+  private creditAt = performance.now();
+  private badInRow = 0;
+  private closing = false;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private readonly lifeTimer: NodeJS.Timeout;
+
+  constructor(private readonly deps: SessionDeps) {
+    this.config = defaultConfig(deps.model);
+    this.detector = this.config.turnDetection ? new TurnDetector(this.config.turnDetection) : undefined;
+    this.credit = deps.limits.burst_s;
+    this.expiresAt = Math.floor(Date.now() / 1000) + deps.limits.max_session_s;
+    this.lifeTimer = setTimeout(() => this.expire('session_expired', `The session reached its ${deps.limits.max_session_s} s limit.`), deps.limits.max_session_s * 1000);
+    this.touch();
+    deps.socket.on('message', (data: Buffer, isBinary: boolean) => this.onMessage(data, isBinary));
+    deps.socket.once('close', () => this.dispose());
+    const created = deps.generation === 'ga' ? 'session.created' : 'transcription_session.created';
+    this.send({ type: created, event_id: newId('event'), session: this.render() });
+  }
+
+  /** Turns still being transcribed. */
+  get openTurns(): number {
+    return this.turns.size;
+  }
+
+  /** Server shutdown: speech in progress becomes a last turn, open turns finish, then the socket closes (1001). */
+  shutdown(): Promise<void> {
+    return this.end(CLOSE.goingAway, 'server shutting down', true);
+  }
+
+  private render(): object {
+    return renderSession(this.id, this.expiresAt, this.config, this.deps.generation);
+  }
+
+  private send(event: object): void {
+    const { socket } = this.deps;
+    if (socket.readyState !== socket.OPEN) return;
+    if (socket.bufferedAmount > MAX_UNREAD_BYTES) {
+      this.deps.log.warn({ session: this.id }, 'realtime client does not read its events; dropping it');
+      socket.terminate();
+      return;
+    }
+    socket.send(JSON.stringify(event));
+  }
+
+  private fail(err: unknown, clientEventId: string | null): void {
+    const error = err instanceof RealtimeError ? err : new RealtimeError('server_error', 'The server had an error handling this event.', null, 'server_error');
+    if (!(err instanceof RealtimeError)) this.deps.log.error({ err, session: this.id }, 'realtime event failed');
+    this.send(errorEvent(error, clientEventId));
+  }
+
+  private touch(): void {
+    clearTimeout(this.idleTimer);
+    const idle = this.deps.limits.idle_timeout_s;
+    this.idleTimer = setTimeout(() => this.expire('idle_timeout', `Nothing was received for ${idle} s.`), idle * 1000);
+  }
+
+  private expire(code: string, message: string): void {
+    this.send(errorEvent(new RealtimeError(code, `${message} The session is closed.`)));
+    void this.end(CLOSE.policy, code, true);
+  }
+
+  private onMessage(data: Buffer, isBinary: boolean): void {
+    if (this.closing) return;
+    this.touch();
+    let event: ClientEvent;
+    try {
+      event = readClientEvent(data, isBinary, this.deps.limits.max_event_bytes);
+      this.handle(event);
+      this.badInRow = 0;
+    } catch (err) {
+      this.fail(err, eventIdOf(err));
+      if (++this.badInRow >= this.deps.limits.max_bad_events) {
+        this.send(errorEvent(new RealtimeError('too_many_errors', `${this.badInRow} bad events in a row; the session is closed.`)));
+        void this.end(CLOSE.policy, 'too many bad events', false);
+      }
+    }
+  }
+
+  /** Acts on one event; throws RealtimeError for a problem found before it is queued. */
+  private handle(event: ClientEvent): void {
+    const id = event.event_id ?? null;
+    const wrap = (err: unknown) => Object.assign(err as object, { eventId: id });
+    try {
+      switch (event.type) {
+        case 'session.update':
+          return this.update('ga', event.session, id);
+        case 'transcription_session.update':
+          return this.update('beta', event.session, id);
+        case 'input_audio_buffer.append':
+          return this.append(event.audio, id);
+        case 'input_audio_buffer.commit':
+          return this.enqueue(id, async () => this.commit(id));
+        case 'input_audio_buffer.clear':
+          return this.enqueue(id, async () => this.clear());
+      }
+    } catch (err) {
+      throw wrap(err);
+    }
+  }
+
+  /** Runs `task` after every audio call queued before it; its errors become error events. */
+  private enqueue(clientEventId: string | null, task: () => Promise<void>): void {
+    this.chain = this.chain.then(task).catch((err) => {
+      if (!this.gone.signal.aborted) this.fail(err, clientEventId);
+    });
+  }
+
+  private update(generation: Generation, session: unknown, clientEventId: string | null): void {
+    const next = applyUpdate(this.config, generation, session);
+    if (next.model !== this.config.model) {
+      try {
+        next.model = this.deps.catalog.resolve(next.model);
+      } catch (err) {
+        const message = (err as Error).message;
+        throw new RealtimeError('model_not_found', message, generation === 'ga' ? 'session.audio.input.transcription.model' : 'session.input_audio_transcription.model');
+      }
+    }
+    const formatChanged = next.format !== this.config.format;
+    const vadChanged = JSON.stringify(next.turnDetection) !== JSON.stringify(this.config.turnDetection);
+    this.config = next;
+    this.enqueue(clientEventId, async () => {
+      if (formatChanged) await this.deps.audio.close(this.id); // the stream restarts at the new rate
+      if (vadChanged) {
+        this.detector = next.turnDetection ? new TurnDetector(next.turnDetection) : undefined;
+        this.speechItem = undefined;
+      }
+      const updated = generation === 'ga' ? 'session.updated' : 'transcription_session.updated';
+      this.send({ type: updated, event_id: newId('event'), session: this.render() });
+    });
+  }
+
+  /** Refuses audio sent faster than real time beyond the burst allowance. */
+  private spend(seconds: number): void {
+    const now = performance.now();
+    const { burst_s } = this.deps.limits;
+    this.credit = Math.min(burst_s, this.credit + (now - this.creditAt) / 1000);
+    this.creditAt = now;
+    if (seconds > this.credit) {
+      throw new RealtimeError('input_audio_buffer_rate_exceeded', `Audio is arriving faster than real time: ${seconds.toFixed(2)} s sent with ${this.credit.toFixed(2)} s of allowance left (at most ${burst_s} s ahead of real time); this append was dropped.`, 'audio');
+    }
+    this.credit -= seconds;
+  }
+
+  private append(audio: unknown, clientEventId: string | null): void {
+    const format = this.config.format;
+    const bytes = decodeAudio(audio, format === 'pcm16' ? 2 : 1);
+    if (bytes.length === 0) return;
+    this.spend(bytes.length / bytesPerSecond(format));
+    this.enqueue(clientEventId, () => this.push(format, bytes, false));
+  }
+
+  private async push(format: AudioFormat, bytes: Uint8Array, flush: boolean): Promise<void> {
+    const vad = this.detector !== undefined;
+    const { samples, probs } = await this.deps.audio.push(this.id, format, bytes, { vad, flush });
+    if (this.gone.signal.aborted) return;
+    const maxTurn = this.deps.limits.max_turn_s * RATE;
+    if (!vad && this.buffer.length + samples.length > maxTurn) {
+      throw new RealtimeError('input_audio_buffer_full', `The buffer holds ${this.deps.limits.max_turn_s} s, the longest turn; commit or clear it. This audio was dropped.`, 'audio');
+    }
+    this.buffer.push(samples);
+    if (!this.detector) return;
+    for (const turn of this.detector.push(probs)) {
+      if (turn.type === 'start') this.speechStarted(turn.at);
+      else this.speechStopped(Math.min(this.buffer.end, turn.at + (TAIL_PADDING_MS * RATE) / 1000));
+    }
+    if (this.speechItem && this.buffer.length >= maxTurn) {
+      this.detector.reset();
+      this.speechStopped(this.buffer.end);
+    }
+    if (!this.detector.speaking && !this.speechItem) this.buffer.keepLast(((this.config.turnDetection!.prefix_padding_ms + IDLE_KEEP_MS) * RATE) / 1000);
+  }
+
+  private speechStarted(at: number): void {
+    this.speechItem = newId('item');
+    const from = Math.max(this.buffer.start, at - (this.config.turnDetection!.prefix_padding_ms * RATE) / 1000);
+    this.buffer.dropBefore(from);
+    this.send({ type: 'input_audio_buffer.speech_started', event_id: newId('event'), audio_start_ms: ms(from), item_id: this.speechItem });
+  }
+
+  private speechStopped(end: number): void {
+    const item = this.speechItem!;
+    this.speechItem = undefined;
+    this.send({ type: 'input_audio_buffer.speech_stopped', event_id: newId('event'), audio_end_ms: ms(end), item_id: item });
+    this.startTurn(item, this.buffer.take(end));
+  }
+
+  private async commit(clientEventId: string | null): Promise<void> {
+    await this.push(this.config.format, new Uint8Array(0), true);
+    if (this.buffer.length < (MIN_COMMIT_MS * RATE) / 1000) {
+      throw new RealtimeError('input_audio_buffer_commit_empty', `buffer too small. Expected at least ${MIN_COMMIT_MS}ms of audio, but buffer only has ${ms(this.buffer.length)}ms of audio.`);
+    }
+    const item = this.speechItem ?? newId('item');
+    this.speechItem = undefined;
+    this.detector?.reset();
+    void clientEventId;
+    this.startTurn(item, this.buffer.take(this.buffer.end));
+  }
+
+  private async clear(): Promise<void> {
+    this.buffer.take(this.buffer.end);
+    this.detector?.reset();
+    this.speechItem = undefined;
+    this.send({ type: 'input_audio_buffer.cleared', event_id: newId('event') });
+  }
+
+  private startTurn(item: string, samples: Float32Array): void {
+    const previous = this.previousItem;
+    this.previousItem = item;
+    this.send({ type: 'input_audio_buffer.committed', event_id: newId('event'), item_id: item, previous_item_id: previous });
+    const message = { id: item, type: 'message', role: 'user', content: [{ type: 'input_audio', transcript: null }] };
+    if (this.deps.generation === 'ga') this.send({ type: 'conversation.item.added', event_id: newId('event'), previous_item_id: previous, item: { ...message, object: 'realtime.item', status: 'completed' } });
+    else this.send({ type: 'conversation.item.created', event_id: newId('event'), previous_item_id: previous, item: { ...message, object: 'realtime.item', status: 'completed' } });
+    const running = this.transcribe(item, samples).finally(() => this.turns.delete(running));
+    this.turns.add(running);
+  }
+
+  private async transcribe(item: string, samples: Float32Array): Promise<void> {
+    const { metrics, pipeline, log } = this.deps;
+    const ended = performance.now();
+    const since = () => (performance.now() - ended) / 1000;
+    let sent = '';
+    const delta = (text: string) => {
+      if (sent === '') metrics.firstDeltaSeconds.observe(since());
+      sent += text;
+      this.send({ type: 'conversation.item.input_audio_transcription.delta', event_id: newId('event'), item_id: item, content_index: 0, delta: text });
+    };
+    try {
+      const { language, prompt } = this.config;
+      const result = await transcribeTurn(pipeline, { id: item, samples, language, prompt, signal: this.gone.signal, onDelta: delta });
+      // Deltas are only ever appended: the completed text is what they spelled, plus any rest.
+      if (result.text.startsWith(sent)) {
+        if (result.text.length > sent.length) delta(result.text.slice(sent.length));
+      } else {
+        log.warn({ session: this.id, item, streamed: sent.length, final: result.text.length }, 'final transcript differs from its streamed deltas; keeping the deltas');
+      }
+      this.send({ type: 'conversation.item.input_audio_transcription.completed', event_id: newId('event'), item_id: item, content_index: 0, transcript: sent, usage: { type: 'duration', seconds: result.duration } });
+      metrics.turns.inc({ outcome: 'completed' });
+      metrics.turnSeconds.observe(since());
+    } catch (err) {
+      if (this.gone.signal.aborted) return void metrics.turns.inc({ outcome: 'cancelled' });
+      metrics.turns.inc({ outcome: 'failed' });
+      const apiError = toApiError(err, item);
+      if (apiError.status >= 500) log.error({ err, session: this.id, item }, 'realtime turn failed');
+      const error = { type: apiError.status >= 500 ? 'server_error' : 'invalid_request_error', code: apiError.code, message: apiError.message, param: apiError.param };
+      this.send({ type: 'conversation.item.input_audio_transcription.failed', event_id: newId('event'), item_id: item, content_index: 0, error });
+    }
+  }
+
+  /** Stops reading; with `finish`, the speech in progress is committed and open turns complete first. */
+  private async end(code: number, reason: string, finish: boolean): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    clearTimeout(this.idleTimer);
+    clearTimeout(this.lifeTimer);
+    if (finish) {
+      await this.chain;
+      if (this.speechItem && !this.gone.signal.aborted) this.speechStopped(this.buffer.end);
+      await Promise.allSettled([...this.turns]);
+    }
+    this.deps.socket.close(code, reason);
+  }
+
+  /** The socket closed: everything of the session is let go at once. */
+  private dispose(): void {
+    this.closing = true;
+    this.gone.abort();
+    clearTimeout(this.idleTimer);
+    clearTimeout(this.lifeTimer);
+    this.buffer.take(this.buffer.end);
+    void this.chain.finally(() => this.deps.audio.close(this.id)).catch(() => undefined);
+  }
+}

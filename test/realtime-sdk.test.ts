@@ -1,0 +1,167 @@
+// OpenAI's realtime transcription protocol at /v1/realtime, driven by the official
+// `openai` SDK's OpenAIRealtimeWS against the real server over pipelines/qwen3-asr.yaml
+// on the tiny checkpoint: session events of both generations, manual commits whose
+// transcript equals the pipeline's for the same samples, deltas that concatenate to
+// the completed text, server_vad turns found by Silero VAD, and error events for bad
+// events without the session closing.
+import t from 'tap';
+import { floatWav } from '../src/server/handlers/realtime/turn.js';
+import { startTinyServer } from './fixtures/server/tiny-server.js';
+import { expandG711 } from '../src/server/handlers/realtime/audio-formats.js';
+import { Resampler } from '../stages/audio/resample.js';
+import { appendAudio, jfk16k, openRawSession, openSession, serverView, toPcm24k, type ServerEvent } from './fixtures/realtime/sdk-session.js';
+
+// The tests send audio faster than real time; the limit itself is tested in realtime-limits.
+process.env.SGL_OMNI_REALTIME_BURST_S = '120';
+const server = await startTinyServer();
+t.teardown(() => server.close());
+
+const jfk = jfk16k();
+const jfkPcm = toPcm24k(jfk);
+
+const ofType = (type: string) => (e: ServerEvent) => e.type === type;
+
+/** Deltas of `item` in order, joined. */
+const joinedDeltas = (events: ServerEvent[], item: unknown) =>
+  events.filter((e) => e.type === 'conversation.item.input_audio_transcription.delta' && e.item_id === item).map((e) => e.delta as string).join('');
+
+t.test('GA session: session.created, session.update to manual commits, one turn transcribed as the pipeline does', async (t) => {
+  const s = await openSession(server.base);
+  const created = await s.next(ofType('session.created'));
+  t.match(created.session, { object: 'realtime.session', type: 'transcription', audio: { input: { format: { type: 'audio/pcm', rate: 24000 }, turn_detection: { type: 'server_vad', threshold: 0.5, prefix_padding_ms: 300, silence_duration_ms: 500 }, transcription: { model: 'qwen3-asr-tiny' } } } });
+  s.rt.send({ type: 'session.update', session: { type: 'transcription', audio: { input: { turn_detection: null, transcription: { model: 'qwen3-asr-tiny', language: 'en' } } } } });
+  const updated = await s.next(ofType('session.updated'));
+  t.match(updated.session, { type: 'transcription', audio: { input: { turn_detection: null, transcription: { language: 'en' } } } });
+
+  appendAudio(s.rt, jfkPcm);
+  s.rt.send({ type: 'input_audio_buffer.commit', event_id: 'c1' });
+  const committed = await s.next(ofType('input_audio_buffer.committed'));
+  t.equal(committed.previous_item_id, null);
+  const completed = await s.next(ofType('conversation.item.input_audio_transcription.completed'));
+  t.equal(completed.item_id, committed.item_id);
+  t.match(completed.usage, { type: 'duration' });
+  t.ok(Math.abs((completed.usage as { seconds: number }).seconds - 11) < 0.01, 'usage: the turn\'s 11 s');
+  // The decoder's deltas for the same samples, submitted straight to the pipeline. (On the random tiny
+  // checkpoint its final text is shorter: the repetition fix trims what was streamed; a turn keeps its deltas.)
+  let streamed = '';
+  const direct = { audio: floatWav(serverView(jfkPcm)), filename: 'x.wav', contentType: 'audio/wav', params: { temperature: 0, stream: true, language: 'en' } };
+  await server.pipeline.submit(direct, { onEvent: (e) => void (streamed += (e.delta as string | undefined) ?? '') });
+  t.equal(completed.transcript, streamed, 'the text the decoder streams for the same 16 kHz samples');
+  t.ok((completed.transcript as string).length > 0);
+  t.equal(joinedDeltas(s.events, committed.item_id), completed.transcript, 'deltas concatenated = completed transcript');
+  t.ok(s.events.filter(ofType('conversation.item.input_audio_transcription.delta')).length > 1, 'streamed in several deltas');
+
+  // A second turn follows the first.
+  appendAudio(s.rt, jfkPcm.subarray(0, 48_000 * 2));
+  s.rt.send({ type: 'input_audio_buffer.commit' });
+  const second = await s.next((e) => e.type === 'input_audio_buffer.committed' && e.item_id !== committed.item_id);
+  t.equal(second.previous_item_id, committed.item_id);
+  const done2 = await s.next((e) => e.type === 'conversation.item.input_audio_transcription.completed' && e.item_id === second.item_id);
+  t.equal(joinedDeltas(s.events, second.item_id), done2.transcript);
+  s.rt.close();
+  t.equal(await s.closed, 1000);
+});
+
+/** G.711 μ-law encoding of 16-bit samples (ITU-T G.711: bias 0x84, segment, 4 mantissa bits, inverted). */
+function ulawEncode(sample: number): number {
+  const sign = sample < 0 ? 0x80 : 0;
+  let magnitude = Math.min(Math.abs(sample), 32635) + 0x84;
+  let exponent = 7;
+  for (let mask = 0x4000; (magnitude & mask) === 0 && exponent > 0; mask >>= 1) exponent--;
+  const mantissa = (magnitude >> (exponent + 3)) & 0x0f;
+  return ~(sign | (exponent << 4) | mantissa) & 0xff;
+}
+
+t.test('G.711 expansion: ITU-T reference values', async (t) => {
+  t.same(Array.from(expandG711(Uint8Array.from([0xff, 0x7f, 0x00, 0x80]), 'g711_ulaw')).map((v) => Math.round(v * 32768)), [0, 0, -32124, 32124]);
+  t.same(Array.from(expandG711(Uint8Array.from([0xd5, 0x55, 0xaa, 0x2a]), 'g711_alaw')).map((v) => Math.round(v * 32768)), [8, -8, 32256, -32256]);
+});
+
+t.test('beta generation: ?intent=transcription, transcription_session.created/updated, G.711 μ-law audio', async (t) => {
+  const s = await openRawSession(`${server.base.replace('http', 'ws')}/v1/realtime?intent=transcription`, { headers: { 'OpenAI-Beta': 'realtime=v1' } });
+  const created = await s.next(ofType('transcription_session.created'));
+  t.match(created.session, { object: 'realtime.transcription_session', input_audio_format: 'pcm16', turn_detection: { type: 'server_vad' } });
+  s.send({ type: 'transcription_session.update', session: { input_audio_format: 'g711_ulaw', turn_detection: null, input_audio_transcription: { model: 'qwen3-asr-tiny' } } });
+  const updated = await s.next(ofType('transcription_session.updated'));
+  t.match(updated.session, { object: 'realtime.transcription_session', input_audio_format: 'g711_ulaw', turn_detection: null });
+  // jfk at 8 kHz, μ-law
+  const r = new Resampler(16_000, 8_000);
+  const at8k = r.push(jfk);
+  const ulaw = Buffer.from(Array.from(at8k, (v) => ulawEncode(Math.round(v * 32767))));
+  for (let at = 0; at < ulaw.length; at += 800) s.send({ type: 'input_audio_buffer.append', audio: ulaw.subarray(at, at + 800).toString('base64') });
+  s.send({ type: 'input_audio_buffer.commit' });
+  const committed = await s.next(ofType('input_audio_buffer.committed'));
+  await s.next(ofType('conversation.item.created'));
+  const completed = await s.next(ofType('conversation.item.input_audio_transcription.completed'));
+  t.ok(Math.abs((completed.usage as { seconds: number }).seconds - at8k.length / 8000) < 0.01, 'usage: the 8 kHz audio\'s length');
+  t.ok((completed.transcript as string).length > 0);
+  t.equal(joinedDeltas(s.events, committed.item_id), completed.transcript, 'deltas concatenated = completed transcript');
+  s.socket.close();
+  await s.closed;
+});
+
+t.test('server_vad: Silero finds each copy of the speech as its own turn, each transcribed', async (t) => {
+  const s = await openSession(server.base);
+  await s.next(ofType('session.created'));
+  s.rt.send({ type: 'session.update', session: { type: 'transcription', audio: { input: { turn_detection: { type: 'server_vad', silence_duration_ms: 1500 } } } } });
+  await s.next(ofType('session.updated'));
+  const gap = Buffer.alloc(3 * 48_000);
+  const audio = Buffer.concat([jfkPcm, gap, jfkPcm, gap]);
+  appendAudio(s.rt, audio);
+  // both copies' turns end with the 3 s of silence after them
+  const copyStarts = [0, (jfk.length / 16_000 + 3) * 1000];
+  await s.next((e) => e.type === 'input_audio_buffer.speech_started' && (e.audio_start_ms as number) >= copyStarts[1] - 500);
+  const lastStop = await s.next((e) => e.type === 'input_audio_buffer.speech_stopped' && (e.audio_start_ms === undefined) && (e.audio_end_ms as number) > copyStarts[1]);
+  const lastItem = lastStop.item_id;
+  await s.next((e) => e.type === 'conversation.item.input_audio_transcription.completed' && e.item_id === lastItem);
+  const started = s.events.filter(ofType('input_audio_buffer.speech_started'));
+  const stopped = s.events.filter(ofType('input_audio_buffer.speech_stopped'));
+  t.equal(started.length, stopped.length, 'every start has its stop');
+  t.same(started.map((e) => e.item_id), stopped.map((e) => e.item_id), 'a turn keeps its item id from start to stop');
+  for (const start of copyStarts) {
+    t.ok(started.some((e) => (e.audio_start_ms as number) >= start && (e.audio_start_ms as number) <= start + 400), `a turn starts within 400 ms of the copy at ${start} ms (JFK's first word, less the 300 ms prefix padding)`);
+  }
+  t.notOk(started.some((e) => (e.audio_start_ms as number) > copyStarts[1] - 3000 + 500 && (e.audio_start_ms as number) < copyStarts[1] - 100), 'no turn in the silence between the copies');
+  for (const { item_id } of stopped) {
+    const completed = await s.next((e) => e.type === 'conversation.item.input_audio_transcription.completed' && e.item_id === item_id);
+    t.equal(joinedDeltas(s.events, item_id), completed.transcript, `turn ${item_id}: deltas concatenated = completed transcript`);
+  }
+  t.comment(`turns: ${started.map((e, i) => `${e.audio_start_ms}-${stopped[i].audio_end_ms} ms`).join(', ')}`);
+  s.rt.close();
+  await s.closed;
+});
+
+t.test('bad events get error events naming the problem; the session stays open and works', async (t) => {
+  const s = await openSession(server.base);
+  await s.next(ofType('session.created'));
+  const raw = (text: string) => s.rt.socket.send(text);
+  raw('{not json');
+  raw(JSON.stringify({ type: 'response.create', event_id: 'e2' }));
+  raw(JSON.stringify({ type: 'input_audio_buffer.append', event_id: 'e3', audio: 'not base64!' }));
+  raw(JSON.stringify({ type: 'input_audio_buffer.append', event_id: 'e4', audio: 'AAAA' })); // 3 bytes: not whole PCM16 samples
+  raw(JSON.stringify({ type: 'input_audio_buffer.append', event_id: 'e5', audio: Buffer.alloc(2 ** 20).toString('base64') }));
+  raw(JSON.stringify({ type: 'session.update', event_id: 'e6', session: { type: 'transcription', audio: { input: { turn_detection: { type: 'semantic_vad' } } } } }));
+  raw(JSON.stringify({ type: 'session.update', event_id: 'e7', session: { type: 'transcription', audio: { input: { format: { type: 'audio/pcm', rate: 16000 } } } } }));
+  raw(JSON.stringify({ type: 'session.update', event_id: 'e8', session: { type: 'transcription', audio: { input: { transcription: { model: 'whisper-1' } } } } }));
+  raw(JSON.stringify({ type: 'session.update', event_id: 'e9', session: { type: 'transcription', bogus: 1 } }));
+  raw(JSON.stringify({ type: 'input_audio_buffer.commit', event_id: 'e10' }));
+  const errors: ServerEvent[] = [];
+  for (let i = 0; i < 10; i++) errors.push(await s.next(ofType('error'), { from: s.events.indexOf(errors[errors.length - 1]) + 1 }));
+  const byId = (id: string | null) => errors.find((e) => (e.error as { event_id: string | null }).event_id === id)?.error as Record<string, unknown> | undefined;
+  // Neither could be read far enough to know its event_id.
+  t.same(errors.filter((e) => (e.error as { event_id: unknown }).event_id === null).map((e) => (e.error as { code: string }).code), ['invalid_json', 'event_too_large']);
+  t.match(byId(null), { type: 'invalid_request_error', code: 'invalid_json', message: /not valid JSON/ });
+  t.match(byId('e2'), { code: 'invalid_value', param: 'type', message: /response\.create/ });
+  t.match(byId('e3'), { code: 'invalid_value', param: 'audio', message: /base64/ });
+  t.match(byId('e4'), { code: 'invalid_value', param: 'audio', message: /whole number/ });
+  t.match(byId('e6'), { code: 'invalid_value', param: 'session.audio.input.turn_detection.type' });
+  t.match(byId('e7'), { param: /session\.audio\.input\.format/ });
+  t.match(byId('e8'), { code: 'model_not_found', message: /whisper-1/ });
+  t.match(byId('e9'), { code: 'unknown_parameter', param: 'session.bogus' });
+  t.match(byId('e10'), { code: 'input_audio_buffer_commit_empty' });
+  // Still open and working.
+  s.rt.send({ type: 'input_audio_buffer.clear' });
+  await s.next(ofType('input_audio_buffer.cleared'));
+  s.rt.close();
+  t.equal(await s.closed, 1000);
+});
