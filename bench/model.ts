@@ -113,7 +113,9 @@ for (const m of loaded) {
   console.log(`  tok/s b=8    ${((1000 * BATCH) / b8.min()).toFixed(1)} / ${((1000 * BATCH) / b8.median()).toFixed(1)}${mark}`);
 }
 const base = loaded[0];
-for (const m of loaded.slice(1)) {
+const why = refusal(loaded.flatMap((m) => [...m.ours.series.values()]), run);
+if (why) console.log(`ratios ${why}`);
+for (const m of why ? [] : loaded.slice(1)) {
   console.log(`${m.precision} vs ${base.precision} (time ratio, < 1 is faster):`);
   for (const p of PHASES) console.log(`  ${ratioLine(p, m.ours.series.get(p)!, base.ours.series.get(p)!, run)}`);
 }

@@ -6,6 +6,7 @@
 // phase was disturbed is retaken up to `retries` times. Used by bench/model.ts
 // (precisions side by side) and bench/peer-transformers.ts (against the official
 // transformers model).
+import fs from 'node:fs';
 import path from 'node:path';
 import { makeCheckpoint } from '../stages/qwen3-asr/checkpoint/make-checkpoint.js';
 import type { CheckpointSize } from '../stages/qwen3-asr/checkpoint/sizes.js';
@@ -15,7 +16,6 @@ import { seededValues } from '../stages/qwen3-asr/reference/fixture.js';
 import { createDecoderRunner, createEncoderRunner } from '../stages/qwen3-asr/runner/index.js';
 import type { DecoderRunner, Precision } from '../stages/common/engine/runner.js';
 import type { EncoderRunner, MelInput } from '../stages/qwen3-asr/runner/types.js';
-import fs from 'node:fs';
 import { Series, quietTag, type QuietMeter, type QuietReading } from './quiet.js';
 
 export const BATCH = 8;
@@ -52,11 +52,26 @@ function argmax(x: Float32Array, from: number, len: number): number {
 
 export interface OursOptions { modelPath: string; cacheDir: string; precision: Precision; threads: number; newTokens: number; maxContext: number }
 
-export class OursUnderTest {
+/** One contender's figures: a Series per phase. */
+export class PhaseRecorder {
   readonly series = new Map<Phase, Series>();
 
-  private constructor(readonly label: string, private readonly enc: EncoderRunner, private readonly dec: DecoderRunner, private readonly newTokens: number) {
+  constructor(readonly label: string) {
     for (const p of PHASES) this.series.set(p, new Series(`${label} ${p}`));
+  }
+
+  record(r: RoundResult): void {
+    for (const [p, v, q] of r) this.series.get(p)!.add(v, q);
+  }
+
+  get(p: Phase): Series {
+    return this.series.get(p)!;
+  }
+}
+
+export class OursUnderTest extends PhaseRecorder {
+  private constructor(label: string, private readonly enc: EncoderRunner, private readonly dec: DecoderRunner, private readonly newTokens: number) {
+    super(label);
   }
 
   static async open(label: string, o: OursOptions): Promise<OursUnderTest> {
@@ -94,10 +109,6 @@ export class OursUnderTest {
     const b8 = await meter.measure(async () => { for (let i = 0; i < steps; i++) await this.dec.decode(slots, new Int32Array(BATCH).fill(100 + i)); });
     phases.push(['step ms b=8', b8.quiet.wallMs / steps, b8.quiet]);
     return phases;
-  }
-
-  record(r: RoundResult): void {
-    for (const [p, v, q] of r) this.series.get(p)!.add(v, q);
   }
 
   async close(): Promise<void> {

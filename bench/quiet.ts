@@ -153,8 +153,13 @@ export class Series {
  * themselves, the run as a whole can.
  */
 export function refusal(series: Series[], run?: QuietReading): string | undefined {
-  const why = series.filter((s) => s.disturbed > 0)
-    .map((s) => `${s.name} had ${s.disturbed}/${s.samples.length} samples while other processes used up to ${s.worstOtherCores.toFixed(2)} cores`);
+  const bad = series.filter((s) => s.disturbed > 0);
+  const why: string[] = [];
+  if (bad.length) {
+    const worst = bad.reduce((a, s) => (s.worstOtherCores > a.worstOtherCores ? s : a));
+    const count = series.length > 1 ? `${bad.length} of ${series.length} figures have disturbed samples; worst ` : '';
+    why.push(`${count}${worst.name}: ${worst.disturbed}/${worst.samples.length} samples while other processes used up to ${worst.worstOtherCores.toFixed(2)} cores`);
+  }
   if (run?.disturbed) why.push(`other processes used ${run.otherCores.toFixed(2)} cores over the whole ${(run.wallMs / 1000).toFixed(0)} s run`);
   return why.length ? `refused, disturbed run: ${why.join('; ')}` : undefined;
 }
