@@ -1,10 +1,12 @@
 // Stage `silero-vad/vad`: for a request with `chunking_strategy`, the speech regions
-// of its 16 kHz samples (seconds, original timeline) found by Silero VAD; every
+// of its 16 kHz samples (seconds, in the original timeline: payload.timeline maps
+// them when an earlier stage trimmed the audio) found by Silero VAD; every
 // request of a batch runs in the same model calls (model.ts). A request without the
 // field passes through untouched (no model call), so the stage can sit in the
 // default pipeline at the cost of one hand-over between workers.
 import type { ItemResult, Payload, StagePlugin } from '../../src/runtime/contracts.js';
 import { toErrorInfo } from '../../src/runtime/errors.js';
+import { readTimeline, sourceRange, type Timeline } from '../../src/runtime/timeline.js';
 import { badPayload, cancelled } from '../common/engine/errors.js';
 import { SileroVad, VAD_SAMPLE_RATE, WINDOW, defaultModelPath } from './model.js';
 import { readChunkingStrategy, speechRegions, type VadSettings } from './regions.js';
@@ -22,6 +24,7 @@ interface Job {
   index: number;
   samples: Float32Array;
   settings: VadSettings;
+  timeline: Timeline | undefined;
 }
 
 const plugin: StagePlugin = {
@@ -41,7 +44,7 @@ const plugin: StagePlugin = {
             if (!settings) return void (results[index] = { ok: true, payload });
             const { samples, sampleRate } = payload;
             if (!(samples instanceof Float32Array) || sampleRate !== VAD_SAMPLE_RATE) throw badPayload(STAGE, 'samples', 'a Float32Array at sampleRate 16000 (run audio/resample first)');
-            jobs.push({ index, samples, settings });
+            jobs.push({ index, samples, settings, timeline: readTimeline(payload, STAGE) });
           } catch (err) {
             results[index] = { ok: false, error: toErrorInfo(err, env.stageName) };
           }
@@ -49,10 +52,11 @@ const plugin: StagePlugin = {
         if (jobs.length > 0) {
           const started = performance.now();
           const probs = await vad.probabilities(jobs.map((j) => j.samples), { ...lanes, dropped: (i) => items[jobs[i].index].ctx.cancelled });
-          jobs.forEach(({ index, samples, settings }, j) => {
+          jobs.forEach(({ index, samples, settings, timeline }, j) => {
             const { payload, ctx } = items[index];
             if (ctx.cancelled) return void (results[index] = { ok: false, error: toErrorInfo(cancelled(), env.stageName) });
-            results[index] = { ok: true, payload: { ...payload, speech: speechRegions(probs[j], samples.length, settings) } };
+            const speech = speechRegions(probs[j], samples.length, settings).map((region) => sourceRange(timeline, region));
+            results[index] = { ok: true, payload: { ...payload, speech } };
           });
           const audioS = jobs.reduce((sum, j) => sum + j.samples.length, 0) / VAD_SAMPLE_RATE;
           env.log?.('debug', 'vad', { requests: jobs.length, audio_s: audioS, ms: Math.round(performance.now() - started) });
