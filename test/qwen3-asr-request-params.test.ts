@@ -21,10 +21,11 @@ t.test('temperature is the contract range, the same the HTTP handler applies', a
 });
 
 t.test('every field is checked and named; absent fields take their defaults', async (t) => {
-  const out = read({ language: 'en', prompt: 'Cars.', max_new_tokens: 7, seed: 2 ** 32 - 1, stream: true, logprobs: false });
-  t.same(out, { language: 'English', context: 'Cars.', temperature: 0, maxNewTokens: 7, seed: 2 ** 32 - 1, stream: true, logprobs: false });
+  const out = read({ language: 'en', prompt: 'Cars.', max_new_tokens: 7, seed: 2 ** 32 - 1, stream: true, logprobs: false, repetition_penalty: 1.2 });
+  t.same(out, { language: 'English', context: 'Cars.', temperature: 0, maxNewTokens: 7, seed: 2 ** 32 - 1, stream: true, logprobs: false, tokenLogprobs: false, repetitionPenalty: 1.2 });
   const defaults = read(undefined);
-  t.same({ ...defaults, seed: 0 }, { language: undefined, context: '', temperature: 0, maxNewTokens: undefined, seed: 0, stream: false, logprobs: true });
+  t.same({ ...defaults, seed: 0 }, { language: undefined, context: '', temperature: 0, maxNewTokens: undefined, seed: 0, stream: false, logprobs: true, tokenLogprobs: false, repetitionPenalty: 1 });
+  t.match(read({ logprobs: false, include: ['logprobs'] }), { logprobs: true, tokenLogprobs: true }, 'include[]=logprobs turns the sampler\'s logprob pass on');
   t.ok(Number.isInteger(defaults.seed) && defaults.seed >= 0 && defaults.seed < 2 ** 32, 'a seed is drawn when none is sent');
   t.throws(() => read([]), invalid('params'));
   t.throws(() => read({ language: 1 }), invalid('language'));
@@ -34,12 +35,17 @@ t.test('every field is checked and named; absent fields take their defaults', as
   t.throws(() => read({ seed: 2 ** 32 }), invalid('seed'));
   t.throws(() => read({ stream: 'yes' }), invalid('stream'));
   t.throws(() => read({ logprobs: 1 }), invalid('logprobs'));
+  for (const include of ['logprobs', ['tokens'], [1]]) t.throws(() => read({ include }), invalid('include'), JSON.stringify(include));
+  for (const penalty of [0, -1, 2.01, Number.NaN, '1.1']) t.throws(() => read({ repetition_penalty: penalty }), invalid('repetition_penalty'), String(penalty));
+  t.equal(read({ repetition_penalty: 2 }).repetitionPenalty, 2);
 });
 
 t.test("the decoder descriptor's request ranges are the contract's", async (t) => {
-  const descriptor = parse(fs.readFileSync(path.join(repoRoot(), 'stages/qwen3-asr/decoder.plugin.yaml'), 'utf8')) as { request: Record<string, { minimum?: number; maximum?: number }> };
+  const descriptor = parse(fs.readFileSync(path.join(repoRoot(), 'stages/qwen3-asr/decoder.plugin.yaml'), 'utf8')) as { request: Record<string, { minimum?: number; maximum?: number; exclusiveMinimum?: number }> };
   const ranges = (field: string) => ({ min: descriptor.request[field].minimum, max: descriptor.request[field].maximum });
   t.same(ranges('temperature'), PARAM_LIMITS.temperature);
   t.same(ranges('seed'), PARAM_LIMITS.seed);
   t.same(ranges('max_new_tokens'), { min: PARAM_LIMITS.max_new_tokens.min, max: undefined });
+  const penalty = descriptor.request.repetition_penalty;
+  t.same({ exclusiveMin: penalty.exclusiveMinimum, max: penalty.maximum }, PARAM_LIMITS.repetition_penalty);
 });

@@ -1,8 +1,9 @@
 // Sampler: greedy argmax with ties to the lowest id, seeded softmax sampling,
-// and the model's log-probability of the chosen token.
+// the model's log-probability of the chosen token, and the repetition penalty
+// (logits before/after worked by hand from CTRL's rule).
 import t from 'tap';
 import { seededRandom } from '../stages/common/engine/prng.js';
-import { Sampler } from '../stages/common/engine/sampler.js';
+import { applyRepetitionPenalty, Sampler } from '../stages/common/engine/sampler.js';
 
 t.test('greedy picks the argmax; ties go to the lowest id', async (t) => {
   const greedy = new Sampler(0, 1);
@@ -69,4 +70,37 @@ t.test('the generator is uniform on [0, 1) and seed-determined', async (t) => {
 t.test('a bad temperature is refused', async (t) => {
   t.throws(() => new Sampler(-1, 1), RangeError);
   t.throws(() => new Sampler(NaN, 1), RangeError);
+});
+
+t.test('repetition penalty: a generated token\'s positive logit is divided, a negative one multiplied', async (t) => {
+  const logits = Float32Array.from([2, -1, 0.5, 3, -0.25]);
+  const before = Array.from(logits);
+  // Tokens 3 and 1 were generated (3 twice: penalised once), 4 too; penalty 2.
+  const saved = applyRepetitionPenalty(logits, [3, 1, 3, 4], 2);
+  t.same(Array.from(logits), [2, -2, 0.5, 1.5, -0.5], 'after: 3 → 3/2, -1 → -1·2, -0.25 → -0.25·2; others unchanged');
+  t.same([...saved], [[3, 3], [1, -1], [4, -0.25]], 'the originals, to restore');
+  // A penalty below 1 favours repeats: 3 / 0.5 = 6, -1 · 0.5 = -0.5.
+  const favour = Float32Array.from(before);
+  applyRepetitionPenalty(favour, [3, 1], 0.5);
+  t.same(Array.from(favour), [2, -0.5, 0.5, 6, -0.25]);
+
+  const greedy = new Sampler(0, 1);
+  const row = Float32Array.from(before);
+  t.equal(greedy.sample(row).id, 3, 'no history: the argmax');
+  const penalised = greedy.sample(row, [3], 2);
+  t.equal(penalised.id, 0, 'with 3 generated and penalty 2, 3 → 1.5 < 2: token 0 wins');
+  t.same(Array.from(row), before, 'the caller\'s logits are left as they were');
+  const denom = before.reduce((s, x) => s + Math.exp(x), 0);
+  t.ok(Math.abs(penalised.logprob - (2 - Math.log(denom))) < 1e-12, 'logprob is the model\'s own, before the penalty');
+  t.equal(greedy.sample(row, [3], 1).id, 3, 'penalty 1 is off');
+});
+
+t.test('repetition penalty reshapes the sampled distribution as computed', async (t) => {
+  // Probabilities 0.5, 0.3, 0.2; token 0 generated, penalty 2: log 0.5 · 2 = log 0.25,
+  // so the draw follows 0.25, 0.3, 0.2 renormalised: 1/3, 0.4, 0.267.
+  const logits = Float32Array.from([Math.log(0.5), Math.log(0.3), Math.log(0.2)]);
+  const sampler = new Sampler(1, 11);
+  const counts = [0, 0, 0];
+  for (let i = 0; i < 20000; i++) counts[sampler.sample(logits, [0], 2).id]++;
+  [0.25 / 0.75, 0.3 / 0.75, 0.2 / 0.75].forEach((p, i) => t.ok(Math.abs(counts[i] / 20000 - p) < 0.015, `token ${i}: ${counts[i] / 20000} ≈ ${p.toFixed(3)}`));
 });

@@ -9,6 +9,8 @@ export const PARAM_LIMITS = {
   temperature: { min: 0, max: 1 },
   max_new_tokens: { min: 1 },
   seed: { min: 0, max: 2 ** 32 - 1 },
+  /** Above 0 (vLLM), at most 2 (sglang); 1 is off. */
+  repetition_penalty: { exclusiveMin: 0, max: 2 },
 } as const;
 
 /** `params` of the entry payload. */
@@ -25,6 +27,18 @@ export interface TranscriptionParams {
   /** Whether the answer reports token log-probabilities (verbose_json's avg_logprob): each costs
    *  the model stage a pass over the whole vocabulary, so formats that do not show them skip it. */
   logprobs: boolean;
+  /** OpenAI's include[]: with 'logprobs', segments and stream deltas carry each transcript token's log-probability. */
+  include?: string[];
+  /** CTRL-style penalty on tokens already generated (as vLLM and sglang take it); 1 or absent = off. */
+  repetition_penalty?: number;
+}
+
+/** One transcript token's log-probability, in OpenAI's shape (include[]=logprobs). */
+export interface TokenLogprob {
+  token: string;
+  logprob: number;
+  /** The token's UTF-8 bytes (a token may hold part of a character). */
+  bytes: number[];
 }
 
 /** One transcript segment, in OpenAI verbose_json's shape. */
@@ -38,6 +52,8 @@ export interface TranscriptSegment {
   avg_logprob: number;
   compression_ratio: number;
   no_speech_prob: number;
+  /** Each transcript token's log-probability, when the request had include[]=logprobs. */
+  logprobs?: TokenLogprob[];
 }
 
 export interface TranscriptionResult {
@@ -75,8 +91,8 @@ const given = (value: unknown) => value !== undefined && value !== null;
 export function readTranscriptionParams(raw: unknown): TranscriptionParams {
   const params = (raw ?? {}) as Record<string, unknown>;
   if (typeof params !== 'object' || Array.isArray(params)) throw new ParamError('params', 'params must be an object');
-  const { language, prompt, temperature = 0, max_new_tokens: maxNewTokens, seed, stream = false, logprobs = true } = params;
-  const { temperature: t, seed: s } = PARAM_LIMITS;
+  const { language, prompt, temperature = 0, max_new_tokens: maxNewTokens, seed, stream = false, logprobs = true, include, repetition_penalty: penalty } = params;
+  const { temperature: t, seed: s, repetition_penalty: rp } = PARAM_LIMITS;
 
   if (given(language) && typeof language !== 'string') throw new ParamError('language', 'language must be a string');
   if (given(prompt) && typeof prompt !== 'string') throw new ParamError('prompt', 'prompt must be a string');
@@ -91,11 +107,17 @@ export function readTranscriptionParams(raw: unknown): TranscriptionParams {
   }
   if (typeof stream !== 'boolean') throw new ParamError('stream', 'stream must be a boolean');
   if (typeof logprobs !== 'boolean') throw new ParamError('logprobs', 'logprobs must be a boolean');
+  if (given(include) && !(Array.isArray(include) && include.every((v) => v === 'logprobs'))) throw new ParamError('include', "include must be a list of 'logprobs'");
+  if (given(penalty) && !(typeof penalty === 'number' && penalty > rp.exclusiveMin && penalty <= rp.max)) {
+    throw new ParamError('repetition_penalty', `repetition_penalty must be a number above ${rp.exclusiveMin} and at most ${rp.max} (1 = off)`);
+  }
 
   const out: TranscriptionParams = { temperature, stream, logprobs };
   if (language) out.language = language as string;
   if (prompt) out.prompt = prompt as string;
   if (given(maxNewTokens)) out.max_new_tokens = maxNewTokens as number;
   if (given(seed)) out.seed = seed as number;
+  if (Array.isArray(include) && include.length) out.include = ['logprobs'];
+  if (given(penalty)) out.repetition_penalty = penalty as number;
   return out;
 }

@@ -1,9 +1,13 @@
 // Picks the next token from one row of logits: argmax at temperature 0 (ties go
 // to the lowest id, so greedy output never depends on scan order), otherwise a
-// draw from softmax(logits / T) with the request's seeded generator. The
-// logprob returned is the model's own (temperature 1) log-probability, which is
-// what avg_logprob reports; it costs a pass over the vocabulary, so a sampler
-// made without it returns NaN instead.
+// draw from softmax(logits / T) with the request's seeded generator. A
+// repetition penalty other than 1 first scales the logits of tokens already
+// generated (CTRL, Keskar et al. 2019, as transformers'
+// RepetitionPenaltyLogitsProcessor and vLLM apply it: a positive logit is divided
+// by the penalty, a negative one multiplied). The logprob returned is the
+// model's own (temperature 1, no penalty) log-probability, which is what
+// avg_logprob and include[]=logprobs report, as vLLM's default raw logprobs; it
+// costs a pass over the vocabulary, so a sampler made without it returns NaN.
 import { seededRandom } from './prng.js';
 
 export interface SampledToken {
@@ -19,7 +23,22 @@ export class Sampler {
     this.random = seededRandom(seed);
   }
 
-  sample(logits: Float32Array): SampledToken {
+  /** `generated`: the sequence's tokens so far, penalised by `repetitionPenalty` (1 = off). */
+  sample(logits: Float32Array, generated: readonly number[] = [], repetitionPenalty = 1): SampledToken {
+    // The penalty is applied in place to the few logits it changes and undone before the logprob,
+    // so a step costs O(distinct generated tokens) extra instead of a copy of the vocabulary row.
+    const saved = repetitionPenalty === 1 ? undefined : applyRepetitionPenalty(logits, generated, repetitionPenalty);
+    let picked: { id: number; max: number };
+    try {
+      picked = this.pick(logits);
+    } finally {
+      if (saved) for (const [id, value] of saved) logits[id] = value;
+    }
+    const max = saved ? maxOf(logits) : picked.max;
+    return { id: picked.id, logprob: this.withLogprob ? logits[picked.id] - logSumExp(logits, max) : NaN };
+  }
+
+  private pick(logits: Float32Array): { id: number; max: number } {
     let max = -Infinity;
     let argmax = 0;
     for (let i = 0; i < logits.length; i++) {
@@ -28,8 +47,7 @@ export class Sampler {
         argmax = i;
       }
     }
-    const id = this.temperature === 0 ? argmax : this.draw(logits, max);
-    return { id, logprob: this.withLogprob ? logits[id] - logSumExp(logits, max) : NaN };
+    return { id: this.temperature === 0 ? argmax : this.draw(logits, max), max };
   }
 
   private draw(logits: Float32Array, max: number): number {
@@ -49,11 +67,30 @@ export class Sampler {
   }
 }
 
+/**
+ * Scales, in place, the logit of every distinct id in `ids` (a token seen twice is penalised
+ * once, as transformers' gather/scatter does); returns the original values to restore.
+ */
+export function applyRepetitionPenalty(logits: Float32Array, ids: readonly number[], penalty: number): Map<number, number> {
+  const saved = new Map<number, number>();
+  for (const id of ids) {
+    if (saved.has(id) || id < 0 || id >= logits.length) continue;
+    const value = logits[id];
+    saved.set(id, value);
+    logits[id] = value > 0 ? value / penalty : value * penalty;
+  }
+  return saved;
+}
+
 /** log softmax(logits)[id]: the model's log-probability of token `id`. */
 export function logSoftmaxAt(logits: Float32Array, id: number): number {
+  return logits[id] - logSumExp(logits, maxOf(logits));
+}
+
+function maxOf(logits: Float32Array): number {
   let max = -Infinity;
   for (let i = 0; i < logits.length; i++) if (logits[i] > max) max = logits[i];
-  return logits[id] - logSumExp(logits, max);
+  return max;
 }
 
 function logSumExp(logits: Float32Array, max: number): number {

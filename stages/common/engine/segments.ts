@@ -14,11 +14,14 @@ import type { SequenceOutput, SequenceSpec } from './sequence.js';
 /** A segment's sequence: prompt, embeddings, limits and sampling (the engine adds the streaming callback). */
 export type SegmentSequence = Omit<SequenceSpec, 'onToken'>;
 
-/** Streamed text of one segment: token ids in, text pieces out. */
+/** A piece of streamed text, with the log-probabilities of the tokens it shows when the request asked for them. */
+export type StreamPiece = string | { text: string; logprobs?: unknown[] };
+
+/** Streamed text of one segment: token ids (and their logprobs) in, text pieces out. */
 export interface TextStream {
-  push(id: number): string;
+  push(id: number, logprob: number): StreamPiece;
   /** What is still held when the sequence ends. */
-  flush(): string;
+  flush(): StreamPiece;
 }
 
 /** What a model implements to run a request's segments on the shared engine. */
@@ -39,7 +42,8 @@ export interface SegmentModel<R> {
 export async function runSegments<R>(scheduler: BatchScheduler, model: SegmentModel<R>, maxInFlight: number, ctx: ItemContext): Promise<R[]> {
   if (ctx.cancelled) throw cancelled();
   const specs = Array.from({ length: model.count }, (_, i) => model.sequence(i, scheduler.maxContext));
-  const deltas = new OrderedDeltas(model.count, (delta) => ctx.emit({ type: 'delta', delta }), model.seam);
+  const deltas = new OrderedDeltas(model.count, (delta, logprobs) => ctx.emit({ type: 'delta', delta, ...(logprobs ? { logprobs } : {}) }), model.seam);
+  const pushPiece = (index: number, piece: StreamPiece) => (typeof piece === 'string' ? deltas.push(index, piece) : deltas.push(index, piece.text, piece.logprobs));
   const handles = new Set<SequenceHandle>();
   let stopped = false;
   const stopAll = () => {
@@ -52,10 +56,10 @@ export async function runSegments<R>(scheduler: BatchScheduler, model: SegmentMo
   let next = 0;
   const runSegment = async (index: number): Promise<R> => {
     const stream = model.stream?.(index);
-    const handle = scheduler.submit({ ...specs[index], onToken: stream && ((id) => deltas.push(index, stream.push(id))) });
+    const handle = scheduler.submit({ ...specs[index], onToken: stream && ((id, logprob) => pushPiece(index, stream.push(id, logprob))) });
     handles.add(handle);
     const out = await handle.result.finally(() => handles.delete(handle));
-    if (stream) deltas.push(index, stream.flush());
+    if (stream) pushPiece(index, stream.flush());
     deltas.finish(index);
     return model.result(index, out);
   };

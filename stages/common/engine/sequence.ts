@@ -14,8 +14,10 @@ export interface SequenceSpec {
   seed: number;
   /** Compute each sampled token's log-probability (default true); otherwise logprobs holds NaN. */
   logprobs?: boolean;
-  /** Called with each generated token id (EOS excluded) as soon as it is sampled. */
-  onToken?: (id: number) => void;
+  /** Penalty on the logits of tokens this sequence already generated (sampler.ts); 1 or absent = off. */
+  repetitionPenalty?: number;
+  /** Called with each generated token id (EOS excluded) and its logprob (NaN when not computed) as soon as it is sampled. */
+  onToken?: (id: number, logprob: number) => void;
   /** Records the model's log-probability of `tokenId` as generated token number `index`. */
   probe?: { index: number; tokenId: number };
 }
@@ -84,11 +86,11 @@ export class Sequence {
   /** Samples from `logits`; returns why the sequence ended, or undefined while it goes on. */
   accept(logits: Float32Array, eosIds: ReadonlySet<number>): FinishReason | undefined {
     if (this.spec.probe?.index === this.tokens.length) this.probeLogprob = logSoftmaxAt(logits, this.spec.probe.tokenId);
-    const next: SampledToken = this.sampler.sample(logits);
+    const next: SampledToken = this.sampler.sample(logits, this.tokens, this.spec.repetitionPenalty);
     this.logprobs.push(next.logprob);
     if (eosIds.has(next.id)) return 'stop';
     this.tokens.push(next.id);
-    this.spec.onToken?.(next.id);
+    this.spec.onToken?.(next.id, next.logprob);
     return this.tokens.length >= this.spec.maxNewTokens ? 'length' : undefined;
   }
 }

@@ -17,6 +17,10 @@ export interface DecodeParams {
   stream: boolean;
   /** Compute each sampled token's log-probability (segments' avg_logprob); default true. */
   logprobs: boolean;
+  /** include[]=logprobs: each transcript token's { token, logprob, bytes } in segments and deltas. */
+  tokenLogprobs: boolean;
+  /** CTRL-style penalty on already generated tokens; 1 = off. */
+  repetitionPenalty: number;
 }
 
 /** `resolveLanguage` maps a code or name to the model's language name, throwing a 400 when unknown. */
@@ -27,6 +31,7 @@ export function readDecodeParams(raw: unknown, resolveLanguage: (value: string) 
   } catch (err) {
     throw err instanceof ParamError ? invalidParam(err.param, err.message) : err;
   }
+  const tokenLogprobs = params.include?.includes('logprobs') ?? false;
   return {
     language: params.language ? resolveLanguage(params.language) : undefined,
     context: params.prompt ?? '',
@@ -34,6 +39,9 @@ export function readDecodeParams(raw: unknown, resolveLanguage: (value: string) 
     maxNewTokens: params.max_new_tokens,
     seed: params.seed ?? randomInt(2 ** 32 - 1),
     stream: params.stream,
-    logprobs: params.logprobs,
+    // Token log-probabilities need the sampler's logprob pass even where avg_logprob is not shown.
+    logprobs: params.logprobs || tokenLogprobs,
+    tokenLogprobs,
+    repetitionPenalty: params.repetition_penalty ?? 1,
   };
 }

@@ -12,6 +12,7 @@ import { runSegments, type SegmentModel, type SegmentSequence } from '../../comm
 import type { SequenceOutput } from '../../common/engine/sequence.js';
 import type { AsrTextCodec } from '../text/index.js';
 import { LanguageHeaderFilter } from './language-header.js';
+import { segmentLogprobs, StreamedLogprobs } from './token-logprobs.js';
 
 /** A segment after the encoder stage. */
 export interface EncodedSegment {
@@ -36,6 +37,10 @@ export interface TranscriptionJob {
   stream: boolean;
   /** Compute token log-probabilities; without them the sampler gives NaN, and so does avg_logprob. */
   logprobs: boolean;
+  /** include[]=logprobs: each transcript token's { token, logprob, bytes } in segments and deltas (needs logprobs). */
+  tokenLogprobs?: boolean;
+  /** CTRL-style penalty on tokens already generated; 1 or absent = off. */
+  repetitionPenalty?: number;
   maxSegmentsInFlight: number;
 }
 
@@ -56,7 +61,18 @@ export async function transcribe(scheduler: BatchScheduler, codec: AsrTextCodec,
       if (!job.stream) return undefined;
       const detokenizer = codec.detokenizer();
       const header = new LanguageHeaderFilter(job.language !== undefined);
-      return { push: (id) => header.push(detokenizer.push(id)), flush: () => header.push(detokenizer.flush()) + header.flush() };
+      const logprobs = job.tokenLogprobs ? new StreamedLogprobs(codec, job.language !== undefined) : undefined;
+      if (!logprobs) return { push: (id) => header.push(detokenizer.push(id)), flush: () => header.push(detokenizer.flush()) + header.flush() };
+      return {
+        push: (id, logprob) => {
+          const text = header.push(detokenizer.push(id));
+          return { text, logprobs: logprobs.push(id, logprob, text) };
+        },
+        flush: () => {
+          const text = header.push(detokenizer.flush()) + header.flush();
+          return { text, logprobs: logprobs.flush() };
+        },
+      };
     },
     seam: codec.seam,
     result: (index, out) => segmentResult(index, job.segments[index], out, codec, job),
@@ -89,6 +105,7 @@ function sequence(maxContext: number, codec: AsrTextCodec, job: TranscriptionJob
     temperature: job.temperature,
     seed: (job.seed + index * 0x9e3779b9) >>> 0,
     logprobs: job.logprobs,
+    repetitionPenalty: job.repetitionPenalty,
     // P("None") as the first word after "language " is the no-speech probability.
     probe: job.language === undefined && codec.noSpeech ? { index: 1, tokenId: codec.noSpeech.tokenId } : undefined,
   };
@@ -106,6 +123,7 @@ function segmentResult(id: number, segment: EncodedSegment, out: SequenceOutput,
     avg_logprob: out.logprobs.length ? out.logprobs.reduce((s, x) => s + x, 0) / out.logprobs.length : 0,
     compression_ratio: compressionRatio(text),
     no_speech_prob: noSpeechProb(out, codec),
+    ...(job.tokenLogprobs ? { logprobs: segmentLogprobs(codec, out, job.language !== undefined) } : {}),
   };
   return { segment: result, language };
 }

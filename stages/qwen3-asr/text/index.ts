@@ -8,7 +8,7 @@ import { loadQwen3AsrConfig } from '../config.js';
 import { StreamingDetokenizer } from './detokenizer.js';
 import { joinSegmentTexts, segmentSeam } from './join.js';
 import { resolveLanguage } from './languages.js';
-import { mergeLanguages, parseAsrOutput, type ParsedOutput } from './parse.js';
+import { ASR_TEXT_TAG, mergeLanguages, parseAsrOutput, type ParsedOutput } from './parse.js';
 import { PromptBuilder } from './prompt.js';
 import { loadQwenTokenizer, type QwenTokenizer } from './tokenizer.js';
 
@@ -24,6 +24,12 @@ export interface AsrTextCodec {
   mergeLanguages(languages: string[]): string;
   /** "language None" = no speech: token 1 of the output is `tokenId` when token 0 is `afterId`. */
   noSpeech?: { afterId: number; tokenId: number };
+  /** <asr_text>, which ends the language header; the transcript's tokens follow it. */
+  textTagId?: number;
+  /** A token's exact bytes, for include[]=logprobs (a codec without it reports its decoded text's bytes). */
+  tokenBytes?(id: number): number[];
+  /** Special tokens (EOS, chat markers) are no part of any text. */
+  isSpecial?(id: number): boolean;
 }
 
 export interface AsrText {
@@ -71,6 +77,9 @@ export function loadAsrText(dir: string): AsrText {
     seam: segmentSeam,
     mergeLanguages,
     noSpeech: languageId !== undefined && noneId !== undefined ? { afterId: languageId, tokenId: noneId } : undefined,
+    textTagId: tokenizer.tokenToId(ASR_TEXT_TAG),
+    tokenBytes: (id) => tokenizer.tokenBytes(id),
+    isSpecial: (id) => tokenizer.isSpecial(id),
   };
   return { tokenizer, codec, eosIds, audioTokenId: config.audioTokenId, resolveLanguage };
 }

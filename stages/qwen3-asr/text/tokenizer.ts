@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { StageError } from '../../../src/runtime/contracts.js';
+import { byteLevelBytes } from './byte-level.js';
 import { addedTokensOf, parseMerges, qwen2TokenizerJson } from './tokenizer-json.js';
 
 export const ERR_MODEL_TOKENIZER = 'ERR_MODEL_TOKENIZER';
@@ -47,6 +48,12 @@ export class QwenTokenizer {
 
   isSpecial(id: number): boolean {
     return this.specialIds.has(id);
+  }
+
+  /** The exact bytes of token `id` (part of a character, possibly); an added token's are its text's UTF-8. */
+  tokenBytes(id: number): number[] {
+    const token = this.inner.id_to_token(id) ?? '';
+    return (this.addedIds.has(id) ? undefined : byteLevelBytes(token)) ?? [...Buffer.from(token, 'utf8')];
   }
 
   /** Any token from added_tokens (special or not, e.g. <asr_text>): never produced by BPE merges. */

@@ -43,14 +43,15 @@ export default async function audioRoutes(app: FastifyInstance, opts: RouteConte
       transcriptionMetrics.observe(result, (performance.now() - started) / 1000);
     };
 
+    const logprobs = transcription.params.include?.includes('logprobs') ?? false;
     if (transcription.params.stream) {
-      const result = await streamTranscription(reply, request.id, submit);
+      const result = await streamTranscription(reply, request.id, submit, logprobs);
       if (result) observe(result);
       return reply;
     }
     const result = readTranscriptionResult(await submit());
     observe(result);
-    const response = formatTranscription(result, transcription.params.response_format);
+    const response = formatTranscription(result, transcription.params.response_format, { logprobs });
     return reply.type(response.contentType).send(response.body);
   });
 

@@ -3,7 +3,7 @@
 // "00:00:01,500"; WebVTT starts with a WEBVTT header and uses "00:00:01.500".
 // With word timestamps, a cue spans its segment's words (first start to last
 // end) instead of the whole segment, silence around the speech included.
-import type { TranscriptionResult, TranscriptSegment, WordTimestamp } from '../../../contracts/transcription.js';
+import type { TokenLogprob, TranscriptionResult, TranscriptSegment, WordTimestamp } from '../../../contracts/transcription.js';
 
 export const RESPONSE_FORMATS = ['json', 'text', 'verbose_json', 'srt', 'vtt'] as const;
 export type ResponseFormat = (typeof RESPONSE_FORMATS)[number];
@@ -87,10 +87,22 @@ export function toVerboseJson(result: TranscriptionResult) {
 const JSON_TYPE = 'application/json; charset=utf-8';
 const TEXT_TYPE = 'text/plain; charset=utf-8';
 
-export function formatTranscription(result: TranscriptionResult, format: ResponseFormat): FormattedResponse {
+/** Every segment's token log-probabilities in order (include[]=logprobs); OpenAI lists them for the whole text. */
+export function allLogprobs(result: TranscriptionResult): TokenLogprob[] {
+  return result.segments.flatMap((s) => s.logprobs ?? []);
+}
+
+export interface FormatOptions {
+  /** include[]=logprobs: json lists each token's log-probability, as OpenAI's does. */
+  logprobs?: boolean;
+}
+
+export function formatTranscription(result: TranscriptionResult, format: ResponseFormat, opts: FormatOptions = {}): FormattedResponse {
   switch (format) {
-    case 'json':
-      return { contentType: JSON_TYPE, body: JSON.stringify({ text: result.text, usage: durationUsage(result.duration) }) };
+    case 'json': {
+      const logprobs = opts.logprobs ? { logprobs: allLogprobs(result) } : {};
+      return { contentType: JSON_TYPE, body: JSON.stringify({ text: result.text, ...logprobs, usage: durationUsage(result.duration) }) };
+    }
     case 'text':
       return { contentType: TEXT_TYPE, body: result.text };
     case 'verbose_json':

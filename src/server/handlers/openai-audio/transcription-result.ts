@@ -1,7 +1,7 @@
 // The final payload of a transcription pipeline (src/contracts/transcription.ts,
 // docs/PAYLOADS.md), read defensively: the HTTP layer must not turn a malformed
 // payload into a malformed response, so anything missing is an internal error.
-import type { TranscriptionResult, TranscriptSegment, WordTimestamp } from '../../../contracts/transcription.js';
+import type { TokenLogprob, TranscriptionResult, TranscriptSegment, WordTimestamp } from '../../../contracts/transcription.js';
 import type { Payload } from '../../../runtime/contracts.js';
 
 export class MalformedResultError extends Error {
@@ -10,6 +10,16 @@ export class MalformedResultError extends Error {
 
 const isNumber = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
 const numberOr = (value: unknown, fallback: number) => (isNumber(value) ? value : fallback);
+
+/** include[]=logprobs entries; a malformed one is a server fault like any malformed field. */
+export function readTokenLogprobs(raw: unknown, where: string): TokenLogprob[] {
+  if (!Array.isArray(raw)) throw new MalformedResultError(`${where} logprobs is not a list`);
+  return raw.map((e: Partial<TokenLogprob> | null, i) => {
+    const ok = e && typeof e.token === 'string' && typeof e.logprob === 'number' && Array.isArray(e.bytes) && e.bytes.every((b) => Number.isInteger(b) && b >= 0 && b < 256);
+    if (!ok) throw new MalformedResultError(`${where} logprobs[${i}] is not { token, logprob, bytes }`);
+    return { token: e.token!, logprob: e.logprob!, bytes: e.bytes! };
+  });
+}
 
 function readSegment(raw: unknown, index: number): TranscriptSegment {
   const s = (raw ?? {}) as Record<string, unknown>;
@@ -26,6 +36,7 @@ function readSegment(raw: unknown, index: number): TranscriptSegment {
     avg_logprob: numberOr(s.avg_logprob, 0),
     compression_ratio: numberOr(s.compression_ratio, 0),
     no_speech_prob: numberOr(s.no_speech_prob, 0),
+    ...(s.logprobs !== undefined ? { logprobs: readTokenLogprobs(s.logprobs, `pipeline result segment ${index}`) } : {}),
   };
 }
 
