@@ -17,6 +17,7 @@ import { ERR_SHUTTING_DOWN } from './runtime/errors.js';
 import { createPipeline } from './runtime/pipeline.js';
 import type { ServedPipeline } from './server/app.js';
 import { compiledPath, repoRoot } from './util/paths.js';
+import { EnvCommand } from './cli-env.js';
 
 const DEFAULT_MAX_UPLOAD_MB = 25; // OpenAI's limit for audio uploads
 /** After a forced shutdown failed the open requests, how long their 503s get to reach the clients. */
@@ -40,6 +41,7 @@ interface ServeFlags {
   maxUploadMb: number;
   requestTimeoutS?: number;
   shutdownTimeoutS?: number;
+  shutdownDelayS: number;
   logLevel: string;
   /** Flags model folders add (serve-flags.ts), each with its value when given. */
   extra: ServeFlagUse[];
@@ -122,10 +124,10 @@ async function servedPipelines(flags: ServeFlags, given: Override[], logger: Log
   return served;
 }
 
-async function serve(flags: ServeFlags, overrides: Override[]): Promise<void> {
+async function serve(flags: ServeFlags, overrides: Override[], apiKeySource: string | undefined): Promise<void> {
   // A usage error first, as commander reports a missing required option.
   if (flags.pipeline.length === 0 && !flags.modelPath) throw new OverrideArgsError('give --model-path (the pipeline is chosen from its config.json), or --pipeline FILE');
-  checkApiKey(flags.apiKey ?? process.env.SGL_OMNI_API_KEY, flags.apiKey !== undefined);
+  checkApiKey(flags.apiKey, apiKeySource !== 'env');
   const logger = pino({ name: 'sgl-omni', level: flags.logLevel });
   const cacheDir = flags.cacheDir ?? path.join(os.homedir(), '.cache', 'sgl-omni');
   const served = await servedPipelines(flags, overrides, logger, cacheDir);
@@ -136,7 +138,7 @@ async function serve(flags: ServeFlags, overrides: Override[]): Promise<void> {
   try {
     app = await buildServer({
       pipelines: served,
-      apiKey: flags.apiKey ?? process.env.SGL_OMNI_API_KEY,
+      apiKey: flags.apiKey,
       maxUploadBytes: flags.maxUploadMb * 1024 * 1024,
       requestTimeoutMs: flags.requestTimeoutS === undefined ? undefined : flags.requestTimeoutS * 1000,
       logger,
@@ -147,8 +149,8 @@ async function serve(flags: ServeFlags, overrides: Override[]): Promise<void> {
   }
   const drainTimeoutS = flags.shutdownTimeoutS ?? Math.max(...served.map((s) => s.drainTimeoutS));
 
-  const { failOpenRequests } = await import('./server/shutdown.js');
-  const stop = stopper(app, pipelines, logger, drainTimeoutS * 1000, () => failOpenRequests(app));
+  const { failOpenRequests, markDraining } = await import('./server/shutdown.js');
+  const stop = stopper(app, pipelines, logger, drainTimeoutS * 1000, () => failOpenRequests(app), () => markDraining(app));
   let signals = 0;
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.on(signal, () => {
@@ -158,8 +160,8 @@ async function serve(flags: ServeFlags, overrides: Override[]): Promise<void> {
         logger.warn({ signal }, 'already stopping the workers (SIGKILL ends the process at once)');
         return;
       }
-      logger.info({ signal }, signals === 1 ? 'shutting down: finishing the open requests' : 'shutting down now');
-      if (signals === 1) stop.drain(0);
+      logger.info({ signal, delayS: signals === 1 ? flags.shutdownDelayS : undefined }, signals === 1 ? 'shutting down: finishing the open requests' : 'shutting down now');
+      if (signals === 1) stop.retire(flags.shutdownDelayS * 1000);
       else stop.force(`second ${signal}`);
     });
   }
@@ -170,7 +172,7 @@ async function serve(flags: ServeFlags, overrides: Override[]): Promise<void> {
     await closeAll(pipelines, { drainTimeoutMs: 0 });
     throw listenError(err, flags);
   }
-  if (!isLoopback(flags.host) && !(flags.apiKey ?? process.env.SGL_OMNI_API_KEY)) {
+  if (!isLoopback(flags.host) && !flags.apiKey) {
     logger.warn({ host: flags.host, port: flags.port }, `listening on ${flags.host} without an API key: anyone who can reach this port can use the server (set --api-key or SGL_OMNI_API_KEY)`);
   }
   Promise.all(pipelines.map((p) => p.ready())).then(
@@ -203,6 +205,8 @@ function listenError(err: unknown, { host, port }: ServeFlags): unknown {
 }
 
 /**
+ * retire (the first signal): fail readiness at once, keep serving for delayMs so
+ * load balancers and Kubernetes endpoints stop routing here, then drain.
  * drain: refuse new requests, let the open ones finish, stop the workers, exit.
  * force (a second signal, or the drain outlasting deadlineMs): fail every
  * request still open with a 503, give the answers a moment to leave, exit 1
@@ -216,12 +220,15 @@ async function closeAll(pipelines: Pipeline[], opts?: CloseOptions): Promise<voi
   if (failed) throw failed.reason;
 }
 
-function stopper(app: FastifyInstance, pipelines: Pipeline[], logger: Logger, deadlineMs: number, failOpenRequests: () => number) {
+function stopper(app: FastifyInstance, pipelines: Pipeline[], logger: Logger, deadlineMs: number, failOpenRequests: () => number, markDraining: () => void) {
   let httpClosed: Promise<void> | undefined;
   let forcing = false;
+  let delay: NodeJS.Timeout | undefined;
   const force = (reason: string) => {
     if (forcing) return;
     forcing = true;
+    clearTimeout(delay);
+    httpClosed ??= app.close().catch((err: Error) => logger.error({ err }, 'closing the HTTP server failed'));
     // Requests not in the pipeline yet (uploads still arriving) are answered here; failing the
     // pipeline's items makes the other handlers answer, and the HTTP close can complete.
     logger.warn({ reason, answered: failOpenRequests() }, 'failing the requests still open with 503');
@@ -244,12 +251,23 @@ function stopper(app: FastifyInstance, pipelines: Pipeline[], logger: Logger, de
       if (!forcing) process.exit(stopped ? exitCode : 1);
     });
   };
-  return { drain, force };
+  const retire = (delayMs: number) => {
+    markDraining();
+    if (delayMs === 0) return drain(0);
+    logger.info({ delayS: delayMs / 1000 }, 'readiness fails; still serving until the balancers notice');
+    delay = setTimeout(() => {
+      logger.info('pre-drain delay over: refusing new requests, finishing the open ones');
+      drain(0);
+    }, delayMs);
+  };
+  return { retire, drain, force };
 }
 
 function addServe(program: Command, extraFlags: ServeFlag[]): void {
-  const command = program
-    .command('serve')
+  // EnvCommand: every option, the model folders' included, also reads SGL_OMNI_<FLAG> (cli-env.ts).
+  const command = new EnvCommand('serve').copyInheritedSettings(program);
+  program.addCommand(command);
+  command
     .description('serve models and pipelines behind the OpenAI audio API (extra --dotted.flags override pipeline fields)')
     .option('--model-path <dir|hub-id>', 'checkpoint folder or Hugging Face model id, for the pipelines that load a model')
     .option('--served-model-name <name>', 'model id clients send for --model-path\'s model (repeatable; default: --model-path as given)', collect, [])
@@ -257,11 +275,12 @@ function addServe(program: Command, extraFlags: ServeFlag[]): void {
     .option('--host <addr>', 'address to listen on (0.0.0.0: every interface, e.g. in a container)', DEFAULT_HOST)
     .option('--pipeline <file[=model]>', 'pipeline YAML, repeatable: each serves the routes it declares; =MODEL gives it its own model, a pipeline with no model stage needs none (default: chosen from --model-path\'s config.json architectures)', collect, [])
     .option('--cache-dir <dir>', 'folder for converted ONNX graphs (default: ~/.cache/sgl-omni; Hub downloads go to the Hugging Face cache, HF_HUB_CACHE)')
-    .option('--api-key <key>', 'require this bearer token (default: env SGL_OMNI_API_KEY, which other users cannot read in the process list)')
+    .option('--api-key <key>', 'require this bearer token (prefer the variable SGL_OMNI_API_KEY: other users can read flags in the process list)')
     .option('--max-upload-mb <n>', 'largest accepted upload', intIn(1, 1 << 20), DEFAULT_MAX_UPLOAD_MB)
     .option('--request-timeout-s <s>', 'time allowed to receive a whole request, upload included (default: 300)', intIn(1, 86_400))
     .option('--shutdown-timeout-s <s>', 'on SIGTERM, time open requests get to finish before they are failed with 503 (default: the pipelines\' longest drain_timeout_s)', intIn(0, 86_400))
-    .addOption(new Option('--log-level <level>', 'least severe log level written').choices(LOG_LEVELS).default('info').env('SGL_OMNI_LOG_LEVEL'));
+    .option('--shutdown-delay-s <s>', 'on SIGTERM, time readiness (/readyz) fails while requests are still served, so load balancers stop routing here before the drain starts (behind Kubernetes or a balancer: longer than its probe interval x failures)', intIn(0, 3600), 0)
+    .addOption(new Option('--log-level <level>', 'least severe log level written').choices(LOG_LEVELS).default('info'));
   const added = new Map<string, ServeFlag>();
   for (const flag of extraFlags) {
     const option = new Option(`--${flag.name} <${flag.value}>`, flag.description);
@@ -277,7 +296,7 @@ function addServe(program: Command, extraFlags: ServeFlag[]): void {
     .allowExcessArguments()
     .action(async (flags: Omit<ServeFlags, 'extra'> & Record<string, unknown>, cmd: Command) => {
       const extra = [...added].filter(([key]) => typeof flags[key] === 'string').map(([key, flag]) => ({ flag, value: flags[key] as string }));
-      return serve({ ...flags, extra }, overridesOf(cmd, 0).overrides);
+      return serve({ ...flags, extra }, overridesOf(cmd, 0).overrides, cmd.getOptionValueSource('apiKey'));
     });
 }
 
@@ -328,7 +347,8 @@ async function addExtensions(program: Command): Promise<void> {
   }
 }
 
-export async function main(argv: string[] = process.argv): Promise<void> {
+/** The whole command line, the model folders' commands and flags included, ready to parse. */
+export async function buildProgram(): Promise<Command> {
   const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot(), 'package.json'), 'utf8')) as { version: string };
   const program = new Command('sgl-omni').description('serve speech models behind the OpenAI audio API').version(pkg.version);
   // Commander's help does not say which options are required; subcommands inherit this.
@@ -341,6 +361,11 @@ export async function main(argv: string[] = process.argv): Promise<void> {
   addServe(program, declaredServeFlags());
   addConfig(program);
   await addExtensions(program);
+  return program;
+}
+
+export async function main(argv: string[] = process.argv): Promise<void> {
+  const program = await buildProgram();
   try {
     await program.parseAsync(argv);
   } catch (err) {

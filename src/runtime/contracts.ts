@@ -153,6 +153,8 @@ export interface Pipeline {
   stats(): StageStats[];
   /** Requests inside the graph and waiting to enter it (admission), for metrics. */
   admissionCounts?(): { running: number; waiting: number };
+  /** Its admission limits (max_running, max_waiting): readiness fails while the waiting room is full. */
+  admissionLimits?(): { maxRunning: number; maxWaiting: number };
   /** Counters stages published about their own work (StageEnv.publishMetrics), by stage name. */
   stageMetrics?(): Record<string, StageMetrics>;
   /** Calls `listener` after each batch any stage finishes (for metrics); returns the unsubscribe. */

@@ -113,6 +113,11 @@ class StagePipeline implements Pipeline {
     return this.admission.counts;
   }
 
+  admissionLimits(): { maxRunning: number; maxWaiting: number } {
+    const { max_running, max_waiting } = this.resolved.config.admission;
+    return { maxRunning: max_running, maxWaiting: max_waiting };
+  }
+
   stageMetrics(): Record<string, StageMetrics> {
     return Object.fromEntries(this.stages.map((s) => [s.name, s.metrics()]));
   }

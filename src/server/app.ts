@@ -9,7 +9,7 @@ import type { Pipeline } from '../runtime/contracts.js';
 import bearerAuth from './auth.js';
 import bodyLimit from './body-limit.js';
 import errorHandling, { writeClientError, writeFrameworkError } from './error-handling.js';
-import infoRoutes, { HEALTH_PATH } from './info-routes.js';
+import infoRoutes, { PROBE_PATHS } from './info-routes.js';
 import metricsPlugin, { METRICS_PATH, ServerMetrics } from './metrics.js';
 import { ModelCatalog } from './model-catalog.js';
 import clientLeftLog, { RequestLogController } from './request-log.js';
@@ -28,7 +28,7 @@ export interface BuildServerOptions {
   pipelines?: ServedPipeline[];
   pipeline?: Pipeline;
   servedModelNames?: string[];
-  /** When set, every route but /health needs "Authorization: Bearer <apiKey>". */
+  /** When set, every route but the probes (/health, /livez, /readyz, /startupz) needs "Authorization: Bearer <apiKey>". */
   apiKey?: string;
   /** Largest uploaded file (default 25 MiB, OpenAI's limit for audio). */
   maxUploadBytes?: number;
@@ -67,7 +67,7 @@ export async function buildServer(opts: BuildServerOptions): Promise<FastifyInst
   const catalogs = served.map((s) => new ModelCatalog(s.servedModelNames));
   const pipelines = served.map((s) => s.pipeline);
   const metrics = new ServerMetrics(pipelines);
-  const requestLog = new RequestLogController([HEALTH_PATH, METRICS_PATH]);
+  const requestLog = new RequestLogController([...PROBE_PATHS, METRICS_PATH]);
 
   const app = Fastify({
     ...loggerOptions(opts.logger),
@@ -95,11 +95,11 @@ export async function buildServer(opts: BuildServerOptions): Promise<FastifyInst
   await app.register(clientLeftLog, { controller: requestLog });
   await app.register(gracefulShutdown, { retryAfterS: CLOSING_RETRY_AFTER_S });
   await app.register(bodyLimit, { maxBodyBytes: maxUploadBytes + MAX_FORM_OVERHEAD_BYTES });
-  if (opts.apiKey !== undefined) await app.register(bearerAuth, { apiKey: opts.apiKey, exemptPaths: [HEALTH_PATH] });
+  if (opts.apiKey !== undefined) await app.register(bearerAuth, { apiKey: opts.apiKey, exemptPaths: PROBE_PATHS });
   await app.register(metricsPlugin, { metrics });
   await app.register(multipart);
   await app.register(infoRoutes, { pipelines, catalog: new ModelCatalog(served.flatMap((s) => s.servedModelNames)) });
   const limits = { maxFileBytes: maxUploadBytes, maxFieldBytes: MAX_FIELD_BYTES, maxFields: MAX_FIELDS };
-  await mountPipelineRoutes(app, served.map((s, i) => ({ pipeline: s.pipeline, catalog: catalogs[i] })), { metrics, limits, reserved: [HEALTH_PATH, METRICS_PATH, '/v1/models'] });
+  await mountPipelineRoutes(app, served.map((s, i) => ({ pipeline: s.pipeline, catalog: catalogs[i] })), { metrics, limits, reserved: [...PROBE_PATHS, METRICS_PATH, '/v1/models'] });
   return app;
 }

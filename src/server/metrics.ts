@@ -4,6 +4,9 @@
 // onStageBatch; the counters stage workers publish about their own work (tokens,
 // decode steps, time in the model) are copied at scrape time. With several
 // pipelines a stage is labelled `<pipeline>/<stage>` (two may both have `decode`).
+// sgl_omni_requests_waiting{pipeline} is the queue depth autoscalers read (deploy/:
+// KEDA's Prometheus trigger): requests admitted to nothing yet, so it only grows once
+// every slot runs, and it does not count work a replica is already doing.
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
@@ -42,6 +45,8 @@ export class ServerMetrics {
     this.batchSize = new Histogram({ name: `${PREFIX}stage_batch_size`, help: 'Items each stage ran together in one batch', labelNames: ['stage'], buckets: BATCH_SIZE_BUCKETS, registers });
     this.batchSeconds = new Histogram({ name: `${PREFIX}stage_batch_seconds`, help: 'Time each stage spent on one batch', labelNames: ['stage'], buckets: DURATION_BUCKETS_S, registers });
     this.queueWaitSeconds = new Histogram({ name: `${PREFIX}stage_queue_wait_seconds`, help: 'Time items waited in each stage queue', labelNames: ['stage'], buckets: DURATION_BUCKETS_S, registers });
+    admissionGauge(pipelines, registers, 'waiting', 'Requests waiting for admission (every max_running slot busy): the queue depth to autoscale on');
+    admissionGauge(pipelines, registers, 'running', 'Requests admitted and inside the pipeline');
     stageGauge(this, registers, 'queued', 'Items waiting in each stage queue');
     stageGauge(this, registers, 'running', 'Items being processed by each stage');
     stageGauge(this, registers, 'completed', 'Items each stage finished since start');
@@ -107,6 +112,23 @@ export class ServerMetrics {
     }
     return gauge;
   }
+}
+
+/** sgl_omni_requests_<field>{pipeline}: one pipeline's admission counts, read at scrape time. */
+function admissionGauge(pipelines: readonly Pipeline[], registers: Registry[], field: 'waiting' | 'running', help: string): void {
+  new Gauge({
+    name: `${PREFIX}requests_${field}`,
+    help,
+    labelNames: ['pipeline'],
+    registers,
+    collect() {
+      this.reset();
+      for (const p of pipelines) {
+        const counts = p.admissionCounts?.();
+        if (counts) this.set({ pipeline: p.name }, counts[field]);
+      }
+    },
+  });
 }
 
 function stageGauge(metrics: ServerMetrics, registers: Registry[], field: keyof Omit<StageStats, 'stage'>, help: string): void {

@@ -8,6 +8,8 @@
 // - still open when the shutdown is forced: an upload still arriving is failed
 //   here (failOpenRequests) and answered 503 by its handler; the pipeline fails
 //   the others with 503, and a started stream ends with an error event.
+// Before all this, the first signal only fails readiness (markDraining): requests are
+// still served for the pre-drain delay, while balancers stop routing here (cli.ts).
 // Node's server.close() would wait for the headers or keep-alive timeout of the
 // connections that are not idle.
 import type { Socket } from 'node:net';
@@ -29,6 +31,19 @@ interface ConnectionState {
 }
 
 const failers = new WeakMap<FastifyInstance, () => number>();
+/** Servers whose process began to stop: readiness fails while requests are still served. Keyed by
+ *  the HTTP server, which every encapsulated fastify context of one app shares. */
+const draining = new WeakSet<object>();
+
+/** Fails readiness from now on (the first step of a shutdown), without refusing any request yet. */
+export function markDraining(app: FastifyInstance): void {
+  draining.add(app.server);
+}
+
+/** Whether the server's process is stopping (markDraining was called, or the close has begun). */
+export function isDraining(app: FastifyInstance): boolean {
+  return draining.has(app.server);
+}
 const forcedStops = new WeakMap<FastifyRequest, AbortController>();
 
 /** Fails, with a 503 its handler answers, every request whose body is still arriving (a forced
@@ -78,6 +93,7 @@ async function gracefulShutdown(app: FastifyInstance, opts: GracefulShutdownOpti
 
   app.addHook('preClose', async () => {
     closing = true;
+    draining.add(app.server);
     for (const [socket, state] of connections) closeUnused(socket, state);
   });
   app.addHook('onRequest', async (request, reply) => {
