@@ -32,6 +32,7 @@ const resolved = await loadPipelineConfig(path.join(repoRoot(), 'pipelines/qwen3
     ['stages.decoder.options.precision', 'fp32'],
     ['stages.decoder.options.max_running', '1'],
     ['stages.decoder.options.max_context', '1024'],
+    ['stages.decoder.options.loop_max_period', '0'], // the tiny model's '\n' loop keeps the slot busy long enough to observe
   ],
 });
 const pipeline = createPipeline(resolved, { modelPath, cacheDir: path.join(dir, 'cache') });

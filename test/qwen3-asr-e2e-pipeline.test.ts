@@ -39,6 +39,7 @@ async function startPipeline(overrides: Override[] = []): Promise<Pipeline> {
       ['stages.decoder.options.precision', 'fp32'],
       ['stages.decoder.options.max_running', '4'],
       ['stages.decoder.options.max_context', String(MAX_CONTEXT)],
+      ['stages.decoder.options.loop_max_period', '0'], // the reference greedy loop below has no loop guard
       ...overrides,
     ],
   });

@@ -22,6 +22,9 @@ interface DecoderOptions extends ModelStageOptions {
   max_context: number;
   prefill_chunk: number;
   max_segments_in_flight: number;
+  loop_max_period: number;
+  loop_min_repeats: number;
+  loop_min_tokens: number;
 }
 const METRICS_INTERVAL_MS = 1000;
 
@@ -38,6 +41,7 @@ const DECODER_METRICS = {
   busy_ms: 'busyMs',
   waiting: 'waiting',
   running: 'running',
+  loop_stops: 'loopStops',
 } as const satisfies Record<string, keyof SchedulerStats>;
 
 const plugin: StagePlugin = {
@@ -50,7 +54,12 @@ const plugin: StagePlugin = {
       maxSlots: options.max_running,
       maxContext: options.max_context,
     });
-    const scheduler = new BatchScheduler(runner, { eosIds: text.eosIds, embedTokenId: text.audioTokenId, prefillChunkTokens: options.prefill_chunk });
+    const scheduler = new BatchScheduler(runner, {
+      eosIds: text.eosIds,
+      embedTokenId: text.audioTokenId,
+      prefillChunkTokens: options.prefill_chunk,
+      loopGuard: { maxPeriod: options.loop_max_period, minRepeats: options.loop_min_repeats, minTokens: options.loop_min_tokens },
+    });
     const publish = () => {
       const stats = scheduler.stats();
       env.publishMetrics?.(Object.fromEntries(Object.entries(DECODER_METRICS).map(([name, field]) => [name, stats[field]])));

@@ -10,6 +10,7 @@ import { StageError } from '../../../src/runtime/contracts.js';
 import type { DecoderRunner } from './runner.js';
 import { cancelled, ERR_CONTEXT_OVERFLOW, ERR_DECODER_FAILED, runnerFailed } from './errors.js';
 import { KvSlotPool } from './kv-slot-pool.js';
+import { checkLoopGuardOptions, LoopGuard, type LoopGuardOptions } from './loop-guard.js';
 import { Sampler } from './sampler.js';
 import { Sequence, type FinishReason, type SequenceOutput, type SequenceSpec } from './sequence.js';
 
@@ -20,6 +21,8 @@ export interface BatchSchedulerOptions {
   embedTokenId: number;
   /** Prompt tokens prefilled per scheduler turn, across sequences. */
   prefillChunkTokens: number;
+  /** Ends sequences that loop (loop-guard.ts); absent or maxPeriod 0 = off. */
+  loopGuard?: LoopGuardOptions;
 }
 
 export interface SequenceHandle {
@@ -48,6 +51,8 @@ export interface SchedulerStats {
   sampleMs: number;
   /** Time the loop ran with work to do. */
   busyMs: number;
+  /** Sequences the loop guard ended. */
+  loopStops: number;
 }
 
 export class BatchScheduler {
@@ -59,12 +64,13 @@ export class BatchScheduler {
   private loop?: Promise<void>;
   /** True from wake() until run() sees no work; cleared synchronously, so a submit never finds a loop that is ending. */
   private looping = false;
-  private readonly counters = { generatedTokens: 0, decodeSteps: 0, decodeRows: 0, decodeMs: 0, prefillTokens: 0, prefillCalls: 0, prefillMs: 0, sampleMs: 0, busyMs: 0 };
+  private readonly counters = { generatedTokens: 0, decodeSteps: 0, decodeRows: 0, decodeMs: 0, prefillTokens: 0, prefillCalls: 0, prefillMs: 0, sampleMs: 0, busyMs: 0, loopStops: 0 };
 
   constructor(private readonly runner: DecoderRunner, private readonly opts: BatchSchedulerOptions) {
     if (!(opts.prefillChunkTokens >= 1)) throw new RangeError(`prefillChunkTokens must be ≥ 1, got ${opts.prefillChunkTokens}`);
     this.slots = new KvSlotPool(runner.maxSlots);
     this.eosIds = new Set(opts.eosIds);
+    if (opts.loopGuard) checkLoopGuardOptions(opts.loopGuard);
   }
 
   get maxContext(): number {
@@ -85,7 +91,8 @@ export class BatchScheduler {
     const rowSize = embedRowSize(spec, this.opts.embedTokenId);
     let settle!: Sequence['settle'];
     const result = new Promise<SequenceOutput>((resolve, reject) => (settle = { resolve, reject }));
-    const seq = new Sequence(spec, new Sampler(spec.temperature, spec.seed, spec.logprobs ?? true), this.opts.embedTokenId, rowSize, settle);
+    const guard = this.opts.loopGuard?.maxPeriod ? new LoopGuard(this.opts.loopGuard) : undefined;
+    const seq = new Sequence(spec, new Sampler(spec.temperature, spec.seed, spec.logprobs ?? true), this.opts.embedTokenId, rowSize, settle, guard);
     this.waiting.push(seq);
     this.wake();
     return { result, cancel: () => this.cancel(seq) };
@@ -200,7 +207,8 @@ export class BatchScheduler {
 
   private finish(seq: Sequence, reason: FinishReason): void {
     this.leave(seq);
-    seq.settle.resolve({ tokens: seq.tokens, logprobs: seq.logprobs, finishReason: reason, probeLogprob: seq.probeLogprob });
+    if (reason === 'loop') this.counters.loopStops++;
+    seq.settle.resolve({ tokens: seq.tokens, logprobs: seq.logprobs, finishReason: reason, probeLogprob: seq.probeLogprob, loop: seq.loop });
   }
 
   private fail(seq: Sequence, error: StageError): void {

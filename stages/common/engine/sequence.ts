@@ -1,6 +1,7 @@
 // One sequence the decoder generates: a prompt (with the embeddings that
 // replace its placeholder tokens, e.g. a speech model's audio_pad), its sampler
 // and its progress. The scheduler moves it waiting → prefill → decode → done.
+import type { LoopFound, LoopGuard } from './loop-guard.js';
 import { logSoftmaxAt, type SampledToken, type Sampler } from './sampler.js';
 
 export interface SequenceSpec {
@@ -22,7 +23,8 @@ export interface SequenceSpec {
   probe?: { index: number; tokenId: number };
 }
 
-export type FinishReason = 'stop' | 'length';
+/** 'loop': the loop guard ended it (loop-guard.ts); one copy of the repeated unit stays. */
+export type FinishReason = 'stop' | 'length' | 'loop';
 
 export interface SequenceOutput {
   /** Generated ids, EOS excluded. */
@@ -32,6 +34,8 @@ export interface SequenceOutput {
   finishReason: FinishReason;
   /** log P(probe.tokenId) at probe.index, when the sequence got that far. */
   probeLogprob?: number;
+  /** The loop that ended it (finishReason 'loop'): its unit's length and the copies dropped. */
+  loop?: LoopFound;
 }
 
 export interface PrefillChunk { ids: Int32Array; embeds?: Float32Array }
@@ -50,6 +54,7 @@ export class Sequence {
   probeLogprob?: number;
   /** Set by cancel(): the scheduler drops it at its next safe point. */
   cancelled = false;
+  loop?: LoopFound;
 
   constructor(
     readonly spec: SequenceSpec,
@@ -57,6 +62,7 @@ export class Sequence {
     private readonly embedTokenId: number,
     private readonly embedRowSize: number,
     readonly settle: { resolve(out: SequenceOutput): void; reject(err: Error): void },
+    private readonly loopGuard?: LoopGuard,
   ) {}
 
   get promptLength(): number {
@@ -91,6 +97,17 @@ export class Sequence {
     if (eosIds.has(next.id)) return 'stop';
     this.tokens.push(next.id);
     this.spec.onToken?.(next.id, next.logprob);
+    if (this.endsInLoop()) return 'loop';
     return this.tokens.length >= this.spec.maxNewTokens ? 'length' : undefined;
+  }
+
+  /** True when the newest tokens are a loop; its extra copies (already streamed) leave tokens and logprobs. */
+  private endsInLoop(): boolean {
+    const loop = this.loopGuard?.push(this.tokens);
+    if (!loop) return false;
+    this.loop = loop;
+    this.tokens.length -= loop.extra;
+    this.logprobs.length -= loop.extra;
+    return true;
   }
 }
