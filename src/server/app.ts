@@ -2,7 +2,6 @@
 // plugins in order: error shape first (covers everything), then auth, metrics,
 // the info routes, and each route the pipelines declare, mounted by its handler
 // module (routes.ts). A path no pipeline declares is 404.
-import { randomUUID } from 'node:crypto';
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Pipeline } from '../runtime/contracts.js';
@@ -12,7 +11,7 @@ import errorHandling, { writeClientError, writeFrameworkError } from './error-ha
 import infoRoutes, { PROBE_PATHS } from './info-routes.js';
 import metricsPlugin, { METRICS_PATH, ServerMetrics } from './metrics.js';
 import { ModelCatalog } from './model-catalog.js';
-import clientLeftLog, { RequestLogController } from './request-log.js';
+import clientLeftLog, { RequestIds, RequestLogController } from './request-log.js';
 import { mountPipelineRoutes } from './routes.js';
 import gracefulShutdown from './shutdown.js';
 
@@ -68,6 +67,7 @@ export async function buildServer(opts: BuildServerOptions): Promise<FastifyInst
   const pipelines = served.map((s) => s.pipeline);
   const metrics = new ServerMetrics(pipelines);
   const requestLog = new RequestLogController([...PROBE_PATHS, METRICS_PATH]);
+  const requestIds = new RequestIds();
 
   const app = Fastify({
     ...loggerOptions(opts.logger),
@@ -81,16 +81,14 @@ export async function buildServer(opts: BuildServerOptions): Promise<FastifyInst
     frameworkErrors: writeFrameworkError,
     // shutdown.ts answers requests during close itself, in the OpenAI error shape.
     return503OnClosing: false,
-    // Client-chosen ids could collide, and stages key their work by this id.
+    // X-Request-Id: the client's when sane and not in flight, else a UUID (request-log.ts).
     requestIdHeader: false,
-    genReqId: () => randomUUID(),
+    genReqId: requestIds.generate,
     // One line per request instead of fastify's two; probes at debug.
     logController: requestLog,
   }) as unknown as FastifyInstance;
 
-  app.addHook('onRequest', async (request, reply) => {
-    reply.header('x-request-id', request.id);
-  });
+  app.addHook('onRequest', requestIds.onRequest);
   await app.register(errorHandling);
   await app.register(clientLeftLog, { controller: requestLog });
   await app.register(gracefulShutdown, { retryAfterS: CLOSING_RETRY_AFTER_S });
