@@ -14,6 +14,8 @@ import { contentDigest, type ByteRange } from '../stages/common/weights/digest.j
 import type { CheckpointSize } from '../stages/qwen3-asr/checkpoint/sizes.js';
 import { convertModel } from '../stages/qwen3-asr/graph/convert.js';
 import { loadModelSpec } from '../stages/qwen3-asr/graph/model-spec.js';
+import { planEncoderRuns } from '../stages/qwen3-asr/runner/encoder-plan.js';
+import { MAX_CHUNKS_PER_RUN } from '../stages/qwen3-asr/runner/encoder-runner.js';
 import type { Precision } from '../stages/common/engine/runner.js';
 import { benchCacheDir, parseScriptArgs } from './args.js';
 import { BATCH, OursUnderTest, PHASES, ensureRandomCheckpoint, quietRound, requestShape } from './peer-ours.js';
@@ -55,6 +57,18 @@ await ensureRandomCheckpoint(size, modelDir, log);
 const spec = loadModelSpec(modelDir);
 await keyHashCost();
 const { clip, prompt, audioTokens } = requestShape(spec, audioS);
+console.log(encoderRowsLine());
+
+/** Rows the encoder layers run on for this clip, packed and as padded windows, and their matmul work (deterministic). */
+function encoderRowsLine(): string {
+  const d = spec.encoder;
+  const runs = planEncoderRuns(d, [clip], MAX_CHUNKS_PER_RUN);
+  const packed = runs.reduce((a, r) => a + r.rowIndex.length, 0);
+  const padded = runs.reduce((a, r) => a + r.windows * r.windowLen, 0);
+  // q, k, v, out (4·d²) and fc1, fc2 (2·d·ffn) per row per layer, 2 FLOPs per multiply-add
+  const gflop = (rows: number) => (2 * rows * d.layers * (4 * d.dModel ** 2 + 2 * d.dModel * d.ffnDim)) / 1e9;
+  return `encoder layers: ${packed} packed rows (padding each attention window would make ${padded}): ${gflop(packed).toFixed(1)} instead of ${gflop(padded).toFixed(1)} GFLOP of layer matmuls (-${(100 * (1 - packed / padded)).toFixed(1)} %)`;
+}
 
 /**
  * First-start cost of the graph cache key (every weight byte a part reads is hashed once,

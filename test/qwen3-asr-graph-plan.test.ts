@@ -1,5 +1,6 @@
-// Audio token counts and the encoder's host-side plan (chunks, windows, gather
-// indexes), checked against the facts table and the upstream formula.
+// Audio token counts and the encoder's host-side plan (chunks, packed tokens,
+// windows, gather indexes), checked against the facts table and the upstream
+// formula, and the rows the packed layout saves over padding whole windows.
 import t from 'tap';
 import { audioTokenCount, windowTokens, type EncoderDims } from '../stages/qwen3-asr/graph/dims.js';
 import { planEncoderRuns } from '../stages/qwen3-asr/runner/encoder-plan.js';
@@ -38,7 +39,26 @@ t.test('a 30 s clip makes windows [104,104,104,78] over 30 zero-padded chunks', 
   t.same(lens, [104, 104, 104, 78]);
   t.equal(run.tokenIndex.length, 390);
   t.same(run.pieces, [{ clip: 0, tokens: 390 }]);
-  t.equal(run.windowIndex[3 * 104 + 78], 390n, 'padding slots point at the zero row after the 30·13 chunk tokens');
+  t.same(Array.from(run.rowIndex.subarray(0, 3)), [0n, 1n, 2n], 'packed tokens read the chunk table in order');
+  t.equal(run.windowIndex[3 * 104 + 77], 389n, 'the last window slot holds the last packed token');
+  t.equal(run.windowIndex[3 * 104 + 78], 0n, 'padding slots read packed token 0 (masked)');
+  t.equal(run.tokenIndex[389], BigInt(3 * 104 + 77), 'and its attention output is read back from there');
+});
+
+t.test('packed rows: a 10 s clip runs its layers on 130 rows, not 2 padded windows of 104', async (t) => {
+  const [run] = planEncoderRuns(dims, [clip(1000)], 64);
+  t.equal(run.rowIndex.length, 130, 'rows per layer (packed)');
+  t.equal(run.windows * run.windowLen, 208, 'rows per layer when every window was padded to 104');
+  t.same(Array.from(run.windowMask.subarray(104, 104 + 27)), [...new Array(26).fill(1), 0], 'second window: 26 real slots');
+  // every packed token appears in exactly one real window slot, and reads back from that slot
+  const seen = new Set<bigint>();
+  run.windowMask.forEach((m, slot) => {
+    if (!m) return;
+    const tok = run.windowIndex[slot];
+    seen.add(tok);
+    t.equal(run.tokenIndex[Number(tok)], BigInt(slot), `token ${tok} <-> slot ${slot}`);
+  });
+  t.equal(seen.size, 130);
 });
 
 t.test('a tail chunk is zero padded and keeps ceil(r/8) tokens', async (t) => {
@@ -47,6 +67,7 @@ t.test('a tail chunk is zero padded and keeps ceil(r/8) tokens', async (t) => {
   const tail = run.features.subarray(2 * dims.numMelBins * 100, 3 * dims.numMelBins * 100);
   t.same([tail[0], tail[49], tail[50], tail[99]], [201, 250, 0, 0], 'mel row 0 holds frames 200..249 (values 201..250), then zeros');
   t.equal(run.tokenIndex.length, 13 * 2 + 7);
+  t.same(Array.from(run.rowIndex.subarray(26, 33)), [26n, 27n, 28n, 29n, 30n, 31n, 32n], 'the tail chunk\'s 7 tokens follow the two full chunks');
   t.same(Array.from(run.windowIndex.subarray(26, 33)), [26n, 27n, 28n, 29n, 30n, 31n, 32n]);
 });
 
@@ -63,7 +84,8 @@ t.test('long clips split across runs at window boundaries; clips batch up to the
   t.same(runs.map((r) => r.pieces), [[{ clip: 0, tokens: 208 }], [{ clip: 0, tokens: 267 - 208 }, { clip: 1, tokens: 117 }]]);
   const second = runs[1];
   t.equal(second.windows, 1 + 2, 'the 59-token tail is one window, the 117-token clip two');
-  t.same(Array.from(second.windowIndex.subarray(104, 106)), [BigInt(5 * 13), BigInt(5 * 13 + 1)], 'clip 1 starts after the 5 chunks of clip 0');
+  t.same(Array.from(second.rowIndex.subarray(59, 61)), [BigInt(5 * 13), BigInt(5 * 13 + 1)], 'clip 1\'s rows start after the 5 chunks of clip 0');
+  t.same(Array.from(second.windowIndex.subarray(104, 106)), [59n, 60n], 'and its first window holds packed tokens 59, 60');
 });
 
 t.test('bad clips are refused', async (t) => {

@@ -1,7 +1,9 @@
 // Attention blocks.
 //
-// Encoder: bidirectional multi-head attention over padded windows with a key
-// padding mask, through onnxruntime's fused MultiHeadAttention.
+// Encoder: bidirectional multi-head attention within windows over packed rows:
+// the projections run on the real rows only, which are gathered into padded
+// windows just for onnxruntime's fused MultiHeadAttention (key padding mask) and
+// read back after it.
 //
 // Decoder: causal grouped-query attention over a KV cache the host owns. The
 // cache is not updated inside the graph: onnxruntime-node 1.30 never hands a
@@ -18,11 +20,24 @@ import { fusedLinear, linear, type LinearSpec } from './linear.js';
 
 export interface SelfAttentionSpec { q: LinearSpec; k: LinearSpec; v: LinearSpec; out: LinearSpec }
 
-/** x [B, L, D], keyMask [B, L] int32 (1 = real token). Scale is 1/sqrt(head_dim). */
-export function maskedSelfAttention(ctx: BlockContext, x: string, keyMask: string, spec: SelfAttentionSpec, heads: number, name: string): string {
-  const [q, k, v] = fusedLinear(ctx, x, [spec.q, spec.k, spec.v], `${name}.qkv`);
-  const attn = ctx.g.op1('MultiHeadAttention', [q, k, v, '', keyMask], { num_heads: heads }, { domain: 'com.microsoft' });
-  return linear(ctx, attn, spec.out, `${name}.out`);
+/** Where packed rows sit in attention windows (graph inputs). */
+export interface PackedWindows {
+  /** [Wn, L] int64: packed row of each window slot (any valid row in padding slots). */
+  index: string;
+  /** [Wn, L] int32: 1 for real tokens. */
+  mask: string;
+  /** [N] int64: slot of [Wn·L] holding each packed row. */
+  slots: string;
+}
+
+/** x [N, D] packed rows; attention within windows `w`. Scale is 1/sqrt(head_dim). Returns [N, D]. */
+export function windowedSelfAttention(ctx: BlockContext, x: string, w: PackedWindows, spec: SelfAttentionSpec, heads: number, name: string): string {
+  const { g } = ctx;
+  const toWindows = (t: string) => g.op1('Gather', [t, w.index], { axis: 0 });
+  const [q, k, v] = fusedLinear(ctx, x, [spec.q, spec.k, spec.v], `${name}.qkv`).map(toWindows);
+  const attn = g.op1('MultiHeadAttention', [q, k, v, '', w.mask], { num_heads: heads }, { domain: 'com.microsoft' });
+  const rows = g.op1('Gather', [g.op1('Flatten', [attn], { axis: 2 }), w.slots], { axis: 0 });
+  return linear(ctx, rows, spec.out, `${name}.out`);
 }
 
 export interface CachedAttentionInputs {

@@ -9,7 +9,7 @@ import { buildEncoder } from './encoder.js';
 import { loadModelSpec, type ModelSpec } from './model-spec.js';
 
 /** Bump a part's version when its graph structure or weight encoding changes. */
-export const GRAPH_VERSIONS = { encoder: 1, decoder: 4 } as const;
+export const GRAPH_VERSIONS = { encoder: 2, decoder: 4 } as const;
 
 export type GraphPart = 'encoder' | 'decoder';
 

@@ -1,14 +1,17 @@
 // Qwen3-ASR audio encoder (AuT) as one ONNX graph.
 //
 // Inputs  input_features [C, numMelBins, W]  mel chunks (W = 100, or the whole clip when shorter)
-//         window_index   [Wn, L] int64    flat token row per window slot; C·t' selects a zero row
+//         row_index      [N] int64        chunk-table row (C·t' rows) of each real token, in output order
+//         window_index   [Wn, L] int64    packed token per window slot (padding: any, masked)
 //         window_mask    [Wn, L] int32    1 for real tokens
-//         token_index    [N] int64        row of [Wn·L] for each output token, in order
+//         token_index    [N] int64        slot of [Wn·L] holding each packed token
 // Output  audio_embeds   [N, outputDim]
 //
 // Chunks carry per-chunk sinusoidal positions; windows of 104 tokens attend
-// bidirectionally within themselves (block-diagonal attention).
-import { maskedSelfAttention } from '../../common/graph/attention.js';
+// bidirectionally within themselves (block-diagonal attention). The layers run
+// on the N packed tokens, as upstream's packed sequence with cu_seqlens; only
+// attention sees padded windows (runner/encoder-plan.ts counts the rows saved).
+import { windowedSelfAttention } from '../../common/graph/attention.js';
 import type { BlockContext } from '../../common/graph/context.js';
 import { convGeluStack } from '../../common/graph/conv.js';
 import { linear } from '../../common/graph/linear.js';
@@ -19,6 +22,7 @@ import { ENC, encLayer } from './names.js';
 
 export const ENCODER_IO = {
   features: 'input_features',
+  rowIndex: 'row_index',
   windowIndex: 'window_index',
   windowMask: 'window_mask',
   tokenIndex: 'token_index',
@@ -44,6 +48,7 @@ export function buildEncoder(ctx: BlockContext, d: EncoderDims): void {
   const { g } = ctx;
   const io = ENCODER_IO;
   const feats = g.input(io.features, 'float32', ['chunks', d.numMelBins, 'frames']);
+  g.input(io.rowIndex, 'int64', ['tokens']);
   g.input(io.windowIndex, 'int64', ['windows', 'window_len']);
   g.input(io.windowMask, 'int32', ['windows', 'window_len']);
   g.input(io.tokenIndex, 'int64', ['tokens']);
@@ -58,13 +63,13 @@ export function buildEncoder(ctx: BlockContext, d: EncoderDims): void {
   const tLen = g.op1('Slice', [g.op1('Shape', [proj]), g.constI64([1]), g.constI64([2])]);
   const withPos = g.op1('Add', [proj, g.op1('Slice', [pe, g.constI64([0]), tLen, g.constI64([0])])]);
 
-  const flat = g.op1('Reshape', [withPos, g.constI64([-1, d.dModel])]);
-  const table = g.op1('Concat', [flat, g.constF(new Array(d.dModel).fill(0), [1, d.dModel])], { axis: 0 });
-  let h = g.op1('Gather', [table, io.windowIndex], { axis: 0 });
+  const table = g.op1('Reshape', [withPos, g.constI64([-1, d.dModel])]);
+  let h = g.op1('Gather', [table, io.rowIndex], { axis: 0 });
+  const windows = { index: io.windowIndex, mask: io.windowMask, slots: io.tokenIndex };
 
   for (let i = 0; i < d.layers; i++) {
     const p = encLayer(i);
-    const a = maskedSelfAttention(ctx, layerNorm(ctx, h, `${p}.self_attn_layer_norm`, d.layerNormEps), io.windowMask, {
+    const a = windowedSelfAttention(ctx, layerNorm(ctx, h, `${p}.self_attn_layer_norm`, d.layerNormEps), windows, {
       q: { weight: `${p}.self_attn.q_proj.weight`, bias: `${p}.self_attn.q_proj.bias` },
       k: { weight: `${p}.self_attn.k_proj.weight`, bias: `${p}.self_attn.k_proj.bias` },
       v: { weight: `${p}.self_attn.v_proj.weight`, bias: `${p}.self_attn.v_proj.bias` },
@@ -76,8 +81,7 @@ export function buildEncoder(ctx: BlockContext, d: EncoderDims): void {
     h = g.op1('Add', [h, m]);
   }
 
-  const tokens = g.op1('Gather', [g.op1('Reshape', [h, g.constI64([-1, d.dModel])]), io.tokenIndex], { axis: 0 });
-  const normed = layerNorm(ctx, tokens, `${ENC}.ln_post`, d.layerNormEps);
+  const normed = layerNorm(ctx, h, `${ENC}.ln_post`, d.layerNormEps);
   const p1 = gelu(ctx, linear(ctx, normed, { weight: `${ENC}.proj1.weight`, bias: `${ENC}.proj1.bias` }, `${ENC}.proj1`));
   const out = linear(ctx, p1, { weight: `${ENC}.proj2.weight`, bias: `${ENC}.proj2.bias` }, `${ENC}.proj2`);
   g.op1('Identity', [out], {}, { output: io.output });

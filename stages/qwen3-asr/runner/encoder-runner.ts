@@ -22,6 +22,7 @@ export class OnnxEncoderRunner implements EncoderRunner {
       const io = ENCODER_IO;
       const res = await this.session.run({
         [io.features]: new ort.Tensor('float32', run.features, [run.chunks, this.dims.numMelBins, run.width]),
+        [io.rowIndex]: new ort.Tensor('int64', run.rowIndex, [run.rowIndex.length]),
         [io.windowIndex]: new ort.Tensor('int64', run.windowIndex, [run.windows, run.windowLen]),
         [io.windowMask]: new ort.Tensor('int32', run.windowMask, [run.windows, run.windowLen]),
         [io.tokenIndex]: new ort.Tensor('int64', run.tokenIndex, [run.tokenIndex.length]),
