@@ -97,9 +97,13 @@ async function gracefulShutdown(app: FastifyInstance, opts: GracefulShutdownOpti
     for (const [socket, state] of connections) closeUnused(socket, state);
   });
   app.addHook('onRequest', async (request, reply) => {
+    if (request.raw.headers.upgrade) {
+      // An upgraded connection (WebSocket) belongs to its protocol's handler, which closes it on
+      // preClose; one answered over HTTP instead (no key, closing, no such route) ends with that answer.
+      connections.delete(request.raw.socket);
+      reply.raw.once('finish', () => request.raw.socket.destroySoon());
+    }
     if (closing) throw shuttingDown(opts.retryAfterS);
-    // An upgraded connection (WebSocket) belongs to its protocol's handler, which closes it on preClose.
-    if (request.raw.headers.upgrade) connections.delete(request.raw.socket);
     open.add(request);
     forcedStops.set(request, new AbortController());
     reply.raw.once('close', () => open.delete(request));

@@ -110,7 +110,8 @@ export class RealtimeSession {
   private touch(): void {
     clearTimeout(this.idleTimer);
     const idle = this.deps.limits.idle_timeout_s;
-    this.idleTimer = setTimeout(() => this.expire('idle_timeout', `Nothing was received for ${idle} s.`), idle * 1000);
+    // A client waiting for its turns' transcripts is not idle: the clock restarts once they are done.
+    this.idleTimer = setTimeout(() => (this.turns.size > 0 ? this.touch() : this.expire('idle_timeout', `Nothing was received for ${idle} s.`)), idle * 1000);
   }
 
   private expire(code: string, message: string): void {
