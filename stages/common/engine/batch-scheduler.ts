@@ -81,7 +81,7 @@ export class BatchScheduler {
     return { waiting: this.waiting.length, running: this.active.length, ...this.counters };
   }
 
-  /** Queues a sequence. Throws StageError 400 when prompt + maxNewTokens exceeds the context. */
+  /** Queues a sequence. Throws an invalid_input StageError when prompt + maxNewTokens exceeds the context. */
   submit(spec: SequenceSpec): SequenceHandle {
     const total = spec.promptIds.length + spec.maxNewTokens;
     if (total > this.runner.maxContext) {

@@ -39,7 +39,7 @@ export interface AsrText {
   eosIds: number[];
   /** <|audio_pad|>: the prompt positions the audio embeddings replace. */
   audioTokenId: number;
-  /** Request `language` value → model language name; StageError 400 (param 'language') when unsupported. */
+  /** Request `language` value → model language name; an invalid_input StageError (param 'language') when unsupported. */
   resolveLanguage(value: string): string;
 }
 

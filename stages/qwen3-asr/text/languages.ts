@@ -25,7 +25,7 @@ const CODES = new Map<string, SupportedLanguage>(Object.entries({
 
 const BY_NAME = new Map<string, SupportedLanguage>(SUPPORTED_LANGUAGES.map((name) => [name.toLowerCase(), name]));
 
-/** Canonical language name for a request's `language` value; a 400 naming the accepted values otherwise. */
+/** Canonical language name for a request's `language` value; an invalid_input error naming the accepted values otherwise. */
 export function resolveLanguage(input: string): SupportedLanguage {
   const key = input.trim().toLowerCase();
   // A region or script subtag (zh-CN, zh-Hant, pt-BR) does not change the language.

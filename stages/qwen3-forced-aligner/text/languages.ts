@@ -22,8 +22,8 @@ export function alignerLanguage(value: string): string | undefined {
 
 /**
  * The language words are split for: a request's own `language` must be one the aligner supports
- * (400 naming it otherwise); a language the ASR model detected and the aligner lacks is split the
- * default way, as qwen-asr does (it passes the detected name through). Japanese and Korean: 400.
+ * (an invalid_input error naming it otherwise); a language the ASR model detected and the aligner lacks is split the
+ * default way, as qwen-asr does (it passes the detected name through). Japanese and Korean: invalid_input.
  */
 export function splittingLanguage(value: string | undefined, source: 'request' | 'detected', param = 'language'): string | undefined {
   if (!value) return undefined;
