@@ -13,17 +13,19 @@ import { loadQwenTokenizer } from '../stages/qwen3-asr/text/tokenizer.js';
 import { ScriptedRunner } from './qwen3-asr-sched-double.js';
 import { makeQwenVocabFixture } from './qwen3-asr-text-fixture.js';
 
-const VOCAB = ['<eos>', 'language', '\u0120English', '<asr_text>', 'Hel', 'lo', '\u0120w', '\u00c3', '\u00b6', 'rld', '<pad>'];
+const VOCAB = ['<eos>', 'language', '\u0120English', '<asr_text>', 'Hel', 'lo', '\u0120w', '\u00c3', '\u00b6', 'rld', '<pad>', ',', '\u0120lo', '<ctx>'];
 const id = (piece: string) => VOCAB.indexOf(piece);
 const [EOS, AUDIO] = [id('<eos>'), id('<pad>')];
 // Byte-level spelling: Ġ is the space; "ö" is two tokens, one byte each (0xC3 0xB6, spelled Ã ¶).
 const SCRIPT = ['language', '\u0120English', '<asr_text>', 'Hel', 'lo', '\u0120w', '\u00c3', '\u00b6', 'rld'].map(id);
 const FORCED = ['Hel', 'lo'].map(id);
+// With the prompt "Hel, w" the model reads the list back first: "Hel, w, lorld".
+const ECHO = ['language', '\u0120English', '<asr_text>', 'Hel', ',', '\u0120w', ',', '\u0120lo', 'rld'].map(id);
 const bytesOf = (i: number) => (i === id('<asr_text>') ? [...Buffer.from('<asr_text>')] : byteLevelBytes(VOCAB[i])!);
 const text = (ids: number[]) => Buffer.from(ids.flatMap(bytesOf)).toString('utf8');
 
 const codec: AsrTextCodec = {
-  promptIds: (_context, audioTokens, language) => Int32Array.from([...new Array(audioTokens).fill(AUDIO), ...(language ? [id('language')] : [])]),
+  promptIds: (context, audioTokens, language) => Int32Array.from([...(context ? [id('<ctx>')] : []), ...new Array(audioTokens).fill(AUDIO), ...(language ? [id('language')] : [])]),
   // Holds a partial character back, as the real streaming detokenizer does.
   detokenizer: () => {
     let pending: number[] = [];
@@ -45,7 +47,7 @@ const codec: AsrTextCodec = {
   mergeLanguages: (langs) => langs[0] ?? '',
   textTagId: id('<asr_text>'),
   tokenBytes: bytesOf,
-  isSpecial: (i) => i === EOS || i === AUDIO,
+  isSpecial: (i) => i === EOS || i === AUDIO || i === id('<ctx>'),
 };
 
 function setup() {
@@ -55,7 +57,7 @@ function setup() {
     vocabSize: VOCAB.length,
     audioTokenId: AUDIO,
     audioRowSize: 2,
-    next: (prompt, i) => (prompt.includes(id('language')) ? FORCED : SCRIPT)[i] ?? EOS,
+    next: (prompt, i) => (prompt.includes(id('language')) ? FORCED : prompt.includes(id('<ctx>')) ? ECHO : SCRIPT)[i] ?? EOS,
   });
   return new BatchScheduler(runner, { eosIds: [EOS], embedTokenId: AUDIO, prefillChunkTokens: 64 });
 }
@@ -115,4 +117,15 @@ t.test('the real Qwen vocabulary: token bytes spell the text exactly, across spl
   }
   const emoji = tokenizer.encode('𝄞');
   t.ok(emoji.length > 1 && emoji.some((i) => tokenizer.decode([i]).includes('\ufffd')), 'a rare character spans tokens that decode to U+FFFD alone');
+});
+
+t.test('a prompt echo leaves the text, the deltas and the logprobs alike', async (t) => {
+  const ctx = new Ctx();
+  const out = await transcribe(setup(), codec, job({ context: 'Hel, w', tokenLogprobs: true, stream: true }), ctx);
+  t.equal(out.text, 'lorld', '"Hel, w, " was the list read back');
+  t.same(ctx.events.map((e) => e.delta).join(''), 'lorld');
+  t.same(out.segments[0].logprobs!.map((e) => e.token), [' lo', 'rld'], 'the echo\'s tokens are gone');
+  t.same(ctx.events.flatMap((e) => (e.logprobs as { token: string }[]).map((l) => l.token)), [' lo', 'rld']);
+  const other = await transcribe(setup(), codec, job({ context: 'w, Hel' }), new Ctx());
+  t.equal(other.text, 'Hel, w, lorld', 'another order: not an echo, kept');
 });

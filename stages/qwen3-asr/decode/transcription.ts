@@ -1,7 +1,8 @@
 // One transcription request on the shared decoder engine: the Qwen3-ASR side
 // of common/engine/segments.ts. Every audio segment becomes a sequence whose
 // prompt this model builds; its streamed text loses the `language X<asr_text>`
-// header; its tokens are parsed into a transcript segment, and the segment
+// header (segment-stream.ts); its tokens are parsed into a transcript segment,
+// without an echo of the prompt's term list (prompt-echo.ts), and the segment
 // texts are joined into the final payload fields.
 import { deflateSync } from 'node:zlib';
 import { StageError, type ItemContext } from '../../../src/runtime/contracts.js';
@@ -11,8 +12,9 @@ import { ERR_CONTEXT_OVERFLOW } from '../../common/engine/errors.js';
 import { runSegments, type SegmentModel, type SegmentSequence } from '../../common/engine/segments.js';
 import type { SequenceOutput } from '../../common/engine/sequence.js';
 import type { AsrTextCodec } from '../text/index.js';
-import { LanguageHeaderFilter } from './language-header.js';
-import { segmentLogprobs, StreamedLogprobs } from './token-logprobs.js';
+import { dropEchoLogprobs, promptTerms, stripPromptEcho } from './prompt-echo.js';
+import { segmentStream } from './segment-stream.js';
+import { segmentLogprobs } from './token-logprobs.js';
 
 /** A segment after the encoder stage. */
 export interface EncodedSegment {
@@ -54,28 +56,13 @@ const MIN_NEW_TOKENS = 128;
 const NEW_TOKENS_PER_SECOND = 10;
 
 export async function transcribe(scheduler: BatchScheduler, codec: AsrTextCodec, job: TranscriptionJob, ctx: ItemContext): Promise<Transcription> {
+  const terms = promptTerms(job.context);
   const model: SegmentModel<{ segment: TranscriptSegment; language: string }> = {
     count: job.segments.length,
     sequence: (index, maxContext) => sequence(maxContext, codec, job, index),
-    stream: (index) => {
-      if (!job.stream) return undefined;
-      const detokenizer = codec.detokenizer();
-      const header = new LanguageHeaderFilter(job.language !== undefined);
-      const logprobs = job.tokenLogprobs ? new StreamedLogprobs(codec, job.language !== undefined) : undefined;
-      if (!logprobs) return { push: (id) => header.push(detokenizer.push(id)), flush: () => header.push(detokenizer.flush()) + header.flush() };
-      return {
-        push: (id, logprob) => {
-          const text = header.push(detokenizer.push(id));
-          return { text, logprobs: logprobs.push(id, logprob, text) };
-        },
-        flush: () => {
-          const text = header.push(detokenizer.flush()) + header.flush();
-          return { text, logprobs: logprobs.flush() };
-        },
-      };
-    },
+    stream: () => (job.stream ? segmentStream(codec, { headerInPrompt: job.language !== undefined, terms, tokenLogprobs: job.tokenLogprobs ?? false }) : undefined),
     seam: codec.seam,
-    result: (index, out) => segmentResult(index, job.segments[index], out, codec, job),
+    result: (index, out) => segmentResult(index, job.segments[index], out, codec, job, terms),
   };
   const results = await runSegments(scheduler, model, job.maxSegmentsInFlight, ctx);
   return {
@@ -111,8 +98,10 @@ function sequence(maxContext: number, codec: AsrTextCodec, job: TranscriptionJob
   };
 }
 
-function segmentResult(id: number, segment: EncodedSegment, out: SequenceOutput, codec: AsrTextCodec, job: TranscriptionJob) {
-  const { text, language } = codec.parse(codec.decode(out.tokens), job.language);
+function segmentResult(id: number, segment: EncodedSegment, out: SequenceOutput, codec: AsrTextCodec, job: TranscriptionJob, terms?: string[]) {
+  const parsed = codec.parse(codec.decode(out.tokens), job.language);
+  const { text, removed } = stripPromptEcho(parsed.text, terms);
+  const language = parsed.language;
   const result: TranscriptSegment = {
     id,
     start: segment.start,
@@ -123,7 +112,7 @@ function segmentResult(id: number, segment: EncodedSegment, out: SequenceOutput,
     avg_logprob: out.logprobs.length ? out.logprobs.reduce((s, x) => s + x, 0) / out.logprobs.length : 0,
     compression_ratio: compressionRatio(text),
     no_speech_prob: noSpeechProb(out, codec),
-    ...(job.tokenLogprobs ? { logprobs: segmentLogprobs(codec, out, job.language !== undefined) } : {}),
+    ...(job.tokenLogprobs ? { logprobs: dropEchoLogprobs(segmentLogprobs(codec, out, job.language !== undefined), parsed.text.slice(0, removed)) } : {}),
   };
   return { segment: result, language };
 }
