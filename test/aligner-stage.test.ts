@@ -116,7 +116,9 @@ t.test('bad input: a 400 of its own kind per item; the rest of the batch is alig
   const results = await run(always.instance, [...cases.map((c) => c[1]), { alignment_audio: audio(), text: TEXT, params: {} }]);
   for (const [i, [label, , code, param]] of cases.entries()) {
     const r = results[i];
-    t.ok(!r.ok && r.error.kind === 'invalid_input' && r.error.code === code && r.error.param === param, `${label}: 400 ${code} (param ${param})${r.ok ? '' : `: ${r.error.message}`}`);
+    // Both kinds answer 400 (src/server/errors.ts KIND_STATUS); too_long says which limit.
+    const kind = code === 'ERR_ALIGN_AUDIO_TOO_LONG' ? 'too_long' : 'invalid_input';
+    t.ok(!r.ok && r.error.kind === kind && r.error.code === code && r.error.param === param, `${label}: ${kind} ${code} (param ${param})${r.ok ? '' : `: ${r.error.message}`}`);
   }
   const langs = results.slice(1, 3).map((r) => (r.ok ? '' : r.error.message));
   t.match(langs[0], /Japanese/, 'the Japanese error names the language');
