@@ -1,11 +1,16 @@
 // The official `openai` npm client against a listening server: every
-// response format, streaming, errors as the SDK's typed exceptions, auth, and
-// aborting a request from the client side.
+// response format, streaming, chunking_strategy and include: ['logprobs'] as the
+// SDK encodes them, errors as the SDK's typed exceptions, auth, and aborting a
+// request from the client side.
+import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import OpenAI, { toFile } from 'openai';
+import { parse } from 'yaml';
 import t, { type Test } from 'tap';
 import { PipelineError } from '../src/runtime/contracts.js';
 import { buildServer } from '../src/server/app.js';
+import { repoRoot } from '../src/util/paths.js';
 import { answer, CANNED_DELTAS, CANNED_RESULT, FAKE_WAV, fail, ScriptedPipeline, waitForAbort } from './fixtures/server/scripted-pipeline.js';
 
 const MODEL = 'Qwen/Qwen3-ASR-1.7B';
@@ -59,6 +64,53 @@ t.test('stream: true yields delta events then done', async (t) => {
     ...CANNED_DELTAS.map((delta) => ({ type: 'transcript.text.delta', delta })),
     { type: 'transcript.text.done', text: CANNED_RESULT.text, usage: { type: 'duration', seconds: 4 } },
   ]);
+});
+
+/** The request fields the default pipeline's stages declare (VAD and decoder descriptors), as config load merges them. */
+function declaredFields(): Record<string, object> {
+  const request = (file: string) => (parse(fs.readFileSync(path.join(repoRoot(), file), 'utf8')) as { request: Record<string, object> }).request;
+  return { ...request('stages/silero-vad/vad.plugin.yaml'), ...request('stages/qwen3-asr/decoder.plugin.yaml') };
+}
+
+t.test('chunking_strategy and include: [logprobs] as the SDK sends them; json and stream read back typed', async (t) => {
+  const lp = (token: string, logprob: number) => ({ token, logprob, bytes: [...Buffer.from(token)] });
+  const tokens = [[lp('Hello', -0.01), lp(' world.', -0.2)], [lp(' Second line here.', -0.7)]];
+  const result = { ...CANNED_RESULT, segments: (CANNED_RESULT.segments as object[]).map((s, i) => ({ ...s, logprobs: tokens[i] })) };
+  const pipeline = Object.assign(new ScriptedPipeline(async ({ opts }) => {
+    opts.onEvent?.({ type: 'delta', delta: 'Hello world.', logprobs: tokens[0] });
+    opts.onEvent?.({ type: 'delta', delta: ' Second line here.', logprobs: tokens[1] });
+    return result;
+  }), { requestFields: declaredFields() });
+  const client = await serve(t, pipeline);
+
+  const json = await client.audio.transcriptions.create({
+    file: await audio(), model: MODEL, include: ['logprobs'],
+    chunking_strategy: { type: 'server_vad', threshold: 0.6, prefix_padding_ms: 200, silence_duration_ms: 700 },
+  });
+  t.same(json, { text: CANNED_RESULT.text, logprobs: tokens.flat(), usage: { type: 'duration', seconds: 4 } });
+  t.same(json.logprobs?.map((l) => l.token).join(''), CANNED_RESULT.text, 'typed Transcription.logprobs');
+  t.match(pipeline.submissions[0].input.params, {
+    include: ['logprobs'], logprobs: true,
+    chunking_strategy: { type: 'server_vad', threshold: 0.6, prefix_padding_ms: 200, silence_duration_ms: 700 },
+  }, 'the stages get both, converted and checked');
+
+  await client.audio.transcriptions.create({ file: await audio(), model: MODEL, chunking_strategy: 'auto', repetition_penalty: 1.1 } as OpenAI.Audio.TranscriptionCreateParamsNonStreaming);
+  t.match(pipeline.submissions[1].input.params, { chunking_strategy: 'auto', repetition_penalty: 1.1 }, 'auto, and an extension field beside it');
+
+  const stream = await client.audio.transcriptions.create({ file: await audio(), model: MODEL, stream: true, include: ['logprobs'], chunking_strategy: 'auto' });
+  const events: OpenAI.Audio.TranscriptionStreamEvent[] = [];
+  for await (const event of stream) events.push(event);
+  t.same(events, [
+    { type: 'transcript.text.delta', delta: 'Hello world.', logprobs: tokens[0] },
+    { type: 'transcript.text.delta', delta: ' Second line here.', logprobs: tokens[1] },
+    { type: 'transcript.text.done', text: CANNED_RESULT.text, logprobs: tokens.flat(), usage: { type: 'duration', seconds: 4 } },
+  ]);
+
+  const bad = await client.audio.transcriptions.create({ file: await audio(), model: MODEL, chunking_strategy: { type: 'server_vad', threshold: 2 } }).catch((err) => err);
+  t.ok(bad instanceof OpenAI.BadRequestError);
+  t.match(bad, { status: 400, param: 'chunking_strategy' });
+  const verbose = await client.audio.transcriptions.create({ file: await audio(), model: MODEL, response_format: 'verbose_json', include: ['logprobs'] }).catch((err) => err);
+  t.match(verbose, { status: 400, param: 'include' }, 'logprobs only with json, as OpenAI documents');
 });
 
 t.test('errors arrive as the SDK exception classes with status, code and param', async (t) => {
