@@ -50,7 +50,7 @@ t.test('lanes of a long stream and a batch of streams give the regions of one ch
 
 t.test('chunking_strategy: auto, server_vad with defaults and bounds, wrong values name the field', async (t) => {
   t.equal(readChunkingStrategy(undefined), undefined);
-  t.same(readChunkingStrategy('auto'), { threshold: 0.5, prefix_padding_ms: 300, silence_duration_ms: 500 });
+  t.same(readChunkingStrategy('auto'), { threshold: 0.5, prefix_padding_ms: 300, silence_duration_ms: 500, normalize: true }, 'auto = the server_vad defaults after loudness normalisation');
   t.same(readChunkingStrategy({ type: 'server_vad', threshold: 0.7 }), { threshold: 0.7, prefix_padding_ms: 300, silence_duration_ms: 500 });
   for (const bad of ['manual', { type: 'semantic_vad' }, { type: 'server_vad', threshold: 1.5 }, { type: 'server_vad', silence_duration_ms: -1 }, { type: 'server_vad', foo: 1 }]) {
     t.throws(() => readChunkingStrategy(bad), { param: 'chunking_strategy' } as unknown as Error, JSON.stringify(bad));

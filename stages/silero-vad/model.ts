@@ -34,6 +34,8 @@ export interface LaneOptions {
   maxBatch: number;
   /** Checked before every run: a stream for which it returns true is dropped. */
   dropped?(stream: number): boolean;
+  /** Scale of each stream's samples as the model reads them (loudness.ts; default 1). */
+  gains?: number[];
 }
 
 interface Lane {
@@ -73,7 +75,7 @@ export class SileroVad {
         if (!opts.dropped?.(lane.stream)) active.push(lane);
       }
       if (active.length === 0) return out;
-      const probs = await this.step(active.map((lane) => ({ samples: streams[lane.stream], start: lane.next * WINDOW, state: lane.state })));
+      const probs = await this.step(active.map((lane) => ({ samples: streams[lane.stream], start: lane.next * WINDOW, state: lane.state, gain: opts.gains?.[lane.stream] })));
       active.forEach((lane, row) => {
         if (lane.next >= lane.keep) out[lane.stream][lane.next] = probs[row];
         lane.next++;
@@ -83,16 +85,17 @@ export class SileroVad {
 
   /** One run over rows of (stream, first sample of the window, state); states are updated in place.
    *  Public for callers that carry a stream's state across calls (live audio, src/server/handlers/realtime). */
-  async step(rows: { samples: Float32Array; start: number; state: Float32Array }[]): Promise<Float32Array> {
+  async step(rows: { samples: Float32Array; start: number; state: Float32Array; gain?: number }[]): Promise<Float32Array> {
     const batch = rows.length;
     const width = CONTEXT + WINDOW;
     const input = new Float32Array(batch * width);
     const state = new Float32Array(STATE * batch);
-    rows.forEach(({ samples, start, state: own }, b) => {
+    rows.forEach(({ samples, start, state: own, gain = 1 }, b) => {
       // The context is the 64 samples before the window (zeros before the stream starts): what
       // the reference keeps from its previous input; the window is zero-padded past the end.
       const from = Math.max(0, start - CONTEXT);
       input.set(samples.subarray(from, Math.min(samples.length, start + WINDOW)), b * width + (from - (start - CONTEXT)));
+      if (gain !== 1) for (let i = b * width; i < (b + 1) * width; i++) input[i] *= gain;
       for (let layer = 0; layer < 2; layer++) state.set(own.subarray(layer * 128, layer * 128 + 128), (layer * batch + b) * 128);
     });
     const result = await this.session.run({

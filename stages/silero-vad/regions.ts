@@ -20,6 +20,8 @@ export interface VadSettings {
   threshold: number;
   prefix_padding_ms: number;
   silence_duration_ms: number;
+  /** Loudness-normalise what the VAD reads first (loudness.ts): "auto" does, as OpenAI describes it. */
+  normalize?: boolean;
 }
 
 /** A region of the original audio, in seconds. */
@@ -34,18 +36,18 @@ const PARAM = 'chunking_strategy';
  *  The server has checked it against the descriptor's schema; a stage run without the server gets the same rules. */
 export function readChunkingStrategy(value: unknown): VadSettings | undefined {
   if (value === undefined || value === null) return undefined;
-  if (value === 'auto') return { ...SERVER_VAD_DEFAULTS };
+  if (value === 'auto') return { ...SERVER_VAD_DEFAULTS, normalize: true };
   if (typeof value !== 'object' || Array.isArray(value) || (value as { type?: unknown }).type !== 'server_vad') {
     throw invalidParam(PARAM, `${PARAM} must be "auto" or an object with type "server_vad" (got ${JSON.stringify(value)}).`);
   }
   const settings: VadSettings = { ...SERVER_VAD_DEFAULTS };
   for (const [key, raw] of Object.entries(value)) {
     if (key === 'type') continue;
-    if (!(key in settings)) throw invalidParam(PARAM, `${PARAM}.${key} is not a server_vad field (threshold, prefix_padding_ms, silence_duration_ms).`);
+    if (!(key in SERVER_VAD_DEFAULTS)) throw invalidParam(PARAM, `${PARAM}.${key} is not a server_vad field (threshold, prefix_padding_ms, silence_duration_ms).`);
     const isThreshold = key === 'threshold';
     const ok = typeof raw === 'number' && (isThreshold ? raw >= 0 && raw <= 1 : Number.isInteger(raw) && raw >= 0 && raw <= 10_000);
     if (!ok) throw invalidParam(PARAM, `${PARAM}.${key} must be ${isThreshold ? 'a number from 0 to 1' : 'an integer number of milliseconds from 0 to 10000'} (got ${JSON.stringify(raw)}).`);
-    settings[key as keyof VadSettings] = raw as number;
+    settings[key as keyof typeof SERVER_VAD_DEFAULTS] = raw as number;
   }
   return settings;
 }

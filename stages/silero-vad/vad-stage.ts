@@ -9,6 +9,7 @@ import { toErrorInfo } from '../../src/runtime/errors.js';
 import { readTimeline, sourceRange, type Timeline } from '../../src/runtime/timeline.js';
 import { badPayload, cancelled } from '../common/engine/errors.js';
 import { SileroVad, VAD_SAMPLE_RATE, WINDOW, defaultModelPath } from './model.js';
+import { normalisingGain } from './loudness.js';
 import { readChunkingStrategy, speechRegions, type VadSettings } from './regions.js';
 
 const STAGE = 'silero-vad/vad';
@@ -51,7 +52,8 @@ const plugin: StagePlugin = {
         });
         if (jobs.length > 0) {
           const started = performance.now();
-          const probs = await vad.probabilities(jobs.map((j) => j.samples), { ...lanes, dropped: (i) => items[jobs[i].index].ctx.cancelled });
+          const gains = jobs.map((j) => (j.settings.normalize ? normalisingGain(j.samples, VAD_SAMPLE_RATE) : 1));
+          const probs = await vad.probabilities(jobs.map((j) => j.samples), { ...lanes, gains, dropped: (i) => items[jobs[i].index].ctx.cancelled });
           jobs.forEach(({ index, samples, settings, timeline }, j) => {
             const { payload, ctx } = items[index];
             if (ctx.cancelled) return void (results[index] = { ok: false, error: toErrorInfo(cancelled(), env.stageName) });
@@ -59,7 +61,7 @@ const plugin: StagePlugin = {
             results[index] = { ok: true, payload: { ...payload, speech } };
           });
           const audioS = jobs.reduce((sum, j) => sum + j.samples.length, 0) / VAD_SAMPLE_RATE;
-          env.log?.('debug', 'vad', { requests: jobs.length, audio_s: audioS, ms: Math.round(performance.now() - started) });
+          env.log?.('debug', 'vad', { requests: jobs.length, audio_s: audioS, gains_db: gains.map((g) => Math.round(20 * Math.log10(g) * 10) / 10), ms: Math.round(performance.now() - started) });
         }
         return results as ItemResult[];
       },
