@@ -2,7 +2,7 @@
 // (the alignment handler, mounted from the pipeline's routes) on a tiny golden
 // aligner checkpoint at fp32. Known text + audio → words in the upload's
 // timeline, never decreasing; every bad request a 4xx in the OpenAI error shape
-// naming its field; transcription routes are not served by this pipeline.
+// naming its field, never a 5xx; transcription routes are not served by this pipeline.
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
@@ -11,6 +11,7 @@ import { createPipeline } from '../src/runtime/pipeline.js';
 import { buildServer } from '../src/server/app.js';
 import { repoRoot } from '../src/util/paths.js';
 import { splitWords } from '../stages/qwen3-forced-aligner/text/words.js';
+import { buildWav } from './fixtures/audio/wav-writer.js';
 
 const modelPath = path.join(repoRoot(), 'test/fixtures/golden/qwen3-forced-aligner/tiny-b/checkpoint');
 const cacheDir = path.join(repoRoot(), 'test/.tmp/aligner-http');
@@ -62,4 +63,32 @@ t.test('bad requests: 4xx in the OpenAI error shape, naming the field', async (t
   const missing = await post({ text: TEXT }, null);
   t.equal(missing.status, 400, 'no file: 400');
   t.equal((await post({ text: TEXT }, wav, 'transcriptions')).status, 404, 'this pipeline serves no transcriptions');
+});
+
+/** `seconds` of jfk.wav's samples, looped, as a 16-bit WAV. */
+function longWav(seconds: number): Buffer {
+  const pcm = wav.subarray(44);
+  const data = new Uint8Array(Math.round(seconds * 16000) * 2);
+  for (let i = 0; i < data.length; i += pcm.length) data.set(pcm.subarray(0, Math.min(pcm.length, data.length - i)), i);
+  return Buffer.from(buildWav({ formatTag: 1, channels: 1, sampleRate: 16000, bits: 16, data }));
+}
+
+t.test('text that is not what the audio says: aligned anyway, times monotonic and inside the audio', async (t) => {
+  const text = 'The quick brown fox jumps over the lazy dog, 42 times!';
+  const res = await post({ text, language: 'en' });
+  t.equal(res.status, 200);
+  const { words, duration } = await res.json() as { duration: number; words: { word: string; start: number; end: number }[] };
+  t.same(words.map((w) => w.word), splitWords(text));
+  t.ok(words.every((w, i) => w.start <= w.end && w.start >= 0 && w.end <= duration && (i === 0 || w.start >= words[i - 1].end)));
+});
+
+t.test('audio over what one alignment takes: a 400 naming the file, not a 5xx', async (t) => {
+  // The tiny checkpoint's 500 classes span 40 s (the real one's 180 s, the official limit); the
+  // route's decode refuses more than 180 s before any model work.
+  for (const [seconds, code] of [[41, 'align_audio_too_long'], [181, 'audio_too_long']] as const) {
+    const res = await post({ text: TEXT }, longWav(seconds));
+    const body = await res.json() as { error: { message: string; param: string; code: string } };
+    t.equal(res.status, 400, `${seconds} s: 400 (${body.error.message})`);
+    t.match(body.error, { code, param: 'file' });
+  }
 });
