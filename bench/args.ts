@@ -3,10 +3,13 @@
 // prints the usage and exits 0 before any work starts (a dataset build or an
 // hour of load must not begin because someone asked how to run it); a bad
 // flag prints its error and the usage, exit 2, instead of a stack trace. Also
-// the cache folder every bench writes to (outside the repository).
+// the cache folder every bench writes to (outside the repository), and the
+// precision-and-kernel names (`int8+pc`) the model benches take.
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { Precision } from '../stages/common/engine/runner.js';
+import type { QuantKernel } from '../stages/common/graph/context.js';
 
 export const EXIT_USAGE = 2;
 
@@ -35,4 +38,28 @@ export function parseScriptArgs<T extends ParseArgsConfig>(usage: string, config
 export function benchCacheDir(flag?: string): string {
   const base = process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache');
   return path.resolve(flag ?? process.env.SGL_OMNI_BENCH_CACHE ?? path.join(base, 'sgl-omni', 'bench'));
+}
+
+/** A precision with its int8 kernels, as the benches name it. */
+export interface Variant {
+  label: string;
+  precision: Precision;
+  /** Encoder, decode-step and prefill kernels (common/graph/context.ts QuantKernel). */
+  kernels: { encoder?: QuantKernel; decode?: QuantKernel; prefill?: QuantKernel };
+}
+
+/**
+ * `fp32`, `int8`, `int4`: blockwise kernels (MatMulNBits). `int8+pc`: the per-channel int8 kernel
+ * (DynamicQuantizeMatMul) in the encoder, prefill and decode steps. `int4+pc-prefill` (any
+ * quantised precision): per-channel in the encoder and prefill, the precision's blockwise kernel
+ * for decode steps (two decoder sessions).
+ */
+export function parseVariant(spec: string): Variant {
+  const m = /^(fp32|fp16|int8|int4)(?:\+(pc|pc-prefill))?$/.exec(spec);
+  if (!m) throw new Error(`unknown precision "${spec}": use fp32, int8, int4, or int8/int4 with +pc or +pc-prefill`);
+  const precision = m[1] as Precision;
+  if (m[2] && precision !== 'int8' && precision !== 'int4') throw new Error(`${spec}: the per-channel kernel is for int8 and int4`);
+  const pc = 'per-channel' as const;
+  const kernels = m[2] === 'pc' ? { encoder: pc, decode: pc, prefill: pc } : m[2] === 'pc-prefill' ? { encoder: pc, prefill: pc } : {};
+  return { label: spec, precision, kernels };
 }

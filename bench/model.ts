@@ -12,19 +12,21 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { contentDigest, type ByteRange } from '../stages/common/weights/digest.js';
 import type { CheckpointSize } from '../stages/qwen3-asr/checkpoint/sizes.js';
-import { convertModel } from '../stages/qwen3-asr/graph/convert.js';
+import type { ConvertProgress } from '../stages/common/graph/cache.js';
+import { ensureGraph } from '../stages/qwen3-asr/graph/convert.js';
 import { loadModelSpec } from '../stages/qwen3-asr/graph/model-spec.js';
 import { planEncoderRuns } from '../stages/qwen3-asr/runner/encoder-plan.js';
 import { MAX_CHUNKS_PER_RUN } from '../stages/qwen3-asr/runner/encoder-runner.js';
-import type { Precision } from '../stages/common/engine/runner.js';
-import { benchCacheDir, parseScriptArgs } from './args.js';
+import { benchCacheDir, parseScriptArgs, parseVariant, type Variant } from './args.js';
 import { BATCH, OursUnderTest, PHASES, ensureRandomCheckpoint, quietRound, requestShape } from './peer-ours.js';
 import { QuietMeter, ratioLine, refusal, runLine } from './quiet.js';
 
-const USAGE = `Usage: node dist/bench/model.js [--size 0.6b|1.7b] [--precisions fp32,int8,int4] [--threads 2]
+const USAGE = `Usage: node dist/bench/model.js [--size 0.6b|1.7b] [--precisions fp32,int8,int4,int8+pc,int4+pc-prefill] [--threads 2]
        [--audio-s 10] [--new-tokens 32] [--runs 5] [--retries 3] [--max-other-cores 0.1] [--cache-dir DIR]
 Qwen3-ASR speed by phase and precision (random real-shape checkpoint), min / median over --runs
-alternating rounds; ratios against the first precision, refused when a round stayed disturbed.`;
+alternating rounds; ratios against the first precision, refused when a round stayed disturbed.
++pc: per-channel int8 kernel (DynamicQuantizeMatMul) in encoder, prefill and decode; +pc-prefill: in
+encoder and prefill only, the precision's blockwise kernel (MatMulNBits) for decode steps.`;
 const { values } = parseScriptArgs(USAGE, {
   options: {
     size: { type: 'string', default: '0.6b' },
@@ -39,7 +41,7 @@ const { values } = parseScriptArgs(USAGE, {
   },
 });
 const size = values.size as CheckpointSize;
-const precisions = values.precisions.split(',') as Precision[];
+const variants = values.precisions.split(',').map(parseVariant);
 const threads = Number(values.threads);
 const audioS = Number(values['audio-s']);
 const newTokens = Number(values['new-tokens']);
@@ -92,16 +94,22 @@ async function keyHashCost(): Promise<void> {
 }
 
 // Every precision's runners stay open and the rounds interleave them.
-const loaded: { precision: Precision; convertS: number; ours: OursUnderTest }[] = [];
-for (const precision of precisions) {
-  log(`[${precision}] converting (cached after the first time)`);
+const loaded: { precision: string; convertS: number; ours: OursUnderTest }[] = [];
+for (const variant of variants) {
+  log(`[${variant.label}] converting (cached after the first time)`);
+  const conv = await meter.measure(() => convertVariant(variant));
+  const ours = await OursUnderTest.open(variant.label, { modelPath: modelDir, cacheDir: graphs, variant, threads, newTokens, maxContext: prompt.length + newTokens + 8 });
+  loaded.push({ precision: variant.label, convertS: conv.quiet.wallMs / 1000, ours });
+}
+
+/** Builds (or finds) every graph the variant opens, so opening it times no conversion. */
+async function convertVariant(v: Variant): Promise<void> {
   let lastTenth = -1;
-  const conv = await meter.measure(() => convertModel({
-    modelPath: modelDir, cacheDir: graphs, precision,
-    onProgress: (p) => { const tenth = Math.floor((p.doneElements / p.totalElements) * 10); if (tenth !== lastTenth) { lastTenth = tenth; log(`  ${p.part} ${tenth * 10}%`); } },
-  }));
-  const ours = await OursUnderTest.open(precision, { modelPath: modelDir, cacheDir: graphs, precision, threads, newTokens, maxContext: prompt.length + newTokens + 8 });
-  loaded.push({ precision, convertS: conv.quiet.wallMs / 1000, ours });
+  const onProgress = (p: ConvertProgress) => { const tenth = Math.floor((p.doneElements / p.totalElements) * 10); if (tenth !== lastTenth) { lastTenth = tenth; log(`  ${p.part} ${tenth * 10}%`); } };
+  const opts = { cacheDir: graphs, precision: v.precision, onProgress };
+  const spec = loadModelSpec(modelDir);
+  ensureGraph(spec, 'encoder', { ...opts, modelPath: modelDir, quantKernel: v.kernels.encoder });
+  for (const k of new Set([v.kernels.decode, v.kernels.prefill ?? v.kernels.decode])) ensureGraph(spec, 'decoder', { ...opts, modelPath: modelDir, quantKernel: k });
 }
 
 for (const m of loaded) { log(`warm-up ${m.precision} (not recorded)`); await m.ours.round(meter, clip, prompt); }

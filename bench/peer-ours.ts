@@ -14,8 +14,9 @@ import { audioTokenCount } from '../stages/qwen3-asr/graph/dims.js';
 import type { ModelSpec } from '../stages/qwen3-asr/graph/model-spec.js';
 import { seededValues } from '../stages/qwen3-asr/reference/fixture.js';
 import { createDecoderRunner, createEncoderRunner } from '../stages/qwen3-asr/runner/index.js';
-import type { DecoderRunner, Precision } from '../stages/common/engine/runner.js';
+import type { DecoderRunner } from '../stages/common/engine/runner.js';
 import type { EncoderRunner, MelInput } from '../stages/qwen3-asr/runner/types.js';
+import type { Variant } from './args.js';
 import { Series, quietTag, type QuietMeter, type QuietReading } from './quiet.js';
 
 export const BATCH = 8;
@@ -50,7 +51,7 @@ function argmax(x: Float32Array, from: number, len: number): number {
   return best - from;
 }
 
-export interface OursOptions { modelPath: string; cacheDir: string; precision: Precision; threads: number; newTokens: number; maxContext: number }
+export interface OursOptions { modelPath: string; cacheDir: string; variant: Variant; threads: number; newTokens: number; maxContext: number }
 
 /** One contender's figures: a Series per phase. */
 export class PhaseRecorder {
@@ -75,9 +76,10 @@ export class OursUnderTest extends PhaseRecorder {
   }
 
   static async open(label: string, o: OursOptions): Promise<OursUnderTest> {
-    const opts = { modelPath: o.modelPath, cacheDir: o.cacheDir, precision: o.precision, device: 'cpu', threads: o.threads };
-    const enc = await createEncoderRunner(opts);
-    const dec = await createDecoderRunner({ ...opts, maxSlots: BATCH, maxContext: o.maxContext });
+    const { precision, kernels } = o.variant;
+    const opts = { modelPath: o.modelPath, cacheDir: o.cacheDir, precision, device: 'cpu', threads: o.threads };
+    const enc = await createEncoderRunner({ ...opts, quantKernel: kernels.encoder });
+    const dec = await createDecoderRunner({ ...opts, quantKernel: kernels.decode, prefillQuantKernel: kernels.prefill, maxSlots: BATCH, maxContext: o.maxContext });
     return new OursUnderTest(label, enc, dec, o.newTokens);
   }
 

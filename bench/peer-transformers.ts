@@ -19,18 +19,18 @@ import { repoRoot } from '../src/util/paths.js';
 import { decodeAudio } from '../stages/audio/decode.js';
 import { whisperLogMel } from '../stages/audio/mel.js';
 import type { CheckpointSize } from '../stages/qwen3-asr/checkpoint/sizes.js';
-import type { Precision } from '../stages/common/engine/runner.js';
-import { benchCacheDir, parseScriptArgs } from './args.js';
+import { benchCacheDir, parseScriptArgs, parseVariant } from './args.js';
 import { BATCH, OursUnderTest, PHASES, PhaseRecorder, ensureRandomCheckpoint, quietRound, type Phase, type RoundResult } from './peer-ours.js';
 import { QuietMeter, Series, ratioLine, refusal, runLine } from './quiet.js';
 
-const USAGE = `Usage: node dist/bench/peer-transformers.js [--size 0.6b|1.7b] [--checkpoint DIR] [--ours fp32,int8,int4]
+const USAGE = `Usage: node dist/bench/peer-transformers.js [--size 0.6b|1.7b] [--checkpoint DIR] [--ours fp32,int8,int4,int8+pc,int4+pc-prefill]
        [--theirs fp32,bf16,int8] [--runs 11] [--retries 3] [--threads 2] [--seconds 10] [--new-tokens 32]
        [--wav test/fixtures/audio/jfk.wav] [--python /work/venv/bin/python] [--max-other-cores 0.1] [--cache-dir DIR]
 Qwen3-ASR by phase against the official transformers model class on the same checkpoint and clip.
 --checkpoint: a checkpoint in either layout (default: a random --size one in the bench cache); an
 original-layout one is converted to -hf (the transformers layout) beside it in the bench cache.
---python (or SGL_OMNI_PEER_PYTHON): a Python with torch 2.13 and transformers 5.17.`;
+--python (or SGL_OMNI_PEER_PYTHON): a Python with torch 2.13 and transformers 5.17.
+--ours names as bench/model.js --precisions (+pc, +pc-prefill: per-channel int8 kernel).`;
 const { values } = parseScriptArgs(USAGE, {
   options: {
     size: { type: 'string', default: '0.6b' },
@@ -110,9 +110,9 @@ const clip = { mel, frames };
 
 interface Contender { rec: PhaseRecorder; round: () => Promise<RoundResult>; ours?: OursUnderTest }
 const contenders: Contender[] = [];
-for (const precision of values.ours.split(',') as Precision[]) {
-  log(`ours ${precision}: loading (converts the graphs on a first run)`);
-  const ours = await OursUnderTest.open(`ours ${precision}`, { modelPath: hf, cacheDir: path.join(cache, 'graphs'), precision, threads, newTokens, maxContext: prompt.length + newTokens + 8 });
+for (const variant of values.ours.split(',').map(parseVariant)) {
+  log(`ours ${variant.label}: loading (converts the graphs on a first run)`);
+  const ours = await OursUnderTest.open(`ours ${variant.label}`, { modelPath: hf, cacheDir: path.join(cache, 'graphs'), variant, threads, newTokens, maxContext: prompt.length + newTokens + 8 });
   await ours.round(meter, clip, prompt); // warm-up
   contenders.push({ rec: ours, round: () => ours.round(meter, clip, prompt), ours });
 }

@@ -4,8 +4,10 @@
 // max |a - b| / max |golden| (worst and median over clips / prompts), and how
 // many of the greedy runs keep every golden id (with the mean first step that
 // differs among those that do not). The golden test asserts fp32 within the
-// manifests' tolerances and int8 / int4 within loose bounds; this reports them.
-// Usage: node dist/bench/quant-error.js [--precisions fp32,int8,int4]
+// manifests' tolerances and int8 / int4 within loose bounds; this reports them,
+// for each int8 kernel too (int8+pc: per-channel DynamicQuantizeMatMul everywhere;
+// int4+pc-prefill: per-channel encoder and prefill, blockwise decode steps).
+// Usage: node dist/bench/quant-error.js [--precisions fp32,int8,int4,int8+pc,int4+pc-prefill]
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,27 +15,27 @@ import { parseArgs } from 'node:util';
 import { repoRoot } from '../src/util/paths.js';
 import { GoldenSet } from '../stages/qwen3-asr/reference/golden.js';
 import { runGolden } from '../stages/qwen3-asr/reference/golden-run.js';
-import type { Precision } from '../stages/common/engine/runner.js';
+import { parseVariant } from './args.js';
 
-const { values } = parseArgs({ options: { precisions: { type: 'string', default: 'fp32,int8,int4' } } });
-const precisions = values.precisions!.split(',') as Precision[];
+const { values } = parseArgs({ options: { precisions: { type: 'string', default: 'fp32,int8,int4,int8+pc,int4+pc-prefill' } } });
+const variants = values.precisions!.split(',').map(parseVariant);
 const root = path.join(repoRoot(), 'test/fixtures/golden');
 const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'quant-error-'));
 const median = (xs: number[]) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const e = (x: number) => x.toExponential(1).padStart(8);
 
 try {
-  console.log('set                 precision  encoder max / median    logits max / median   greedy all ids   first diff step');
+  console.log('set                 precision         encoder max / median    logits max / median   greedy all ids   first diff step');
   for (const name of fs.readdirSync(root).filter((n) => fs.existsSync(path.join(root, n, 'manifest.json'))).sort()) {
     const golden = new GoldenSet(path.join(root, name));
-    for (const precision of precisions) {
-      const run = await runGolden(golden, { precision, cacheDir });
+    for (const { label: precision, precision: p, kernels } of variants) {
+      const run = await runGolden(golden, { precision: p, cacheDir, kernels });
       const enc = [...run.encoderError.values()].flatMap((x) => [x.alone, x.batched]);
       const logits = run.decoded.map((d) => d.logitsError);
       const firstDiff = run.decoded.map((d) => d.greedy.findIndex((id, i) => id !== d.expected[i])).filter((i) => i >= 0);
       const same = run.decoded.length - firstDiff.length;
       const meanDiff = firstDiff.length ? (firstDiff.reduce((a, b) => a + b, 0) / firstDiff.length).toFixed(1) : '-';
-      console.log(`${name.padEnd(19)} ${precision.padEnd(9)}  ${e(Math.max(...enc))} / ${e(median(enc))}    ${e(Math.max(...logits))} / ${e(median(logits))}    ${`${same}/${run.decoded.length}`.padStart(8)}        ${meanDiff.padStart(6)}`);
+      console.log(`${name.padEnd(19)} ${precision.padEnd(16)}  ${e(Math.max(...enc))} / ${e(median(enc))}    ${e(Math.max(...logits))} / ${e(median(logits))}    ${`${same}/${run.decoded.length}`.padStart(8)}        ${meanDiff.padStart(6)}`);
     }
   }
 } finally {

@@ -1,5 +1,5 @@
-// Weight-only quantisation in MatMulNBits layout, the linear block in each
-// precision against a float64 matmul, and the fp16 conversion.
+// Weight quantisation in MatMulNBits layout and per-channel int8 (DynamicQuantizeMatMul),
+// the linear block in each precision and kernel against a float64 matmul, and the fp16 conversion.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,9 +7,10 @@ import ort from 'onnxruntime-node';
 import onnxProto from 'onnx-proto';
 import t from 'tap';
 import { GraphBuilder } from '../stages/common/onnx/graph-builder.js';
-import type { LinearPrecision, WeightSource } from '../stages/common/graph/context.js';
+import type { LinearPrecision, QuantKernel, WeightSource } from '../stages/common/graph/context.js';
 import { linear } from '../stages/common/graph/linear.js';
-import { float32ToFloat16, quantizeNBits } from '../stages/common/graph/quantize.js';
+import { float32ToFloat16, quantizeNBits, quantizePerChannelInt8 } from '../stages/common/graph/quantize.js';
+import { int8WeightLimit } from '../stages/common/onnx/cpu-features.js';
 import { relativeError } from '../stages/common/reference/golden-dir.js';
 import { seededValues } from '../stages/qwen3-asr/reference/fixture.js';
 
@@ -54,13 +55,13 @@ t.test('dequantised weights are within half a step of the originals; zero blocks
   }
 });
 
-async function runLinear(precision: LinearPrecision, dir: string): Promise<{ y: Float32Array; model: onnxProto.onnx.ModelProto }> {
+async function runLinear(precision: LinearPrecision, dir: string, quantKernel?: QuantKernel): Promise<{ y: Float32Array; model: onnxProto.onnx.ModelProto }> {
   const weights: WeightSource = { has: () => true, shape: () => [N, K], float32: () => w.slice() };
   const g = new GraphBuilder('linear');
   g.input('x', 'float32', [M, K]);
-  g.op1('Identity', [linear({ g, weights, precision }, 'x', { weight: 'w' }, 'proj')], {}, { output: 'y' });
+  g.op1('Identity', [linear({ g, weights, precision, quantKernel }, 'x', { weight: 'w' }, 'proj')], {}, { output: 'y' });
   g.output('y', 'float32', [M, N]);
-  const file = path.join(dir, `${precision}.onnx`);
+  const file = path.join(dir, `${precision}-${quantKernel ?? 'default'}.onnx`);
   g.save(file);
   const session = await ort.InferenceSession.create(file);
   const y = (await session.run({ x: new ort.Tensor('float32', x, [M, K]) })).y.data as Float32Array;
@@ -90,6 +91,41 @@ t.test('linear() in fp32, fp16, int8 and int4 against a float64 matmul', async (
     t.equal(nodes.length, 1);
     const attr = (name: string) => Number(nodes[0].attribute!.find((a) => a.name === name)!.i);
     t.same([attr('bits'), attr('block_size'), attr('accuracy_level')], [bits, 32, 4], `int${bits}: bits, block 32, accuracy level 4`);
+  }
+});
+
+/** Wᵀ codes times the channel scales, back in W's [N, K] layout. */
+function dequantizePerChannel(limit: number): Float64Array {
+  const q = quantizePerChannelInt8(w, N, K, limit);
+  return Float64Array.from({ length: N * K }, (_, i) => q.codes[(i % K) * N + Math.floor(i / K)] * q.scales[Math.floor(i / K)]);
+}
+
+t.test('per-channel int8: symmetric codes within half a step, zero rows exact, layout Wᵀ', async (t) => {
+  for (const limit of [127, 63]) {
+    const q = quantizePerChannelInt8(w, N, K, limit);
+    const deq = dequantizePerChannel(limit);
+    let worst = 0;
+    for (let i = 0; i < N * K; i++) worst = Math.max(worst, Math.abs(deq[i] - w[i]) / q.scales[Math.floor(i / K)]);
+    t.ok(worst <= 0.5 + 1e-6, `±${limit}: worst error ${worst.toFixed(3)} steps`);
+    const largest = Array.from({ length: N }, (_, n) => Math.max(...Array.from({ length: K }, (_, k) => Math.abs(q.codes[k * N + n]))));
+    t.same(new Set(largest), new Set([limit]), `±${limit}: every channel's largest code is the limit`);
+  }
+  const zero = quantizePerChannelInt8(new Float32Array(2 * 3), 2, 3);
+  t.same([Array.from(zero.codes), Array.from(zero.scales)], [[0, 0, 0, 0, 0, 0], [1, 1]], 'all-zero rows: zero codes, scale 1');
+});
+
+t.test('linear() with the per-channel kernel: DynamicQuantizeMatMul close to the dequantised weights', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sgl-linear-pc-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  // The range this CPU's u8s8 kernel takes (63 on x86 without VNNI, where ±127 saturates: 0.19 relative error here).
+  const limit = int8WeightLimit();
+  for (const precision of ['int8', 'int4'] as const) {
+    const { y, model } = await runLinear(precision, dir, 'per-channel');
+    // activations are quantised to uint8 per tensor at run time: ~1 % on top of the weight error
+    const err = relativeError(y, matmul(dequantizePerChannel(limit)));
+    t.ok(err < 2e-2 && err > 0, `${precision}: ${err.toExponential(2)} from the dequantised weights`);
+    t.ok(relativeError(y, matmul(w)) < 3e-2, `${precision}: ${relativeError(y, matmul(w)).toExponential(2)} from the float weights`);
+    t.same(model.graph!.node!.map((n) => n.opType).filter((op) => op !== 'Identity'), ['DynamicQuantizeMatMul'], `${precision}: one DynamicQuantizeMatMul`);
   }
 });
 

@@ -4,7 +4,7 @@
 // when (sglang-omni's Scheduler / ModelRunner line). Runners are used only
 // inside worker threads: onnxruntime's run blocks the thread it runs on.
 import type { ConvertProgress, HashProgress } from '../graph/cache.js';
-import type { LinearPrecision } from '../graph/context.js';
+import type { LinearPrecision, QuantKernel } from '../graph/context.js';
 
 export type Precision = LinearPrecision;
 
@@ -14,6 +14,8 @@ export interface RunnerOptions {
   /** Where converted graphs are cached, keyed by checkpoint hash + options. */
   cacheDir: string;
   precision: Precision;
+  /** int8/int4 linear kernel (graph/context.ts); 'blockwise' when absent. For a decoder, that of decode steps. */
+  quantKernel?: QuantKernel;
   /** 'cpu' or 'cuda:N'. */
   device: string;
   /** onnxruntime intraOpNumThreads. */
@@ -29,6 +31,8 @@ export interface DecoderRunnerOptions extends RunnerOptions {
   maxSlots: number;
   /** Max tokens per sequence (prompt + generated). */
   maxContext: number;
+  /** Kernel of prefill runs when it differs from quantKernel: a second session holds that graph (a second copy of the weights). */
+  prefillQuantKernel?: QuantKernel;
 }
 
 export interface DecoderRunner {

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { GraphBuilder } from '../onnx/graph-builder.js';
 import { contentDigest, type ByteRange } from '../weights/digest.js';
 import type { TensorInfo } from '../weights/safetensors.js';
-import type { BlockContext, LinearPrecision, WeightSource } from './context.js';
+import type { BlockContext, LinearPrecision, QuantKernel, WeightSource } from './context.js';
 
 export interface ConvertProgress { part: string; tensor: string; doneElements: number; totalElements: number }
 
@@ -78,6 +78,7 @@ export interface GraphRecipe {
   part: string;
   weights: WeightSource;
   precision: LinearPrecision;
+  quantKernel?: QuantKernel;
   /** Weight elements the recipe reads (progress total). */
   totalElements: number;
   onProgress?: (p: ConvertProgress) => void;
@@ -92,7 +93,7 @@ export function writeGraph(outDir: string, recipe: GraphRecipe): void {
   const { part, totalElements } = recipe;
   let doneElements = 0;
   recipe.build({
-    g, weights: recipe.weights, precision: recipe.precision,
+    g, weights: recipe.weights, precision: recipe.precision, quantKernel: recipe.quantKernel,
     onWeight: (tensor, n) => {
       doneElements = Math.min(totalElements, doneElements + n);
       recipe.onProgress?.({ part, tensor, doneElements, totalElements });

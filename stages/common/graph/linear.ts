@@ -2,7 +2,8 @@
 // projections reading the same input (q/k/v, gate/up) can be fused into one
 // matrix whose output is split again, which saves passes over the activations.
 import { takeWeight, type BlockContext } from './context.js';
-import { float32ToFloat16, quantizeNBits } from './quantize.js';
+import { int8WeightLimit } from '../onnx/cpu-features.js';
+import { float32ToFloat16, quantizeNBits, quantizePerChannelInt8 } from './quantize.js';
 
 export interface LinearSpec { weight: string; bias?: string }
 
@@ -60,6 +61,14 @@ function matmul(ctx: BlockContext, x: string, w: Float32Array, n: number, k: num
     }
     case 'int8':
     case 'int4': {
+      if (ctx.quantKernel === 'per-channel') {
+        const q = quantizePerChannelInt8(w, n, k, int8WeightLimit());
+        return g.op1('DynamicQuantizeMatMul', [
+          x,
+          g.initializer(`${name}.qweight_t`, 'int8', [k, n], q.codes),
+          g.initializer(`${name}.scales`, 'float32', [n], q.scales),
+        ], {}, { domain: 'com.microsoft' });
+      }
       const bits = ctx.precision === 'int8' ? 8 : 4;
       const q = quantizeNBits(w, n, k, bits, NBITS_BLOCK);
       const blob = (NBITS_BLOCK * bits) / 8;

@@ -1,8 +1,11 @@
-// Weight-only block quantisation in the layout of onnxruntime's MatMulNBits:
-// for a weight W [N, K] (rows are output features), each row is cut into blocks
-// of `blockSize` along K; each block stores uint codes, one float scale and one
-// zero point (asymmetric, min/max). Codes of 4-bit blocks pack two per byte, the
-// lower index in the low nibble.
+// Weight quantisation for onnxruntime's quantised matmuls.
+// MatMulNBits layout: for a weight W [N, K] (rows are output features), each row
+// is cut into blocks of `blockSize` along K; each block stores uint codes, one
+// float scale and one zero point (asymmetric, min/max). Codes of 4-bit blocks
+// pack two per byte, the lower index in the low nibble.
+// DynamicQuantizeMatMul layout: Wᵀ [K, N] as int8, symmetric, one scale per
+// output channel (column of Wᵀ), zero point 0, codes within ±limit (127, or 63
+// where the CPU's u8s8 kernel saturates: onnx/cpu-features.ts).
 
 export interface NBitsWeight {
   /** uint8 [N, blocksPerRow, blockSize * bits / 8] */
@@ -53,6 +56,28 @@ export function quantizeNBits(w: Float32Array, n: number, k: number, bits: 4 | 8
     }
   }
   return { packed, scales, zeroPoints, blocksPerRow };
+}
+
+export interface PerChannelInt8 {
+  /** int8 [K, N]: Wᵀ codes in -limit..limit */
+  codes: Int8Array;
+  /** float32 [N] */
+  scales: Float32Array;
+}
+
+/** Symmetric int8 per output channel of W [N, K], transposed for DynamicQuantizeMatMul's B. */
+export function quantizePerChannelInt8(w: Float32Array, n: number, k: number, limit = 127): PerChannelInt8 {
+  const codes = new Int8Array(k * n);
+  const scales = new Float32Array(n);
+  for (let row = 0; row < n; row++) {
+    let max = 0;
+    for (let i = 0; i < k; i++) max = Math.max(max, Math.abs(w[row * k + i]));
+    // Symmetric (-128 unused); an all-zero row keeps scale 1 and zero codes.
+    const scale = max > 0 ? max / limit : 1;
+    scales[row] = scale;
+    for (let i = 0; i < k; i++) codes[i * n + row] = Math.round(w[row * k + i] / scale);
+  }
+  return { codes, scales };
 }
 
 /** IEEE half bits of a float32 array, round to nearest even. */

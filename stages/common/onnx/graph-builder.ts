@@ -7,10 +7,10 @@ import path from 'node:path';
 import onnxProto from 'onnx-proto';
 
 const { onnx } = onnxProto;
-export type DataType = 'float32' | 'float16' | 'int64' | 'int32' | 'uint8' | 'bool';
+export type DataType = 'float32' | 'float16' | 'int64' | 'int32' | 'uint8' | 'int8' | 'bool';
 
 const DTYPE_CODE: Record<DataType, number> = {
-  float32: 1, uint8: 2, int32: 6, int64: 7, bool: 9, float16: 10,
+  float32: 1, uint8: 2, int8: 3, int32: 6, int64: 7, bool: 9, float16: 10,
 };
 /** Initializers smaller than this stay inline in the protobuf. */
 const INLINE_LIMIT = 1024;

@@ -1,8 +1,10 @@
 // The Qwen3-ASR graph recipe for the shared graph cache (common/graph/cache.ts):
 // which tensors each part reads, what its cache key covers, and which block
-// builders make it. Entries are named qwen3-asr-<part>-<precision>-<key>.
+// builders make it. Entries are named qwen3-asr-<part>-<precision>[-pc]-<key>
+// (-pc: int8 per-channel kernel, common/graph/context.ts QuantKernel).
 import path from 'node:path';
-import type { LinearPrecision } from '../../common/graph/context.js';
+import type { LinearPrecision, QuantKernel } from '../../common/graph/context.js';
+import { int8WeightLimit } from '../../common/onnx/cpu-features.js';
 import { ensureCachedGraph, graphCacheKey, writeGraph, type ConvertProgress, type HashProgress } from '../../common/graph/cache.js';
 import { buildDecoder } from './decoder.js';
 import { buildEncoder } from './encoder.js';
@@ -17,6 +19,8 @@ export interface ConvertOptions {
   modelPath: string;
   cacheDir: string;
   precision: LinearPrecision;
+  /** int8/int4 linear kernel; 'blockwise' (MatMulNBits) when absent. */
+  quantKernel?: QuantKernel;
   onProgress?: (p: ConvertProgress) => void;
   /** Hashing weights for the cache key (first start, or after the files changed). */
   onHashProgress?: (p: HashProgress) => void;
@@ -29,20 +33,27 @@ export async function convertModel(opts: ConvertOptions): Promise<{ encoderPath:
 
 /** Path of the cached graph for one part, building it first when missing. */
 export function ensureGraph(spec: ModelSpec, part: GraphPart, opts: ConvertOptions): string {
+  const perChannel = opts.quantKernel === 'per-channel';
+  if (perChannel && opts.precision !== 'int8' && opts.precision !== 'int4') {
+    throw new RangeError(`the per-channel int8 kernel needs precision int8 or int4, not ${opts.precision}`);
+  }
   const key = graphCacheKey({
     part,
-    recipe: { builder: GRAPH_VERSIONS[part], part, precision: opts.precision },
+    // The blockwise recipe keeps its old form, so graphs cached before the kernel choice stay valid.
+    // The weight range follows the CPU (onnx/cpu-features.ts), so each kind of machine builds its own.
+    recipe: { builder: GRAPH_VERSIONS[part], part, precision: opts.precision, ...(perChannel ? { quantKernel: 'per-channel', int8Limit: int8WeightLimit() } : {}) },
     files: [path.join(spec.dir, 'config.json')],
     tensors: spec.partTensors(part),
     cacheDir: opts.cacheDir,
     onHashProgress: opts.onHashProgress,
   });
-  return ensureCachedGraph(opts.cacheDir, `qwen3-asr-${part}-${opts.precision}-${key}`, (outDir) =>
+  return ensureCachedGraph(opts.cacheDir, `qwen3-asr-${part}-${opts.precision}${perChannel ? '-pc' : ''}-${key}`, (outDir) =>
     writeGraph(outDir, {
       name: `qwen3_asr_${part}`,
       part,
       weights: spec.weights,
       precision: opts.precision,
+      quantKernel: opts.quantKernel,
       totalElements: spec.partElements(part),
       onProgress: opts.onProgress,
       build: (ctx) => (part === 'encoder' ? buildEncoder(ctx, spec.encoder) : buildDecoder(ctx, spec.decoder)),

@@ -9,6 +9,7 @@ import { decodeAudio } from '../../audio/decode.js';
 import { whisperLogMel, type LogMel } from '../../audio/mel.js';
 import { createDecoderRunner, createEncoderRunner } from '../runner/index.js';
 import type { Precision } from '../../common/engine/runner.js';
+import type { QuantKernel } from '../../common/graph/context.js';
 import { loadAsrText, type AsrText } from '../text/index.js';
 import { relativeError } from '../../common/reference/golden-dir.js';
 import { argmax } from './fixture.js';
@@ -48,7 +49,10 @@ export function goldenCases(golden: GoldenSet): GoldenCase[] {
   }));
 }
 
-export async function runGolden(golden: GoldenSet, opts: { precision: Precision; cacheDir: string }): Promise<GoldenRun> {
+/** Kernels of a quantised run (common/graph/context.ts): the encoder's, decode steps', prefill's. */
+export interface GoldenKernels { encoder?: QuantKernel; decode?: QuantKernel; prefill?: QuantKernel }
+
+export async function runGolden(golden: GoldenSet, opts: { precision: Precision; cacheDir: string; kernels?: GoldenKernels }): Promise<GoldenRun> {
   const modelPath = golden.checkpoint;
   const text = loadAsrText(modelPath);
   const cases = goldenCases(golden);
@@ -61,8 +65,9 @@ export async function runGolden(golden: GoldenSet, opts: { precision: Precision;
   const melError = new Map([...mels].map(([input, mel]) => [input, maxAbsDiff(mel.mel, golden.floats(`${input}.mel`))]));
 
   const runnerOpts = { modelPath, cacheDir: opts.cacheDir, precision: opts.precision, device: 'cpu', threads: 1 };
-  const encoder = await createEncoderRunner(runnerOpts);
-  const decoder = await createDecoderRunner({ ...runnerOpts, maxSlots: 1, maxContext: 512 });
+  const k = opts.kernels ?? {};
+  const encoder = await createEncoderRunner({ ...runnerOpts, quantKernel: k.encoder });
+  const decoder = await createDecoderRunner({ ...runnerOpts, quantKernel: k.decode, prefillQuantKernel: k.prefill, maxSlots: 1, maxContext: 512 });
   try {
     const batched = await encoder.encode([...mels.values()]);
     const encoderError = new Map<string, { alone: number; batched: number }>();

@@ -1,7 +1,8 @@
 // DecoderRunner over the decoder graph and a host-owned KV store. Prefill runs
 // one slot (one row); a decode step runs the first n rows, where n covers every
 // requested slot, feeding rows that are not part of the step (sequences still
-// prefilling) a throwaway token whose keys/values are not stored.
+// prefilling) a throwaway token whose keys/values are not stored. Prefill may run
+// on a second session whose graph uses another int8 kernel (same I/O).
 import ort from 'onnxruntime-node';
 import { DECODER_IO } from '../graph/decoder.js';
 import type { DecoderDims } from '../graph/dims.js';
@@ -16,7 +17,8 @@ export class OnnxDecoderRunner implements DecoderRunner {
   readonly vocabSize: number;
   private readonly kv: KvStore;
 
-  constructor(private readonly session: ort.InferenceSession, private readonly dims: DecoderDims, readonly maxSlots: number, readonly maxContext: number) {
+  constructor(private readonly session: ort.InferenceSession, private readonly dims: DecoderDims, readonly maxSlots: number, readonly maxContext: number,
+    private readonly prefillSession = session) {
     this.vocabSize = dims.vocabSize;
     this.kv = new KvStore({ layers: dims.layers, maxSlots, kvHeads: dims.kvHeads, maxContext, headDim: dims.headDim });
   }
@@ -31,7 +33,7 @@ export class OnnxDecoderRunner implements DecoderRunner {
     if (!audio && audioIds > 0) throw new DecoderInputError(`${audioIds} audio tokens but no audio embeddings`);
     const row = this.kv.row(slot);
     this.kv.reserve(slot, ids.length);
-    return this.step(row, 1, [row], [ids], audio ?? new Float32Array(0), audioRows);
+    return this.step(this.prefillSession, row, 1, [row], [ids], audio ?? new Float32Array(0), audioRows);
   }
 
   async decode(slots: number[], tokens: Int32Array): Promise<Float32Array> {
@@ -40,17 +42,20 @@ export class OnnxDecoderRunner implements DecoderRunner {
     for (const s of slots) this.kv.reserve(s, 1);
     const rows = slots.map((s) => this.kv.row(s));
     const n = Math.max(...rows) + 1;
-    return this.step(0, n, rows, slots.map((_, i) => tokens.subarray(i, i + 1)), new Float32Array(0), 0);
+    return this.step(this.session, 0, n, rows, slots.map((_, i) => tokens.subarray(i, i + 1)), new Float32Array(0), 0);
   }
 
   length(slot: number): number { return this.kv.length(slot); }
 
   release(slot: number): void { this.kv.release(slot); }
 
-  async dispose(): Promise<void> { await this.session.release(); }
+  async dispose(): Promise<void> {
+    await this.session.release();
+    if (this.prefillSession !== this.session) await this.prefillSession.release();
+  }
 
   /** Runs cache rows first..first+n-1; `rows[i]` gets `ids[i]` (all the same length); returns logits in `rows` order. */
-  private async step(first: number, n: number, rows: number[], ids: Int32Array[], audio: Float32Array, audioRows: number): Promise<Float32Array> {
+  private async step(session: ort.InferenceSession, first: number, n: number, rows: number[], ids: Int32Array[], audio: Float32Array, audioRows: number): Promise<Float32Array> {
     const d = this.dims;
     const io = DECODER_IO;
     const seq = ids[0].length;
@@ -68,7 +73,7 @@ export class OnnxDecoderRunner implements DecoderRunner {
       feeds[io.pastKey(l)] = new ort.Tensor('float32', v.k, cacheDims);
       feeds[io.pastValue(l)] = new ort.Tensor('float32', v.v, cacheDims);
     }
-    const res = await this.session.run(feeds);
+    const res = await session.run(feeds);
     for (let l = 0; l < d.layers; l++) {
       const k = res[io.newKey(l)].data as Float32Array;
       const v = res[io.newValue(l)].data as Float32Array;

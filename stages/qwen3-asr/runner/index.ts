@@ -25,8 +25,13 @@ export async function createDecoderRunner(opts: DecoderRunnerOptions): Promise<D
   if (opts.maxContext > spec.decoder.maxPositions) {
     throw new RangeError(`maxContext ${opts.maxContext} exceeds the model's ${spec.decoder.maxPositions} positions`);
   }
-  const file = ensureGraph(spec, 'decoder', opts);
-  const runner = new OnnxDecoderRunner(await createSession(file, opts.device, opts.threads), spec.decoder, opts.maxSlots, opts.maxContext);
+  const session = await createSession(ensureGraph(spec, 'decoder', opts), opts.device, opts.threads);
+  // Prefill (many rows) and decode steps (a few) may want different int8 kernels (issue 18).
+  const prefillKernel = opts.prefillQuantKernel ?? opts.quantKernel ?? 'blockwise';
+  const prefillSession = prefillKernel === (opts.quantKernel ?? 'blockwise')
+    ? undefined
+    : await createSession(ensureGraph(spec, 'decoder', { ...opts, quantKernel: prefillKernel }), opts.device, opts.threads);
+  const runner = new OnnxDecoderRunner(session, spec.decoder, opts.maxSlots, opts.maxContext, prefillSession);
   await warmUpDecoder(runner, spec.decoder.audioTokenId, spec.decoder.hidden);
   return runner;
 }
