@@ -4,11 +4,13 @@
 // (VAD, decode budget, decoder slots…), only keep-audio spliced in after
 // resample and align after the decoder. A change to qwen3-asr.yaml that is not
 // carried over fails here (the aligned copy had lost the VAD stage and the
-// decode budget once).
+// decode budget once). And no front end of an aligned pipeline may cut
+// segments longer than the aligner takes (180 s): config check refuses it.
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import YAML from 'yaml';
+import { loadPipelineConfig } from '../src/config/load.js';
 import { repoRoot } from '../src/util/paths.js';
 
 type Stage = { plugin: string; next?: string; [key: string]: unknown };
@@ -34,4 +36,13 @@ t.test('the stages are qwen3-asr.yaml\'s, keep after resample and align after th
     const rewired = name === 'resample' ? { ...stage, next: 'keep' } : name === last ? { ...stage, next: 'align' } : stage;
     t.same(others[name], rewired, name);
   }
+});
+
+t.test('segments longer than the aligner takes are a config error, naming the field', async (t) => {
+  const file = path.join(repoRoot(), 'pipelines', 'qwen3-asr-aligned.yaml');
+  await t.rejects(loadPipelineConfig(file, { overrides: [['stages.features.options.max_segment_s', '181']] }), {
+    message: /stages\.features\.options\.max_segment_s: qwen3-forced-aligner\/aligner requires .*max_segment_s <= 180.*at most 180 s of audio at once/,
+  });
+  await t.resolves(loadPipelineConfig(file, { overrides: [['stages.features.options.max_segment_s', '180']] }), '180 s is the official limit');
+  await t.resolves(loadPipelineConfig(path.join(repoRoot(), 'pipelines', 'qwen3-forced-aligner.yaml')), 'a pipeline with no features stage is not concerned');
 });
