@@ -87,3 +87,14 @@ t.test('a malformed logprob entry from the pipeline is a 500, not a malformed an
   t.equal(res.statusCode, 500);
   t.match(res.json().error, { type: 'server_error' });
 });
+
+t.test('a pipeline whose stages do not declare include cannot give logprobs: a 400 saying so', async (t) => {
+  const pipeline = Object.assign(new ScriptedPipeline(withLogprobs()), { requestFields: { language: { type: 'string' } } });
+  const app = await buildServer({ pipeline, servedModelNames: ['m'] });
+  t.teardown(() => app.close());
+  const { body, contentType } = await multipartBody({ 'include[]': 'logprobs' }, [{ filename: 'a.wav', bytes: FAKE_WAV }]);
+  const res = await app.inject({ method: 'POST', url: '/v1/audio/transcriptions', headers: { 'content-type': contentType }, payload: body });
+  t.equal(res.statusCode, 400);
+  t.match(res.json().error, { param: 'include', code: 'unsupported_feature', message: /not available from this pipeline/ });
+  t.equal(pipeline.submissions.length, 0);
+});

@@ -32,7 +32,7 @@ export default async function audioRoutes(app: FastifyInstance, opts: RouteConte
   app.post(path, async (request, reply) => {
     const signal = clientAbortSignal(reply);
     const form = await readUploadForm(request, limits, forcedShutdownSignal(request));
-    const transcription = parseTranscriptionRequest(form.fields, catalog, { words: declared?.declares('timestamp_granularities') });
+    const transcription = parseTranscriptionRequest(form.fields, catalog, { words: declared?.declares('timestamp_granularities'), logprobs: declared?.declares('include') });
     // Only what the stages declare goes on (response_format is this route's own business).
     const params = declared ? { ...pickDeclared(transcription.params, declared), ...declared.read(form.fields) } : transcription.params;
     const payload = entryPayload(form.file, params);

@@ -63,11 +63,14 @@ const INCLUDE_FIELDS = ['include[]', 'include'];
 /** OpenAI returns token log-probabilities only with json (and its stream). */
 const LOGPROB_FORMATS: ResponseFormat[] = ['json'];
 
-/** include[]: 'logprobs' is the one value OpenAI defines for transcriptions. */
-function readInclude(fields: Map<string, string[]>, format: ResponseFormat): string[] {
+/** include[]: 'logprobs' is the one value OpenAI defines for transcriptions; `available`: a stage declares include. */
+function readInclude(fields: Map<string, string[]>, format: ResponseFormat, available: boolean): string[] {
   const values = INCLUDE_FIELDS.flatMap((name) => fields.get(name) ?? []).filter((value) => value !== '');
   for (const value of values) {
     if (value !== 'logprobs') throw invalidValue('include', `include[] takes 'logprobs' only (got '${value}').`);
+  }
+  if (values.length && !available) {
+    throw new ApiError(400, ERR_UNSUPPORTED_FEATURE, 'Token log-probabilities are not available from this pipeline: none of its stages declares include (pipelines/qwen3-asr.yaml does).', 'include');
   }
   if (values.length && !LOGPROB_FORMATS.includes(format)) {
     throw invalidValue('include', `include[]=logprobs works with response_format ${LOGPROB_FORMATS.join(', ')}, as OpenAI's does (got '${format}').`);
@@ -96,8 +99,11 @@ function readGranularities(fields: Map<string, string[]>, words: boolean, format
   return values;
 }
 
-/** `opts.words`: the pipeline aligns words (a stage declares timestamp_granularities). */
-export function parseTranscriptionRequest(fields: Map<string, string[]>, catalog: ModelCatalog, opts: { words?: boolean } = {}): TranscriptionRequest {
+/**
+ * `opts.words`: the pipeline aligns words (a stage declares timestamp_granularities);
+ * `opts.logprobs`: a stage gives token log-probabilities (declares include; default true).
+ */
+export function parseTranscriptionRequest(fields: Map<string, string[]>, catalog: ModelCatalog, opts: { words?: boolean; logprobs?: boolean } = {}): TranscriptionRequest {
   const model = catalog.resolve(single(fields, 'model'));
   const response_format = parseResponseFormat(single(fields, 'response_format'));
   const stream = readField<boolean>(fields, 'stream') ?? false;
@@ -105,7 +111,7 @@ export function parseTranscriptionRequest(fields: Map<string, string[]>, catalog
     throw invalidValue('stream', `stream=true works with response_format ${STREAMABLE_FORMATS.join(' or ')} (got '${response_format}').`);
   }
   const granularities = readGranularities(fields, opts.words ?? false, response_format);
-  const include = readInclude(fields, response_format);
+  const include = readInclude(fields, response_format, opts.logprobs ?? true);
 
   // Log-probabilities cost the decoder a pass over the vocabulary per token: only formats that show them ask.
   const logprobs = response_format === 'verbose_json' || include.includes('logprobs');
