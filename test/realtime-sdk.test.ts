@@ -4,7 +4,11 @@
 // transcript equals the pipeline's for the same samples, deltas that concatenate to
 // the completed text, server_vad turns found by Silero VAD, and error events for bad
 // events without the session closing.
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import t from 'tap';
+import { repoRoot } from '../src/util/paths.js';
 import { floatWav } from '../src/server/handlers/realtime/turn.js';
 import { startTinyServer } from './fixtures/server/tiny-server.js';
 import { expandG711 } from '../src/server/handlers/realtime/audio-formats.js';
@@ -164,4 +168,17 @@ t.test('bad events get error events naming the problem; the session stays open a
   await s.next(ofType('input_audio_buffer.cleared'));
   s.rt.close();
   t.equal(await s.closed, 1000);
+});
+
+t.test('examples/realtime/node-openai-realtime.mjs: VAD turns and a manual commit, transcripts printed', async (t) => {
+  const run = promisify(execFile);
+  const example = path.join(repoRoot(), 'examples/realtime/node-openai-realtime.mjs');
+  const env = { ...process.env, BASE_URL: server.base, MODEL: 'qwen3-asr-tiny', FAST: '1' };
+  const vad = await run('node', [example], { env, timeout: 60_000 });
+  const starts = vad.stdout.match(/^\[speech started at \d+ ms\]$/gm) ?? [];
+  const turns = vad.stdout.match(/^turn: .*\(\d+\.\d\d s of audio\)$/gm) ?? [];
+  t.ok(starts.length >= 1, 'the VAD found speech');
+  t.equal(turns.length, starts.length, 'every turn found is printed with its transcript, then the example exits');
+  const manual = await run('node', [example, '--manual'], { env, timeout: 60_000 });
+  t.match(manual.stdout, /^turn: .*\(11\.00 s of audio\)\n$/, 'one committed turn');
 });
