@@ -2,13 +2,15 @@
 // exported by sgl-omni-ts/plugin): the mapping functions on known pieces, and
 // through real stages: after a stage that trims the audio (test/trim), silero-vad's
 // speech regions and whisper-mel's segments land where they lie in the upload,
-// as without the trim.
+// as without the trim; the forced aligner cuts its kept audio and places its word
+// times through the timeline keep-audio kept.
 import path from 'node:path';
 import t from 'tap';
 import type { Payload } from '../src/runtime/contracts.js';
 import { createPipeline } from '../src/runtime/pipeline.js';
 import { keepSpans, mediaTime, readTimeline, sourceRange, sourceTime } from '../src/runtime/timeline.js';
 import { repoRoot } from '../src/util/paths.js';
+import { alignUnits, placeWords } from '../stages/qwen3-forced-aligner/decode/units.js';
 import { buildWav } from './fixtures/audio/wav-writer.js';
 import { loadTestPipeline } from './fixtures/stages/pipeline-helper.js';
 import { jfkSamples, joinWithGaps, RATE } from './fixtures/vad/long-audio.js';
@@ -90,4 +92,22 @@ t.test('a cut-out middle: one segment across the join spans the original from it
   const { segments: [segment], duration } = await segments([[2, 13], [16, 60]], {});
   t.same(segment, { start: 2, end: samples.length / RATE });
   t.equal(duration, samples.length / RATE);
+});
+
+t.test('the aligner reads segment times into its kept audio and gives word times in the original', async (t) => {
+  // Kept audio made of original 0-2 s and 5-9 s (6 s), each sample holding its original time.
+  const timeline = keepSpans(undefined, [{ start: 0, end: 2 }, { start: 5, end: 9 }]);
+  const kept = Float32Array.from({ length: 6 * RATE }, (_, i) => sourceTime(timeline, i / RATE));
+  const limits = { maxSeconds: 180, segmentMs: 80 };
+  const [unit] = alignUnits({ segments: [{ start: 1, end: 8, text: 'ask not' }], alignment_timeline: timeline }, kept, limits);
+  t.match(unit, { start: 1, end: 8, mediaStart: 1, words: ['ask', 'not'] });
+  t.equal(unit.samples.length, 4 * RATE, 'original 1-8 s is 4 s of kept audio (5 s of it was cut out)');
+  t.equal(unit.samples[0], 1);
+  t.ok(Math.abs(unit.samples[unit.samples.length - 1] - (8 - 1 / RATE)) < 1e-6, 'and ends at original 8 s');
+  // Times into the unit's samples: 0.5-1.0 s is original 1.5-2.0; 1.0-2.5 s is 5.0-6.5 (after the cut).
+  t.same(placeWords(unit, [{ word: 'ask', start: 0.5, end: 1 }, { word: 'not', start: 1, end: 2.5 }]), [{ word: 'ask', start: 1.5, end: 2 }, { word: 'not', start: 5, end: 6.5 }]);
+  const [plain] = alignUnits({ segments: [{ start: 1, end: 3, text: 'ask not' }] }, kept, limits);
+  t.same(placeWords(plain, [{ word: 'ask', start: 0.5, end: 1.25 }]), [{ word: 'ask', start: 1.5, end: 2.25 }], 'no timeline: the kept audio is the original');
+  const [whole] = alignUnits({ text: 'ask not', alignment_timeline: timeline }, kept, limits);
+  t.match(whole, { start: 0, end: 9, mediaStart: 0 }, 'a standalone request spans the original from its first to its last kept second');
 });

@@ -27,15 +27,16 @@ export interface TimeSpan {
   end: number;
 }
 
-/** payload.timeline, checked; undefined when the media is the original. Throws badPayload when malformed. */
-export function readTimeline(payload: Payload, stage: string): Timeline | undefined {
-  const value = payload[TIMELINE_FIELD];
+/** payload.timeline (or the timeline a stage kept under another name, `field`), checked; undefined
+ *  when the media is the original. Throws badPayload when malformed. */
+export function readTimeline(payload: Payload, stage: string, field = TIMELINE_FIELD): Timeline | undefined {
+  const value = payload[field];
   if (value === undefined) return undefined;
   const ok = Array.isArray(value) && value.length > 0 && value.every((p, i) =>
     p !== null && typeof p === 'object'
     && [p.at, p.source, p.length].every(Number.isFinite) && p.length > 0 && p.source >= 0
     && (i === 0 ? p.at === 0 : Math.abs(p.at - (value[i - 1].at + value[i - 1].length)) < 1e-9));
-  if (!ok) throw badPayload(stage, TIMELINE_FIELD, 'pieces { at, source, length } end to end from at 0 (sgl-omni-ts/plugin Timeline)');
+  if (!ok) throw badPayload(stage, field, 'pieces { at, source, length } end to end from at 0 (sgl-omni-ts/plugin Timeline)');
   return value as Timeline;
 }
 

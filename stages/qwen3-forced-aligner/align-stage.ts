@@ -15,7 +15,7 @@ import { toErrorInfo } from '../../src/runtime/errors.js';
 import { badPayload, runnerFailed } from '../common/engine/errors.js';
 import { runnerOptions, type ModelStageOptions } from '../common/engine/runner-options.js';
 import { Aligner } from './aligner.js';
-import { alignUnits, AUDIO_FIELD, type AlignUnit } from './decode/units.js';
+import { alignUnits, AUDIO_FIELD, AUDIO_TIMELINE_FIELD, placeWords } from './decode/units.js';
 import type { WordTime } from './decode/timestamps.js';
 
 const STAGE = 'qwen3-forced-aligner/aligner';
@@ -48,11 +48,6 @@ async function checkpointFolder(value: string, env: StageEnv): Promise<string> {
   });
 }
 
-function placed(unit: AlignUnit, words: WordTime[]): WordTime[] {
-  const clamp = (v: number) => Math.min(unit.end, Math.max(unit.start, Math.round((v + unit.start) * 1000) / 1000));
-  return words.map((w) => ({ word: w.word, start: clamp(w.start), end: clamp(w.end) }));
-}
-
 const plugin: StagePlugin = {
   name: STAGE,
   async create(env) {
@@ -81,7 +76,7 @@ const plugin: StagePlugin = {
         const started = performance.now();
         let aligned: WordTime[][];
         try {
-          aligned = (await aligner.align(units)).map((r, i) => placed(units[i], r.words));
+          aligned = (await aligner.align(units)).map((r, i) => placeWords(units[i], r.words));
         } catch (err) {
           const error = toErrorInfo(runnerFailed(ERR_ALIGNER_FAILED, err), env.stageName);
           return planned.map((p) => ({ ok: false, error: 'error' in p ? p.error! : error }));
@@ -92,7 +87,7 @@ const plugin: StagePlugin = {
         let next = 0;
         return items.map(({ payload }, i): ItemResult => {
           const p = planned[i];
-          const { [AUDIO_FIELD]: _audio, ...rest } = payload;
+          const { [AUDIO_FIELD]: _audio, [AUDIO_TIMELINE_FIELD]: _timeline, ...rest } = payload;
           if ('skip' in p) return { ok: true, payload: rest };
           if ('error' in p) return { ok: false, error: p.error! };
           const words = p.units!.flatMap(() => aligned[next++]);
