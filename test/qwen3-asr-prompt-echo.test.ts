@@ -78,6 +78,8 @@ t.test('logprobs of the echo go with it', async (t) => {
   const lp = (token: string) => ({ token, logprob: -0.1, bytes: [...Buffer.from(token)] });
   const entries = ['alpha', ',', ' beta', '.', ' Hello', ' there'].map(lp);
   t.same(dropEchoLogprobs(entries, 'alpha, beta. ').map((e) => e.token), [' Hello', ' there']);
+  const spaced = [' ', 'Hi'].map(lp);
+  t.same(dropEchoLogprobs(spaced, ''), spaced, 'no echo: every entry stays, a whitespace token too');
   const filter = new PromptEchoFilter(['alpha', 'beta']);
   const out = entries.map((e) => filter.push({ text: e.token, logprobs: [e] }));
   out.push(filter.flush());

@@ -93,6 +93,7 @@ t.test('repetition penalty: a generated token\'s positive logit is divided, a ne
   const denom = before.reduce((s, x) => s + Math.exp(x), 0);
   t.ok(Math.abs(penalised.logprob - (2 - Math.log(denom))) < 1e-12, 'logprob is the model\'s own, before the penalty');
   t.equal(greedy.sample(row, [3], 1).id, 3, 'penalty 1 is off');
+  for (const bad of [0, -1, Number.NaN, Infinity]) t.throws(() => greedy.sample(row, [3], bad), RangeError, `penalty ${bad}`);
 });
 
 t.test('repetition penalty reshapes the sampled distribution as computed', async (t) => {

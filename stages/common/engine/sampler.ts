@@ -25,6 +25,7 @@ export class Sampler {
 
   /** `generated`: the sequence's tokens so far, penalised by `repetitionPenalty` (1 = off). */
   sample(logits: Float32Array, generated: readonly number[] = [], repetitionPenalty = 1): SampledToken {
+    if (!(repetitionPenalty > 0) || !Number.isFinite(repetitionPenalty)) throw new RangeError(`repetitionPenalty must be a finite number > 0, got ${repetitionPenalty}`);
     // The penalty is applied in place to the few logits it changes and undone before the logprob,
     // so a step costs O(distinct generated tokens) extra instead of a copy of the vocabulary row.
     const saved = repetitionPenalty === 1 ? undefined : applyRepetitionPenalty(logits, generated, repetitionPenalty);

@@ -61,6 +61,7 @@ export function stripPromptEcho(text: string, terms: string[] | undefined): { te
 
 /** The logprob entries left once the first `removedText` of the transcript is gone (a token straddling the cut stays). */
 export function dropEchoLogprobs(entries: TokenLogprob[], removedText: string): TokenLogprob[] {
+  if (removedText === '') return entries;
   let budget = Buffer.byteLength(removedText.trimStart(), 'utf8');
   let drop = 0;
   // Leading whitespace tokens are not in the parsed text; they go with the echo.
