@@ -14,7 +14,7 @@
 // with blockwise decode steps (two decoder sessions).
 import fs from 'node:fs';
 import path from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { loadPipelineConfig } from '../src/config/load.js';
 import { createPipeline } from '../src/runtime/pipeline.js';
 import { repoRoot } from '../src/util/paths.js';
@@ -84,12 +84,12 @@ for (const name of sets) {
     t.ok(scheduler.stats().decodeRows > scheduler.stats().decodeSteps, 'decode steps carried several sequences');
   });
 
-  t.test(`${name}: the pipeline from WAV bytes gives the greedy ids`, async (t) => {
+  /** Every case through the pipeline from WAV bytes with these stage options; each case's one segment's tokens. */
+  async function pipelineTokens(t: Test, options: Record<string, string>): Promise<number[][]> {
     const resolved = await loadPipelineConfig(path.join(repoRoot(), 'pipelines/qwen3-asr.yaml'), {
       overrides: [
-        ['stages.encoder.threads', '1'], ['stages.decoder.threads', '1'],
-        ['stages.encoder.options.precision', 'fp32'], ['stages.decoder.options.precision', 'fp32'],
-        ['stages.decoder.options.max_context', '512'],
+        ['stages.encoder.threads', '1'], ['stages.decoder.threads', '1'], ['stages.decoder.options.max_context', '512'],
+        ...Object.entries(options).map(([k, v]): [string, string] => [`stages.${k}`, v]),
       ],
     });
     const pipeline = createPipeline(resolved, { modelPath, cacheDir });
@@ -99,11 +99,17 @@ for (const name of sets) {
       const params = { temperature: 0, stream: false, response_format: 'json', max_new_tokens: steps, ...(c.context ? { prompt: c.context } : {}), ...(c.language ? { language: c.language } : {}) };
       return pipeline.submit({ audio: run.wavBytes.get(c.input)!.slice().buffer, filename: `${c.input}.wav`, contentType: 'audio/wav', params });
     }));
-    for (const [i, c] of cases.entries()) {
-      const segments = outputs[i].segments as { tokens: number[] }[];
-      t.equal(segments.length, 1, `${c.input}: one segment`);
-      t.same(segments[0].tokens, golden.greedyBeforeEos(c.input, c.prompt), label(c));
-    }
+    return outputs.map((o, i) => {
+      const segments = o.segments as { tokens: number[] }[];
+      t.equal(segments.length, 1, `${cases[i].input}: one segment`);
+      return segments[0].tokens;
+    });
+  }
+  const beforeEos = (ids: number[]) => { const e = ids.findIndex((id) => text.eosIds.includes(id)); return e < 0 ? ids : ids.slice(0, e); };
+
+  t.test(`${name}: the pipeline from WAV bytes gives the greedy ids`, async (t) => {
+    const tokens = await pipelineTokens(t, { 'encoder.options.precision': 'fp32', 'decoder.options.precision': 'fp32' });
+    for (const [i, c] of cases.entries()) t.same(tokens[i], golden.greedyBeforeEos(c.input, c.prompt), label(c));
   });
 
   // [what, precision, kernels, bounds]: per-channel weights are int8 whatever the precision, so
@@ -118,6 +124,14 @@ for (const name of sets) {
       const q = await runGolden(golden, { precision, cacheDir, kernels });
       for (const [input, e] of q.encoderError) t.ok(Math.max(e.alone, e.batched) < bound.encoder, `${input}: encoder ${e.alone.toExponential(2)} < ${bound.encoder}`);
       for (const d of q.decoded) t.ok(d.logitsError < bound.logits && d.logitsError > 0, `${label(d.c)}: prefill logits ${d.logitsError.toExponential(2)} < ${bound.logits}`);
+      if (!kernels) return;
+      // The stage options reach the runners: the pipeline, configured by them, decodes as the runners did.
+      const options: Record<string, string> = {
+        'encoder.options.precision': precision, 'decoder.options.precision': precision, 'encoder.options.int8_kernel': kernels.encoder,
+        'decoder.options.int8_kernel': 'decode' in kernels ? kernels.decode : 'blockwise', 'decoder.options.prefill_int8_kernel': kernels.prefill,
+      };
+      const tokens = await pipelineTokens(t, options);
+      for (const [i, d] of q.decoded.entries()) t.same(tokens[i], beforeEos(d.greedy), `${label(d.c)}: pipeline with ${JSON.stringify(kernels)} = runners`);
     });
   }
 }

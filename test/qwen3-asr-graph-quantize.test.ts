@@ -55,7 +55,7 @@ t.test('dequantised weights are within half a step of the originals; zero blocks
   }
 });
 
-async function runLinear(precision: LinearPrecision, dir: string, quantKernel?: QuantKernel): Promise<{ y: Float32Array; model: onnxProto.onnx.ModelProto }> {
+async function runLinear(precision: LinearPrecision, dir: string, quantKernel?: QuantKernel, input = x): Promise<{ y: Float32Array; model: onnxProto.onnx.ModelProto }> {
   const weights: WeightSource = { has: () => true, shape: () => [N, K], float32: () => w.slice() };
   const g = new GraphBuilder('linear');
   g.input('x', 'float32', [M, K]);
@@ -64,7 +64,7 @@ async function runLinear(precision: LinearPrecision, dir: string, quantKernel?: 
   const file = path.join(dir, `${precision}-${quantKernel ?? 'default'}.onnx`);
   g.save(file);
   const session = await ort.InferenceSession.create(file);
-  const y = (await session.run({ x: new ort.Tensor('float32', x, [M, K]) })).y.data as Float32Array;
+  const y = (await session.run({ x: new ort.Tensor('float32', input, [M, K]) })).y.data as Float32Array;
   await session.release();
   return { y, model: onnxProto.onnx.ModelProto.decode(fs.readFileSync(file)) };
 }
@@ -114,19 +114,29 @@ t.test('per-channel int8: symmetric codes within half a step, zero rows exact, l
   t.same([Array.from(zero.codes), Array.from(zero.scales)], [[0, 0, 0, 0, 0, 0], [1, 1]], 'all-zero rows: zero codes, scale 1');
 });
 
-t.test('linear() with the per-channel kernel: DynamicQuantizeMatMul close to the dequantised weights', async (t) => {
+t.test('linear() with the per-channel kernel: MatMulInteger on per-row activations, close to the dequantised weights', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sgl-linear-pc-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   // The range this CPU's u8s8 kernel takes (63 on x86 without VNNI, where ±127 saturates: 0.19 relative error here).
   const limit = int8WeightLimit();
   for (const precision of ['int8', 'int4'] as const) {
     const { y, model } = await runLinear(precision, dir, 'per-channel');
-    // activations are quantised to uint8 per tensor at run time: ~1 % on top of the weight error
+    // activations are quantised to uint8 per row at run time: ~0.5 % on top of the weight error
     const err = relativeError(y, matmul(dequantizePerChannel(limit)));
     t.ok(err < 2e-2 && err > 0, `${precision}: ${err.toExponential(2)} from the dequantised weights`);
     t.ok(relativeError(y, matmul(w)) < 3e-2, `${precision}: ${relativeError(y, matmul(w)).toExponential(2)} from the float weights`);
-    t.same(model.graph!.node!.map((n) => n.opType).filter((op) => op !== 'Identity'), ['DynamicQuantizeMatMul'], `${precision}: one DynamicQuantizeMatMul`);
+    const ops = model.graph!.node!.map((n) => n.opType);
+    t.same([ops.filter((op) => op === 'MatMulInteger').length, ops.filter((op) => /MatMulNBits|DynamicQuantize/.test(op ?? '')).length], [1, 0], `${precision}: one MatMulInteger`);
+    const wt = model.graph!.initializer!.find((i) => i.name === 'proj.qweight_t')!;
+    t.same([wt.dataType, wt.dims!.map(Number)], [3, [K, N]], `${precision}: int8 Wᵀ [K, N]`);
   }
+  // Each row is quantised on its own: a row 100x larger beside the others leaves their outputs unchanged
+  // (with one scale per tensor, as DynamicQuantizeMatMul, they lose precision and depend on the batch).
+  const loud = x.slice();
+  for (let i = 0; i < K; i++) loud[i] *= 100;
+  const quiet = (await runLinear('int8', dir, 'per-channel')).y;
+  const beside = (await runLinear('int8', dir, 'per-channel', loud)).y;
+  t.same(Array.from(beside.subarray(N)), Array.from(quiet.subarray(N)), 'rows 1..M-1 bit-identical whatever row 0 holds');
 });
 
 t.test('float32 → float16 rounds to nearest even, with subnormals and overflow', async (t) => {

@@ -11,6 +11,7 @@ import { createDecoderRunner } from './runner/index.js';
 import { BatchScheduler, type SchedulerStats } from '../common/engine/batch-scheduler.js';
 import { badPayload } from '../common/engine/errors.js';
 import { runnerOptions, type ModelStageOptions } from '../common/engine/runner-options.js';
+import type { QuantKernel } from '../common/graph/context.js';
 import { readDecodeParams } from './decode/request-params.js';
 import { transcribe, type EncodedSegment } from './decode/transcription.js';
 import { loadAsrText } from './text/index.js';
@@ -18,6 +19,8 @@ import { loadAsrText } from './text/index.js';
 const STAGE = 'qwen3-asr/decoder';
 /** Options (decoder.plugin.yaml declares them; the pipeline fills in the defaults). */
 interface DecoderOptions extends ModelStageOptions {
+  int8_kernel: QuantKernel;
+  prefill_int8_kernel?: QuantKernel;
   max_running: number;
   max_context: number;
   prefill_chunk: number;
@@ -51,6 +54,8 @@ const plugin: StagePlugin = {
     const text = loadAsrText(env.modelPath);
     const runner = await createDecoderRunner({
       ...runnerOptions(env, options.precision),
+      quantKernel: options.int8_kernel,
+      prefillQuantKernel: options.prefill_int8_kernel,
       maxSlots: options.max_running,
       maxContext: options.max_context,
     });

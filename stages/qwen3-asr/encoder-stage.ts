@@ -10,10 +10,12 @@ import type { MelInput } from './runner/types.js';
 import { EncodeCache, fingerprint } from '../common/engine/encode-cache.js';
 import { badPayload, ERR_ENCODER_FAILED, runnerFailed } from '../common/engine/errors.js';
 import { runnerOptions, type ModelStageOptions } from '../common/engine/runner-options.js';
+import type { QuantKernel } from '../common/graph/context.js';
 
 const STAGE = 'qwen3-asr/encoder';
 /** Options (encoder.plugin.yaml declares them; the pipeline fills in the defaults). */
 interface EncoderOptions extends ModelStageOptions {
+  int8_kernel: QuantKernel;
   cache_entries: number;
   cache_mb: number;
 }
@@ -29,7 +31,7 @@ const plugin: StagePlugin = {
   name: STAGE,
   async create(env) {
     const options = env.options as unknown as EncoderOptions;
-    const runner = await createEncoderRunner(runnerOptions(env, options.precision));
+    const runner = await createEncoderRunner({ ...runnerOptions(env, options.precision), quantKernel: options.int8_kernel });
     const cache = new EncodeCache<MelInput>({ maxEntries: options.cache_entries, maxBytes: options.cache_mb * 1024 * 1024 });
     const counters = { batches: 0, clips: 0, encode_calls: 0, encoded_clips: 0, encode_ms: 0, cache_hits: 0 };
     const encode = async (clips: MelInput[]) => {

@@ -61,14 +61,7 @@ function matmul(ctx: BlockContext, x: string, w: Float32Array, n: number, k: num
     }
     case 'int8':
     case 'int4': {
-      if (ctx.quantKernel === 'per-channel') {
-        const q = quantizePerChannelInt8(w, n, k, int8WeightLimit());
-        return g.op1('DynamicQuantizeMatMul', [
-          x,
-          g.initializer(`${name}.qweight_t`, 'int8', [k, n], q.codes),
-          g.initializer(`${name}.scales`, 'float32', [n], q.scales),
-        ], {}, { domain: 'com.microsoft' });
-      }
+      if (ctx.quantKernel === 'per-channel') return perRowInt8MatMul(ctx, x, quantizePerChannelInt8(w, n, k, int8WeightLimit()), n, k, name);
       const bits = ctx.precision === 'int8' ? 8 : 4;
       const q = quantizeNBits(w, n, k, bits, NBITS_BLOCK);
       const blob = (NBITS_BLOCK * bits) / 8;
@@ -80,6 +73,25 @@ function matmul(ctx: BlockContext, x: string, w: Float32Array, n: number, k: num
       ], { K: k, N: n, bits, block_size: NBITS_BLOCK, accuracy_level: NBITS_ACCURACY_LEVEL }, { domain: 'com.microsoft' });
     }
   }
+}
+
+/**
+ * x [..., K] times int8 per-channel weights, activations quantised per row at run time:
+ * q = round(x / s) + 128 as uint8 with s = max|row| / 127 (zero point 128, symmetric), then
+ * onnxruntime's MatMulInteger (u8s8 GEMM) and y = int32 · s · wScale. One scale per row keeps every
+ * row independent of the others: DynamicQuantizeMatMul's single scale per tensor made a sequence's
+ * tokens depend on its batch neighbours (greedy ids of the golden sets changed between a sequence
+ * decoded alone and in a batch) and costs accuracy on rows with small values.
+ */
+function perRowInt8MatMul(ctx: BlockContext, x: string, q: { codes: Int8Array; scales: Float32Array }, n: number, k: number, name: string): string {
+  const { g } = ctx;
+  const absMax = g.op1('ReduceMax', [g.op1('Abs', [x])], { axes: [-1], keepdims: 1 });
+  // an all-zero row gets a tiny scale instead of a division by zero (its codes are all 128)
+  const scale = g.op1('Max', [g.op1('Div', [absMax, g.constF(127)]), g.constF(1e-30)]);
+  const codes = g.op1('Cast', [g.op1('Clip', [g.op1('Add', [g.op1('Round', [g.op1('Div', [x, scale])]), g.constF(128)]), g.constF(0), g.constF(255)])], { to: 2 });
+  const zero = g.initializer(`${name}.x_zero_point`, 'uint8', [], Uint8Array.of(128));
+  const acc = g.op1('MatMulInteger', [codes, g.initializer(`${name}.qweight_t`, 'int8', [k, n], q.codes), zero]);
+  return g.op1('Mul', [g.op1('Mul', [g.op1('Cast', [acc], { to: 1 }), scale]), g.initializer(`${name}.scales`, 'float32', [n], q.scales)]);
 }
 
 function transpose(w: Float32Array, rows: number, cols: number): Float32Array {
