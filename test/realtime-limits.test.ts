@@ -22,6 +22,7 @@ Object.assign(process.env, {
   SGL_OMNI_REALTIME_MAX_SESSION_S: '5',
   SGL_OMNI_REALTIME_BURST_S: '12',
   SGL_OMNI_REALTIME_MAX_BAD_EVENTS: '3',
+  SGL_OMNI_REALTIME_AUDIO_THREADS: '2', // sessions spread over two audio threads
 });
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'realtime-limits-'));

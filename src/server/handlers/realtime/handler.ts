@@ -29,7 +29,7 @@ function refuse(socket: WebSocket, code: number, error: RealtimeError): void {
 async function realtimeRoute(app: FastifyInstance, route: RouteContext): Promise<void> {
   const limits = readLimits();
   const metrics = RealtimeMetrics.of(route.metrics);
-  const audio = new AudioPool();
+  const audio = new AudioPool(Math.max(1, Math.round(limits.audio_threads)));
   const sessions = new Set<RealtimeSession>();
 
   await app.register(websocket, {

@@ -18,6 +18,8 @@ export interface RealtimeLimits {
   max_event_bytes: number;
   /** Bad events in a row after which the session is closed (1008). */
   max_bad_events: number;
+  /** Threads that resample and run the VAD for the sessions (each session stays on one). */
+  audio_threads: number;
 }
 
 export const DEFAULT_LIMITS: RealtimeLimits = {
@@ -28,6 +30,7 @@ export const DEFAULT_LIMITS: RealtimeLimits = {
   max_turn_s: 120,
   max_event_bytes: 2 ** 20,
   max_bad_events: 10,
+  audio_threads: 1,
 };
 
 const PREFIX = 'SGL_OMNI_REALTIME_';

@@ -1,0 +1,80 @@
+// The realtime handler's pieces on their own: server_vad turn detection on synthetic
+// window probabilities (Silero's rule made incremental: 250 ms minimum speech,
+// hysteresis at threshold - 0.15, silence_duration_ms to stop; events the same
+// however the windows are split across pushes), the session's sample buffer, the
+// float WAV a turn is submitted as (read back by the decode stage's WAV reader),
+// session.update of both generations, and the SGL_OMNI_REALTIME_* limits.
+import t from 'tap';
+import { DEFAULT_LIMITS, readLimits } from '../src/server/handlers/realtime/limits.js';
+import { SampleBuffer } from '../src/server/handlers/realtime/sample-buffer.js';
+import { applyUpdate, defaultConfig } from '../src/server/handlers/realtime/session-config.js';
+import { TurnDetector, type TurnEvent } from '../src/server/handlers/realtime/turn-detector.js';
+import { floatWav } from '../src/server/handlers/realtime/turn.js';
+import { decodeWavSamples, readWavLayout } from '../stages/audio/wav.js';
+
+const W = 512; // samples per window, 32 ms
+const settings = { threshold: 0.5, prefix_padding_ms: 300, silence_duration_ms: 500 };
+/** Window probabilities: [value, windows] runs. */
+const probs = (...runs: [number, number][]) => Float32Array.from(runs.flatMap(([p, n]) => Array(n).fill(p)));
+
+t.test('turn detection: start after 250 ms of speech, stop after the silence, short bursts dropped', async (t) => {
+  const d = new TurnDetector(settings);
+  const events = d.push(probs([0.1, 10], [0.9, 5], [0.1, 10], [0.9, 40], [0.4, 5], [0.9, 5], [0.05, 20]));
+  // 5 windows (160 ms) of speech are dropped; the 40-window run starts at window 25 and is
+  // confirmed at its 8th window (256 ms); 0.4 is above 0.5 - 0.15, so it does not count as silence;
+  // silence from window 75 stops it after 16 windows (512 ms ≥ 500 ms).
+  t.same(events, [{ type: 'start', at: 25 * W }, { type: 'stop', at: 75 * W }]);
+  t.notOk(d.speaking);
+});
+
+t.test('turn detection: the same events whichever way the windows are split', async (t) => {
+  const all = probs([0.1, 7], [0.8, 30], [0.1, 3], [0.8, 10], [0.2, 30], [0.7, 12], [0.0, 17]);
+  const whole = new TurnDetector(settings).push(all);
+  for (const size of [1, 3, 7, 16]) {
+    const d = new TurnDetector(settings);
+    const split: TurnEvent[] = [];
+    for (let at = 0; at < all.length; at += size) split.push(...d.push(all.subarray(at, at + size)));
+    t.same(split, whole, `pushes of ${size} windows`);
+  }
+  t.equal(whole.length, 4, 'two turns: the 3-window dip does not end the first');
+});
+
+t.test('sample buffer: indices from the session start, take and drop', async (t) => {
+  const b = new SampleBuffer();
+  b.push(Float32Array.from([0, 1, 2]));
+  b.push(Float32Array.from([3, 4]));
+  b.push(Float32Array.from([5, 6, 7, 8]));
+  b.dropBefore(2);
+  t.same([b.start, b.end, b.length], [2, 9, 7]);
+  t.same(Array.from(b.take(6)), [2, 3, 4, 5]);
+  t.same([b.start, b.length], [6, 3]);
+  b.keepLast(1);
+  t.same(Array.from(b.take(100)), [8]);
+  t.equal(b.length, 0);
+});
+
+t.test('a turn is a 16 kHz float WAV the decode stage reads back exactly', async (t) => {
+  const samples = Float32Array.from({ length: 1000 }, (_, i) => Math.sin(i / 7) * 0.8);
+  const bytes = new Uint8Array(floatWav(samples));
+  const layout = readWavLayout(bytes);
+  t.match(layout, { sampleRate: 16000, channels: 1, bitsPerSample: 32 });
+  t.same(decodeWavSamples(bytes, layout)[0], samples);
+});
+
+t.test('session.update: both generations read into one config; errors change nothing', async (t) => {
+  const base = defaultConfig('m');
+  t.same(applyUpdate(base, 'ga', { type: 'transcription', audio: { input: { format: { type: 'audio/pcmu' }, turn_detection: { type: 'server_vad', threshold: 0.7 }, transcription: { language: 'en', prompt: 'names' } } } }),
+    { format: 'g711_ulaw', model: 'm', language: 'en', prompt: 'names', turnDetection: { threshold: 0.7, prefix_padding_ms: 300, silence_duration_ms: 500 } });
+  t.same(applyUpdate(base, 'beta', { input_audio_format: 'g711_alaw', turn_detection: null, input_audio_transcription: { model: 'x' } }),
+    { format: 'g711_alaw', model: 'x', turnDetection: null });
+  t.throws(() => applyUpdate(base, 'ga', { type: 'realtime' }), { code: 'invalid_value', param: 'session.type' });
+  t.throws(() => applyUpdate(base, 'ga', { type: 'transcription', audio: { input: { noise_reduction: { type: 'near_field' } } } }), { param: 'session.audio.input.noise_reduction', message: /not offered/ });
+  t.throws(() => applyUpdate(base, 'beta', { turn_detection: { type: 'server_vad', silence_duration_ms: -1 } }), { param: 'session.turn_detection.silence_duration_ms', message: /must be >= 0/ });
+  t.same(base, defaultConfig('m'), 'the session keeps its settings');
+});
+
+t.test('limits from the environment; a bad value names its variable', async (t) => {
+  t.same(readLimits({}), DEFAULT_LIMITS);
+  t.equal(readLimits({ SGL_OMNI_REALTIME_MAX_SESSIONS: '8' }).max_sessions, 8);
+  t.throws(() => readLimits({ SGL_OMNI_REALTIME_IDLE_TIMEOUT_S: 'soon' }), /SGL_OMNI_REALTIME_IDLE_TIMEOUT_S must be a positive number \(got 'soon'\)/);
+});
