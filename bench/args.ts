@@ -50,7 +50,7 @@ export interface Variant {
 
 /**
  * `fp32`, `int8`, `int4`: blockwise kernels (MatMulNBits). `int8+pc`: the per-channel int8 kernel
- * (DynamicQuantizeMatMul) in the encoder, prefill and decode steps. `int4+pc-prefill` (any
+ * (MatMulInteger, activations per row) in the encoder, prefill and decode steps. `int4+pc-prefill` (any
  * quantised precision): per-channel in the encoder and prefill, the precision's blockwise kernel
  * for decode steps (two decoder sessions).
  */

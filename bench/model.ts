@@ -25,7 +25,7 @@ const USAGE = `Usage: node dist/bench/model.js [--size 0.6b|1.7b] [--precisions 
        [--audio-s 10] [--new-tokens 32] [--runs 5] [--retries 3] [--max-other-cores 0.1] [--cache-dir DIR]
 Qwen3-ASR speed by phase and precision (random real-shape checkpoint), min / median over --runs
 alternating rounds; ratios against the first precision, refused when a round stayed disturbed.
-+pc: per-channel int8 kernel (DynamicQuantizeMatMul) in encoder, prefill and decode; +pc-prefill: in
++pc: per-channel int8 kernel (MatMulInteger) in encoder, prefill and decode; +pc-prefill: in
 encoder and prefill only, the precision's blockwise kernel (MatMulNBits) for decode steps.`;
 const { values } = parseScriptArgs(USAGE, {
   options: {

@@ -5,7 +5,7 @@
 // many of the greedy runs keep every golden id (with the mean first step that
 // differs among those that do not). The golden test asserts fp32 within the
 // manifests' tolerances and int8 / int4 within loose bounds; this reports them,
-// for each int8 kernel too (int8+pc: per-channel DynamicQuantizeMatMul everywhere;
+// for each int8 kernel too (int8+pc: per-channel MatMulInteger everywhere;
 // int4+pc-prefill: per-channel encoder and prefill, blockwise decode steps).
 // Usage: node dist/bench/quant-error.js [--precisions fp32,int8,int4,int8+pc,int4+pc-prefill]
 import fs from 'node:fs';

@@ -10,7 +10,7 @@
 // directly, through the batch scheduler beside other sequences, and through the
 // whole pipeline. int8 and int4 within loose bounds (bench/quant-error.ts reports them),
 // with the blockwise kernel (MatMulNBits), the per-channel int8 kernel
-// (DynamicQuantizeMatMul) everywhere, and per-channel for encoder and prefill
+// (MatMulInteger, activations per row) everywhere, and per-channel for encoder and prefill
 // with blockwise decode steps (two decoder sessions).
 import fs from 'node:fs';
 import path from 'node:path';

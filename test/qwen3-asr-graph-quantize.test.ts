@@ -1,4 +1,4 @@
-// Weight quantisation in MatMulNBits layout and per-channel int8 (DynamicQuantizeMatMul),
+// Weight quantisation in MatMulNBits layout and per-channel int8 (MatMulInteger),
 // the linear block in each precision and kernel against a float64 matmul, and the fp16 conversion.
 import fs from 'node:fs';
 import os from 'node:os';

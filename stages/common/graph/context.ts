@@ -8,9 +8,9 @@ export type LinearPrecision = 'fp32' | 'fp16' | 'int8' | 'int4';
 /**
  * The kernel of a quantised graph's linear layers. 'blockwise': onnxruntime's MatMulNBits with
  * the precision's bits in blocks of 32 and int8 activations per block (accuracy level 4).
- * 'per-channel': DynamicQuantizeMatMul, int8 weights with one scale per output channel and
- * activations quantised per tensor at run time (onnxruntime's u8s8 GEMM, VNNI where present;
- * issue 18 measured 2.2x MatMulNBits' rate at prefill shapes). Per-channel stores int8 whatever
+ * 'per-channel': MatMulInteger, int8 weights with one scale per output channel and activations
+ * quantised per row at run time (onnxruntime's u8s8 GEMM, VNNI where present; issue 18 measured
+ * DynamicQuantizeMatMul, the same GEMM, at 2.2x MatMulNBits' rate at prefill shapes). Per-channel stores int8 whatever
  * the precision, so an int4 graph built with it holds int8 weights.
  */
 export type QuantKernel = 'blockwise' | 'per-channel';

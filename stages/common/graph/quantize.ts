@@ -3,7 +3,7 @@
 // is cut into blocks of `blockSize` along K; each block stores uint codes, one
 // float scale and one zero point (asymmetric, min/max). Codes of 4-bit blocks
 // pack two per byte, the lower index in the low nibble.
-// DynamicQuantizeMatMul layout: Wᵀ [K, N] as int8, symmetric, one scale per
+// Per-channel int8 (linear.ts's MatMulInteger kernel): Wᵀ [K, N] as int8, symmetric, one scale per
 // output channel (column of Wᵀ), zero point 0, codes within ±limit (127, or 63
 // where the CPU's u8s8 kernel saturates: onnx/cpu-features.ts).
 
@@ -65,7 +65,7 @@ export interface PerChannelInt8 {
   scales: Float32Array;
 }
 
-/** Symmetric int8 per output channel of W [N, K], transposed for DynamicQuantizeMatMul's B. */
+/** Symmetric int8 per output channel of W [N, K], transposed as MatMulInteger's B. */
 export function quantizePerChannelInt8(w: Float32Array, n: number, k: number, limit = 127): PerChannelInt8 {
   const codes = new Int8Array(k * n);
   const scales = new Float32Array(n);

@@ -1,5 +1,5 @@
 // What the CPU's integer dot products can do, for choosing int8 weight ranges.
-// onnxruntime's u8s8 GEMM (DynamicQuantizeMatMul with int8 weights) runs on
+// onnxruntime's u8s8 GEMM (MatMulInteger / DynamicQuantizeMatMul, int8 weights) runs on
 // x86 without VNNI through vpmaddubsw, which adds two u8·s8 products into a
 // saturating int16: with full-range weights (±127) the sums clip (measured here,
 // AVX2: 37 % relative error on a random 80-wide product). 7-bit weights (±63)
