@@ -6,9 +6,15 @@
 //  2. Lanes: probabilities when a stream runs as lanes side by side vs as one chain (max |Δ|).
 //  3. Cost: real-time factor of one stream as one chain, as lanes, and of 8 streams batched,
 //     measured side by side (min of --reps).
-// Usage: node dist/bench/vad.js [--reps 3] [--threads 1]
+//  4. LibriVox (bench/datasets/librivox-set.ts: real read speech joined with known silences and
+//     noise): boundary error against each utterance's speech (ms), utterances missed, regions in
+//     the joins, share of the joins skipped and of the speech kept, at the recording's level, 30 dB
+//     quieter without and with auto's loudness normalisation, and under -35 dBFS noise throughout.
+// Usage: node dist/bench/vad.js [--reps 3] [--threads 1]   (apt-get install pocketsphinx-testdata for the full LibriVox set)
 import { defaultModelPath, SileroVad } from '../stages/silero-vad/model.js';
-import { speechRegions, SERVER_VAD_DEFAULTS } from '../stages/silero-vad/regions.js';
+import { normalisingGain } from '../stages/silero-vad/loudness.js';
+import { speechRegions, SERVER_VAD_DEFAULTS, type SpeechRegion } from '../stages/silero-vad/regions.js';
+import { loadLibrivoxSet } from './datasets/librivox-set.js';
 import { jfkSamples, joinWithGaps, RATE, STANDARD_GAPS } from '../test/fixtures/vad/long-audio.js';
 import { parseArgs } from 'node:util';
 
@@ -59,4 +65,43 @@ const one = await best([samples], chain);
 const laneMs = await best([samples], lanes);
 const eight = await best(Array.from({ length: 8 }, () => samples), chain);
 console.log(`cost (min of ${reps}, ${values.threads} thread): one chain ${one.toFixed(0)} ms (${(audioS * 1000 / one).toFixed(0)}x real time); as lanes ${laneMs.toFixed(0)} ms (${(one / laneMs).toFixed(2)}x faster); 8 streams batched ${eight.toFixed(0)} ms = ${(eight / 8).toFixed(0)} ms each (${((8 * one) / eight).toFixed(2)}x the throughput of one by one)`);
+
+const set = loadLibrivoxSet();
+console.log(`\nLibriVox: ${(set.samples.length / RATE).toFixed(1)} s, ${set.utterances.length} utterances from ${set.source}`);
+const overlap = (a: { start: number; end: number }, b: { start: number; end: number }) => Math.max(0, Math.min(a.end, b.end) - Math.max(a.start, b.start));
+async function scoreLibrivox(name: string, samples: Float32Array, gain: number): Promise<void> {
+  const [probs] = await vad.probabilities([samples], { ...lanes, gains: [gain] });
+  const found = speechRegions(probs, samples.length, unpadded);
+  const sent = speechRegions(probs, samples.length, SERVER_VAD_DEFAULTS);
+  const starts: number[] = [];
+  const ends: number[] = [];
+  let missed = 0;
+  for (const u of set.utterances) {
+    const inside = found.filter((r) => r.end > u.start && r.start < u.end);
+    if (inside.length === 0) {
+      missed++;
+      continue;
+    }
+    starts.push((inside[0].start - u.speechStart) * 1000);
+    ends.push((inside[inside.length - 1].end - u.speechEnd) * 1000);
+  }
+  const gapS = set.gaps.reduce((sum, g) => sum + g.end - g.start, 0);
+  const gapSent = set.gaps.reduce((sum, g) => sum + sent.reduce((x, r) => x + overlap(g, r), 0), 0);
+  const speechS = set.utterances.reduce((sum, u) => sum + u.speechEnd - u.speechStart, 0);
+  const speechKept = set.utterances.reduce((sum, u) => sum + sent.reduce((x, r) => x + overlap({ start: u.speechStart, end: u.speechEnd }, r), 0), 0);
+  const inJoins = found.filter((r: SpeechRegion) => !set.utterances.some((u) => overlap(u, r) > 0)).length;
+  const stat = (xs: number[]) => (xs.length ? `mean ${(xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(0)}, |max| ${Math.max(...xs.map(Math.abs)).toFixed(0)}` : '-');
+  console.log(`${name}: start error ms ${stat(starts)}; end error ms ${stat(ends)}; missed ${missed}; regions in the joins ${inJoins}; joins skipped ${(100 * (1 - gapSent / gapS)).toFixed(1)}%, speech kept ${(100 * speechKept / speechS).toFixed(2)}% (default padding)`);
+}
+const quietSet = set.samples.map((x) => x * 10 ** (-30 / 20));
+let seed = 7;
+const hiss = set.samples.map((x) => {
+  seed ^= seed << 13; seed >>>= 0; seed ^= seed >>> 17; seed ^= seed << 5; seed >>>= 0;
+  return x + (seed / 2 ** 31 - 1) * 10 ** (-35 / 20) * Math.sqrt(3);
+});
+await scoreLibrivox('as recorded, server_vad', set.samples, 1);
+await scoreLibrivox('as recorded, auto (loudness normalised)', set.samples, normalisingGain(set.samples, RATE));
+await scoreLibrivox('30 dB quieter, server_vad (no normalisation)', quietSet, 1);
+await scoreLibrivox('30 dB quieter, auto (loudness normalised)', quietSet, normalisingGain(quietSet, RATE));
+await scoreLibrivox('-35 dBFS white noise throughout, auto', hiss, normalisingGain(hiss, RATE));
 await vad.dispose();

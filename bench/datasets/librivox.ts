@@ -8,6 +8,7 @@
 //   sgl-omni bench --dataset bench/datasets/out/librivox/manifest.jsonl ...
 import fs from 'node:fs';
 import path from 'node:path';
+import { parseTranscripts } from '../../test/fixtures/vad/librivox.js';
 import { outDirFromArgs, writeManifest, type ManifestEntry } from './manifest-writer.js';
 
 const DATA = '/usr/share/pocketsphinx/test/data';
@@ -15,16 +16,6 @@ const SETS = [
   { folder: 'librivox', transcripts: 'transcription' },
   { folder: 'cards', transcripts: 'cards.transcription' },
 ];
-
-/** Sphinx transcription lines: "<s> words </s> (utterance-id)". */
-function parseTranscripts(file: string): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
-    const m = /^(.*)\((\S+)\)\s*$/.exec(line);
-    if (m) out.set(m[2], m[1].replace(/<\/?s>/g, '').trim().replace(/\s+/g, ' '));
-  }
-  return out;
-}
 
 const USAGE = `Usage: node dist/bench/datasets/librivox.js [--out DIR]
 Copies ten utterances of Debian's pocketsphinx-testdata (LibriVox and spoken card names) with their
