@@ -1,6 +1,6 @@
 // One log line per request, written when its answer is done: method, url,
 // status, time, request id and the fields its route handler noted (a
-// transcription's seconds of audio). The request id is the X-Request-Id the
+// handler's measure of its work). The request id is the X-Request-Id the
 // answer carries: the client's own when sane, else a fresh UUID; every line
 // logged through request.log (fastify's pino child) carries it as reqId. Fastify writes two lines per request
 // (arrival and completion) and cannot add fields; its LogController is the
