@@ -2,9 +2,9 @@
 // status, time, request id and the fields its route handler noted (a
 // handler's measure of its work). The request id is the X-Request-Id the
 // answer carries: the client's own when sane, else a fresh UUID; every line
-// logged through request.log (fastify's pino child) carries it as reqId. Fastify writes two lines per request
-// (arrival and completion) and cannot add fields; its LogController is the
-// documented way to change them. Arrivals
+// logged through request.log (fastify's pino child) carries it as reqId.
+// Fastify writes two lines per request (arrival and completion) and cannot add
+// fields; its LogController is the documented way to change them. Arrivals
 // and probes (/health, /metrics) log at debug: a load balancer polling every
 // few seconds would otherwise bury the requests.
 import { randomUUID } from 'node:crypto';
