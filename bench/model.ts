@@ -26,7 +26,8 @@ const USAGE = `Usage: node dist/bench/model.js [--size 0.6b|1.7b] [--precisions 
 Qwen3-ASR speed by phase and precision (random real-shape checkpoint), min / median over --runs
 alternating rounds; ratios against the first precision, refused when a round stayed disturbed.
 +pc: per-channel int8 kernel (MatMulInteger) in encoder, prefill and decode; +pc-prefill: in
-encoder and prefill only, the precision's blockwise kernel (MatMulNBits) for decode steps.`;
+encoder and prefill only, the precision's blockwise kernel (MatMulNBits) for decode steps; a trailing
++spin: decoder pool threads spin during each run (e.g. int4+spin, int4+pc-prefill+spin).`;
 const { values } = parseScriptArgs(USAGE, {
   options: {
     size: { type: 'string', default: '0.6b' },

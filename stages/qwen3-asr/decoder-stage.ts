@@ -12,6 +12,7 @@ import { BatchScheduler, type SchedulerStats } from '../common/engine/batch-sche
 import { badPayload } from '../common/engine/errors.js';
 import { runnerOptions, type ModelStageOptions } from '../common/engine/runner-options.js';
 import type { QuantKernel } from '../common/graph/context.js';
+import type { SpinPolicy } from '../common/onnx/session.js';
 import { readDecodeParams } from './decode/request-params.js';
 import { transcribe, type EncodedSegment } from './decode/transcription.js';
 import { loadAsrText } from './text/index.js';
@@ -21,6 +22,7 @@ const STAGE = 'qwen3-asr/decoder';
 interface DecoderOptions extends ModelStageOptions {
   int8_kernel: QuantKernel;
   prefill_int8_kernel?: QuantKernel;
+  spin: SpinPolicy;
   max_running: number;
   max_context: number;
   prefill_chunk: number;
@@ -56,6 +58,7 @@ const plugin: StagePlugin = {
       ...runnerOptions(env, options.precision),
       quantKernel: options.int8_kernel,
       prefillQuantKernel: options.prefill_int8_kernel,
+      spin: options.spin,
       maxSlots: options.max_running,
       maxContext: options.max_context,
     });

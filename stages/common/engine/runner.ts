@@ -5,6 +5,7 @@
 // inside worker threads: onnxruntime's run blocks the thread it runs on.
 import type { ConvertProgress, HashProgress } from '../graph/cache.js';
 import type { LinearPrecision, QuantKernel } from '../graph/context.js';
+import type { SpinPolicy } from '../onnx/session.js';
 
 export type Precision = LinearPrecision;
 
@@ -33,6 +34,8 @@ export interface DecoderRunnerOptions extends RunnerOptions {
   maxContext: number;
   /** Kernel of prefill runs when it differs from quantKernel: a second session holds that graph (a second copy of the weights). */
   prefillQuantKernel?: QuantKernel;
+  /** Thread spinning of the decoder's sessions (onnx/session.ts SpinPolicy); 'never' when absent. */
+  spin?: SpinPolicy;
 }
 
 export interface DecoderRunner {

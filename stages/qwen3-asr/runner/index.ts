@@ -25,12 +25,12 @@ export async function createDecoderRunner(opts: DecoderRunnerOptions): Promise<D
   if (opts.maxContext > spec.decoder.maxPositions) {
     throw new RangeError(`maxContext ${opts.maxContext} exceeds the model's ${spec.decoder.maxPositions} positions`);
   }
-  const session = await createSession(ensureGraph(spec, 'decoder', opts), opts.device, opts.threads);
+  const session = await createSession(ensureGraph(spec, 'decoder', opts), opts.device, opts.threads, opts.spin);
   // Prefill (many rows) and decode steps (a few) may want different int8 kernels (issue 18).
   const prefillKernel = opts.prefillQuantKernel ?? opts.quantKernel ?? 'blockwise';
   const prefillSession = prefillKernel === (opts.quantKernel ?? 'blockwise')
     ? undefined
-    : await createSession(ensureGraph(spec, 'decoder', { ...opts, quantKernel: prefillKernel }), opts.device, opts.threads);
+    : await createSession(ensureGraph(spec, 'decoder', { ...opts, quantKernel: prefillKernel }), opts.device, opts.threads, opts.spin);
   const runner = new OnnxDecoderRunner(session, spec.decoder, opts.maxSlots, opts.maxContext, prefillSession);
   await warmUpDecoder(runner, spec.decoder.audioTokenId, spec.decoder.hidden);
   return runner;
