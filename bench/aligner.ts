@@ -2,34 +2,38 @@
 //  1. Quantisation error on the golden sets (test/fixtures/golden/qwen3-forced-aligner/*, the
 //     official aligner in float64): slot logits max |Δ| / max |golden|, slot classes equal to the
 //     golden argmax, word times max |Δ|. fp32 is what the golden test asserts.
-//  2. At the real 0.6B shape (random weights cost what trained ones do; make-checkpoint is
-//     cached in --work): cost per audio second of one clip aligned alone and of 8 clips in one
+//  2. At the real 0.6B shape (random weights cost what trained ones do; the checkpoint and graphs
+//     are kept in the bench cache): int8/int4 against fp32 on the bench clips (slot logits, slot
+//     classes, word times); cost per audio second of one clip aligned alone and of 8 clips in one
 //     call, and the latency a request gains from alignment at concurrency 1 (its clip alone) and
 //     8 (eight requests arriving together are aligned in one batch, so each waits for the batch),
-//     against 8 aligned one after another. Precisions are interleaved rep by rep; min and median.
-// Usage: node dist/bench/aligner.js [--precisions int8,int4] [--clip-s 10] [--reps 5] [--threads 2]
-//        [--work DIR] [--skip-real] [--error-only]
+//     against 8 aligned one after another. Precisions are interleaved rep by rep; min / median;
+//     every timed call under the quiet meter (bench/quiet.ts), ratios from disturbed runs refused.
+//     Alignment beside transcription (added latency, decoder cadence): bench/aligner-beside.ts.
+// Usage: node dist/bench/aligner.js [--precisions fp32,int8,int4] [--clip-s 10] [--reps 5] [--threads 2]
+//        [--cache-dir DIR] [--max-other-cores 0.1] [--skip-real] [--error-only]
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { repoRoot } from '../src/util/paths.js';
 import { decodeAudio } from '../stages/audio/decode.js';
 import type { Precision } from '../stages/common/engine/runner.js';
-import { Aligner, type AlignRequest } from '../stages/qwen3-forced-aligner/aligner.js';
+import { Aligner, type AlignRequest, type AlignResult } from '../stages/qwen3-forced-aligner/aligner.js';
 import { makeAlignerCheckpoint } from '../stages/qwen3-forced-aligner/checkpoint/make-checkpoint.js';
 import { argmaxRows } from '../stages/qwen3-forced-aligner/decode/timestamps.js';
 import { AlignerGoldenSet, runAlignerGolden } from '../stages/qwen3-forced-aligner/reference/golden.js';
 import { splitWords } from '../stages/qwen3-forced-aligner/text/words.js';
-import { parseScriptArgs } from './args.js';
+import { benchCacheDir, parseScriptArgs } from './args.js';
+import { QuietMeter, quietSample, ratioLine, runLine, Series } from './quiet.js';
 
-const USAGE = 'usage: node dist/bench/aligner.js [--precisions int8,int4] [--clip-s 10] [--reps 5] [--threads 2] [--work DIR] [--skip-real] [--error-only]';
+const USAGE = 'Usage: node dist/bench/aligner.js [--precisions fp32,int8,int4] [--clip-s 10] [--reps 5] [--threads 2] [--cache-dir DIR] [--max-other-cores 0.1] [--skip-real] [--error-only]';
 const { values } = parseScriptArgs(USAGE, {
   options: {
-    precisions: { type: 'string', default: 'int8,int4' },
+    precisions: { type: 'string', default: 'fp32,int8,int4' },
     'clip-s': { type: 'string', default: '10' },
     reps: { type: 'string', default: '5' },
     threads: { type: 'string', default: '2' },
-    work: { type: 'string', default: path.join(os.tmpdir(), 'sgl-omni-bench-aligner') },
+    'cache-dir': { type: 'string' },
+    'max-other-cores': { type: 'string', default: '0.1' },
     'skip-real': { type: 'boolean', default: false },
     'error-only': { type: 'boolean', default: false },
   },
@@ -38,18 +42,17 @@ const precisions = values.precisions!.split(',') as Precision[];
 const clipS = Number(values['clip-s']);
 const reps = Number(values.reps);
 const threads = Number(values.threads);
-const work = values.work!;
-const median = (xs: number[]) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const cache = benchCacheDir(values['cache-dir']);
+const meter = new QuietMeter({ maxOtherCores: Number(values['max-other-cores']) });
 const e = (x: number) => x.toExponential(1).padStart(8);
-const ms = (x: number) => `${x.toFixed(0).padStart(6)} ms`;
 
 async function goldenErrors(): Promise<void> {
   const root = path.join(repoRoot(), 'test/fixtures/golden/qwen3-forced-aligner');
-  const cacheDir = path.join(work, 'cache-tiny');
+  const cacheDir = path.join(cache, 'graphs');
   console.log('golden set  precision  slot logits max rel   slot classes = golden   word times max |Δ| s');
   for (const name of fs.readdirSync(root).sort()) {
     const set = new AlignerGoldenSet(path.join(root, name));
-    for (const precision of ['fp32', ...precisions] as Precision[]) {
+    for (const precision of ['fp32', ...precisions.filter((p) => p !== 'fp32')] as Precision[]) {
       const outcomes = await runAlignerGolden(set, { modelPath: set.checkpoint, cacheDir, precision });
       let same = 0;
       let slots = 0;
@@ -74,13 +77,35 @@ async function benchClip(seconds: number): Promise<AlignRequest> {
   return { samples, words: Array.from({ length: Math.round(seconds * 2.5) }, (_, i) => text[i % text.length]) };
 }
 
+/** Worst differences of `quantised` from fp32 over the same clips (times clamped to each clip, as the stage serves them). */
+function errorsVsFp32(fp32: AlignResult[], quantised: AlignResult[], classes: number, clips: AlignRequest[]): string {
+  let rel = 0;
+  let same = 0;
+  let slots = 0;
+  let dt = 0;
+  fp32.forEach((ref, k) => {
+    const q = quantised[k];
+    let peak = 0;
+    let diff = 0;
+    ref.logits.forEach((v, i) => { peak = Math.max(peak, Math.abs(v)); diff = Math.max(diff, Math.abs(v - q.logits[i])); });
+    rel = Math.max(rel, diff / peak);
+    const a = argmaxRows(ref.logits, classes);
+    const b = argmaxRows(q.logits, classes);
+    a.forEach((c, i) => { same += c === b[i] ? 1 : 0; });
+    slots += a.length;
+    const clamp = (v: number) => Math.min(clips[k].samples.length / 16000, Math.max(0, v));
+    ref.words.forEach((w, i) => { dt = Math.max(dt, Math.abs(clamp(w.start) - clamp(q.words[i].start)), Math.abs(clamp(w.end) - clamp(q.words[i].end))); });
+  });
+  return `slot logits max rel ${e(rel)}   slot classes = fp32 ${same}/${slots}   word times max |Δ| ${dt.toFixed(3)} s`;
+}
+
 async function realShape(): Promise<void> {
-  const modelPath = path.join(work, 'aligner-0.6b');
+  const modelPath = path.join(cache, 'qwen3-forced-aligner-0.6b-random');
   if (!fs.existsSync(path.join(modelPath, 'config.json'))) {
     console.log(`writing the 0.6B-shape aligner checkpoint to ${modelPath} (random weights, kept for later runs)`);
     await makeAlignerCheckpoint({ size: '0.6b', out: modelPath, seed: 0 });
   }
-  const cacheDir = path.join(work, 'cache-0.6b');
+  const cacheDir = path.join(cache, 'graphs');
   const aligners = new Map<Precision, Aligner>();
   for (const precision of precisions) {
     const started = performance.now();
@@ -88,31 +113,46 @@ async function realShape(): Promise<void> {
     console.log(`${precision}: loaded (graphs converted or read from the cache) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   }
   const clip = await benchClip(clipS);
-  const times = new Map(precisions.map((p) => [p, { one: [] as number[], eight: [] as number[], serial8: [] as number[] }]));
-  const timed = async (f: () => Promise<unknown>) => { const s = performance.now(); await f(); return performance.now() - s; };
-  for (let r = 0; r < reps; r++) {
-    for (const precision of precisions) {
-      const a = aligners.get(precision)!;
-      const t = times.get(precision)!;
-      t.one.push(await timed(() => a.align([clip])));
-      t.eight.push(await timed(() => a.align(Array(8).fill(clip))));
-      t.serial8.push(await timed(async () => { for (let i = 0; i < 8; i++) await a.align([clip]); }));
-    }
-    process.stderr.write(`rep ${r + 1}/${reps}\n`);
+
+  const reference = aligners.get('fp32');
+  if (reference) {
+    const clips = [clip, await benchClip(Math.max(2, clipS / 2.5))];
+    const fp32 = await reference.align(clips);
+    console.log(`\n0.6B shape, errors against fp32 on ${clips.map((c) => `${(c.samples.length / 16000).toFixed(0)} s`).join(' + ')} clips (random weights: near-flat logits make class flips likelier than in a trained model)`);
+    for (const [precision, a] of aligners) if (precision !== 'fp32') console.log(`${precision.padEnd(9)}  ${errorsVsFp32(fp32, await a.align(clips), reference.classes, clips)}`);
   }
-  console.log(`\n0.6B shape, ${clipS} s clips with ${clip.words.length} words, ${threads} threads, ${reps} interleaved reps; min / median`);
-  console.log('precision  alone (c=1)          8 in one batch (c=8)   8 one by one          cost per audio s: alone / batched   batch ÷ alone   one-by-one ÷ batch');
+
+  const series = new Map(precisions.map((p) => [p, { one: new Series(`${p} alone`), eight: new Series(`${p} 8 batched`), serial8: new Series(`${p} 8 one by one`) }]));
+  const timed = async (s: Series, f: () => Promise<unknown>) => {
+    const { quiet } = await quietSample(meter, f, 2);
+    s.add(quiet.wallMs, quiet);
+  };
+  const run = await meter.measure(async () => {
+    for (let r = 0; r < reps; r++) {
+      for (const precision of precisions) {
+        const a = aligners.get(precision)!;
+        const t = series.get(precision)!;
+        await timed(t.one, () => a.align([clip]));
+        await timed(t.eight, () => a.align(Array(8).fill(clip)));
+        await timed(t.serial8, async () => { for (let i = 0; i < 8; i++) await a.align([clip]); });
+      }
+      process.stderr.write(`rep ${r + 1}/${reps}\n`);
+    }
+  });
+  console.log(`\n0.6B shape, ${clipS} s clips with ${clip.words.length} words, ${threads} threads, ${reps} interleaved reps; ms, min / median`);
   for (const precision of precisions) {
-    const t = times.get(precision)!;
-    console.log(`${precision.padEnd(9)}  ${ms(Math.min(...t.one))} / ${ms(median(t.one))}  ${ms(Math.min(...t.eight))} / ${ms(median(t.eight))}  ${ms(Math.min(...t.serial8))} / ${ms(median(t.serial8))}  `
-      + `${(median(t.one) / clipS).toFixed(1).padStart(6)} / ${(median(t.eight) / (8 * clipS)).toFixed(1).padStart(6)} ms       ${(median(t.eight) / median(t.one)).toFixed(2).padStart(6)}          ${(median(t.serial8) / median(t.eight)).toFixed(2).padStart(6)}`);
+    const t = series.get(precision)!;
+    console.log(`${precision}: alone (c=1) ${t.one.describe(0)}; 8 in one batch (c=8) ${t.eight.describe(0)}; 8 one by one ${t.serial8.describe(0)}`);
+    console.log(`${' '.repeat(precision.length)}  cost per audio second: alone ${(t.one.median() / clipS).toFixed(1)} ms, batched ${(t.eight.median() / (8 * clipS)).toFixed(1)} ms (median)`);
+    console.log(`${' '.repeat(precision.length)}  ${ratioLine('one by one ÷ batched', t.serial8, t.eight, run.quiet)}`);
   }
   console.log('c=1: a request waits for its own alignment (alone); c=8: eight arriving together wait for one batch of 8.');
+  console.log(runLine(run.quiet, meter.maxOtherCores));
   for (const a of aligners.values()) await a.dispose();
 }
 
-fs.mkdirSync(work, { recursive: true });
-console.log(`machine: ${os.cpus().length} cores, load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')} at start (shared: other work runs beside this)`);
+fs.mkdirSync(cache, { recursive: true });
+console.log(`cache: ${cache}`);
+console.log(await meter.banner());
 await goldenErrors();
 if (!values['skip-real'] && !values['error-only']) await realShape();
-console.log(`load average at the end: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
