@@ -14,22 +14,23 @@ const CONCURRENT_TASKS = 256;
 
 export class AudioPool {
   /** One single-thread pool per audio thread, so a stream's calls always reach the thread holding its state. */
-  private readonly pools: Piscina[];
+  private readonly pools: (Piscina | undefined)[];
   private readonly threadOf = new Map<string, number>();
   private next = 0;
 
   constructor(threads = 1) {
-    this.pools = Array.from({ length: threads }, () => new Piscina({ filename: WORKER, minThreads: 1, maxThreads: 1, concurrentTasksPerWorker: CONCURRENT_TASKS, idleTimeout: Infinity, atomics: 'disabled' }));
+    this.pools = new Array(threads).fill(undefined);
   }
 
-  /** The stream's thread: given round-robin at its first call. */
+  /** The stream's thread: given round-robin at its first call. A thread starts with its first stream
+   *  (it loads onnxruntime: a server nobody streams to never does, and a signal cannot end one mid-load). */
   private pool(id: string): Piscina {
     let index = this.threadOf.get(id);
     if (index === undefined) {
       index = this.next++ % this.pools.length;
       this.threadOf.set(id, index);
     }
-    return this.pools[index];
+    return (this.pools[index] ??= new Piscina({ filename: WORKER, minThreads: 1, maxThreads: 1, concurrentTasksPerWorker: CONCURRENT_TASKS, idleTimeout: Infinity, atomics: 'disabled' }));
   }
 
   /** 16 kHz samples (and VAD probabilities) of `bytes`, which are transferred to the thread. */
@@ -45,10 +46,10 @@ export class AudioPool {
     const index = this.threadOf.get(id);
     if (index === undefined) return;
     this.threadOf.delete(id);
-    await this.pools[index].run({ op: 'close', id } satisfies AudioTask);
+    await this.pools[index]?.run({ op: 'close', id } satisfies AudioTask);
   }
 
   async destroy(): Promise<void> {
-    await Promise.all(this.pools.map((p) => p.destroy()));
+    await Promise.all(this.pools.map((p) => p?.destroy()));
   }
 }
