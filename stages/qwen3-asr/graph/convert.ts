@@ -1,6 +1,6 @@
 // The Qwen3-ASR graph recipe for the shared graph cache (common/graph/cache.ts):
 // which tensors each part reads, what its cache key covers, and which block
-// builders make it. Entries are named qwen3-asr-<part>-<precision>[-pc]-<key>
+// builders make it. Entries are named qwen3-asr-<part>-<precision|int8-pc>-<key>
 // (-pc: int8 per-channel kernel, common/graph/context.ts QuantKernel).
 import path from 'node:path';
 import type { LinearPrecision, QuantKernel } from '../../common/graph/context.js';
@@ -41,13 +41,14 @@ export function ensureGraph(spec: ModelSpec, part: GraphPart, opts: ConvertOptio
     part,
     // The blockwise recipe keeps its old form, so graphs cached before the kernel choice stay valid.
     // The weight range follows the CPU (onnx/cpu-features.ts), so each kind of machine builds its own.
-    recipe: { builder: GRAPH_VERSIONS[part], part, precision: opts.precision, ...(perChannel ? { quantKernel: 'per-channel', int8Limit: int8WeightLimit() } : {}) },
+    // Per-channel weights are int8 whatever the precision, so int8 and int4 share one entry.
+    recipe: { builder: GRAPH_VERSIONS[part], part, precision: perChannel ? 'int8' : opts.precision, ...(perChannel ? { quantKernel: 'per-channel', int8Limit: int8WeightLimit() } : {}) },
     files: [path.join(spec.dir, 'config.json')],
     tensors: spec.partTensors(part),
     cacheDir: opts.cacheDir,
     onHashProgress: opts.onHashProgress,
   });
-  return ensureCachedGraph(opts.cacheDir, `qwen3-asr-${part}-${opts.precision}${perChannel ? '-pc' : ''}-${key}`, (outDir) =>
+  return ensureCachedGraph(opts.cacheDir, `qwen3-asr-${part}-${perChannel ? 'int8-pc' : opts.precision}-${key}`, (outDir) =>
     writeGraph(outDir, {
       name: `qwen3_asr_${part}`,
       part,
