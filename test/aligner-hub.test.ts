@@ -121,7 +121,7 @@ t.test('serve --aligner-path ID: the aligned pipeline, words on the transcriptio
   t.match(plain.logs.find((l) => l.msg === 'starting pipeline'), { pipeline: 'qwen3-asr' });
   const refused = await post(plain.url);
   t.equal(refused.status, 400);
-  t.match(await refused.json(), { error: { param: 'timestamp_granularities', message: /aligner/ } });
+  t.match(await refused.json(), { error: { param: 'timestamp_granularities', message: /no forced aligner \(start it with --aligner-path/ } });
   plain.child.kill('SIGTERM');
   await plain.exited;
 });

@@ -89,7 +89,7 @@ function readGranularities(fields: Map<string, string[]>, words: boolean, format
   const values = GRANULARITY_FIELDS.flatMap((name) => fields.get(name) ?? []).filter((value) => value !== '');
   for (const value of values) {
     if (value === 'word' && !words) {
-      throw new ApiError(400, ERR_UNSUPPORTED_FEATURE, "Word timestamps are not supported by this server as started: it has no forced aligner (serve pipelines/qwen3-asr-aligned.yaml with --stages.align.options.model_path ALIGNER_DIR); use timestamp_granularities[]=segment with response_format=verbose_json.", 'timestamp_granularities');
+      throw new ApiError(400, ERR_UNSUPPORTED_FEATURE, "Word timestamps are not supported by this server as started: it has no forced aligner (start it with --aligner-path, e.g. --aligner-path Qwen/Qwen3-ForcedAligner-0.6B); use timestamp_granularities[]=segment with response_format=verbose_json.", 'timestamp_granularities');
     }
     if (value === 'word' && !WORD_FORMATS.includes(format)) {
       throw invalidValue('timestamp_granularities', `word timestamps come with response_format ${WORD_FORMATS.join(', ')} (got '${format}').`);
