@@ -21,7 +21,7 @@ import { benchCacheDir, parseScriptArgs } from './args.js';
 import { QuietMeter, runLine } from './quiet.js';
 import { Balancer, freePort, Load, Replica, until200, type Outcome } from './rolling-restart-cluster.js';
 
-const USAGE = `node dist/bench/rolling-restart.js [--requests N] [--concurrency C] [--delay-s S] [--max-new-tokens T] [--haproxy PATH] [--cache-dir DIR]
+const USAGE = `Usage: node dist/bench/rolling-restart.js [--requests N] [--concurrency C] [--delay-s S] [--max-new-tokens T] [--haproxy PATH] [--cache-dir DIR]
   --requests        least requests sent across the rolling restart (default 600)
   --concurrency     clients sending back to back (default 6)
   --delay-s         each replica's --shutdown-delay-s (default 3: > HAProxy's inter 1 s x fall 1)
