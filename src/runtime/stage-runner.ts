@@ -102,6 +102,11 @@ export class StageRunner {
       controlChannel: `sgl-omni:${stage.name}:${randomUUID()}`,
       stopFlag: new SharedArrayBuffer(4),
     };
+    // Native libraries in the workers read the process environment, which only the main thread
+    // can set: onnxruntime 1.30 (Linux) sends usage telemetry to mobile.events.data.microsoft.com
+    // unless ORT_DISABLE_TELEMETRY is set (issue 11 attacker re-test F7: DNS lookups during
+    // requests, found with strace). A server with a local model must not call out.
+    process.env.ORT_DISABLE_TELEMETRY ??= '1';
     this.stopFlag = new Int32Array(workerData.stopFlag);
     this.control = new BroadcastChannel(workerData.controlChannel);
     this.control.unref();
