@@ -1,19 +1,38 @@
-// Decompression bombs sent concurrently to the real server (tiny checkpoint, shipped pipeline,
-// 3 h cap), with the process RSS sampled every 10 ms: idle baseline, peak, and after (all
-// answered, then 3 s), and the time to the last answer (min/median over --reps runs, cases
-// interleaved run by run, since this machine is shared). Issue 11 at 5b77086: the 4 h FLAC took
-// RSS 200 MB → 4.3 GB and kept it; four 1000 s 8-channel FLACs peaked at 8.4 GB and kept 5.2 GB.
-// At 16e5182 (streamed decode, no length count) memory was bounded but the 4 h FLAC cost ~190 s
-// of one core before its 400; the length count (stages/audio/source-length.ts) refuses it first.
-// Measured 30 Nov (2 shared cores, load 3-6; at 16e5182 one run): 4 h FLAC 163.1 s → 0.13-0.16 s,
-// as WAV 0xF1AC 167.1 s → 0.76-1.12 s, 4 at once 0.56-0.79 s (before: not run, ≥ 4 × 163 s).
+// Decompression bombs sent to the real server (tiny checkpoint, shipped pipeline, 3 h cap), with
+// the process RSS sampled every 10 ms. Issue 11 asks that RSS return to within 20 % of idle after
+// every hostile request, so the bench reads two idle levels: cold (pipeline ready, no upload yet)
+// and warm (after one normal upload through every decoder path: WAV, FLAC, MP3, Vorbis, Opus and
+// ffmpeg's mov/matroska/amr), and prints after each case its RSS (3 s after the last answer, max
+// over --reps), the ratio to warm idle and PASS/FAIL at 1.2.
+// Why warm: the first upload through each path loads code and buffers into the decode and
+// resample workers, and the first model runs size onnxruntime's buffers: +27-61 MB measured.
+// Cases come in two kinds. Refused ones (over the cap) never reach the model. Admitted ones
+// (1000 s, legal) are transcribed in full: 4 x 1000 s at once hold 4 x (64 MB of 16 kHz samples
+// + 51 MB of mel) in the workers, and RSS afterwards stays at that high-water mark (+335 MB
+// measured, the same after a second round: not a leak). The last session's "+337-359 MB after
+// every case" was that mark: cases were interleaved run by run and each case's reading was the
+// max over runs, so every case after the first admitted one inherited it. Admitted cases now run
+// after every refused one. Where the mark lives (measured 30 Nov, loaded machine): in the stage
+// workers (closing the pipeline gives it back); onnxruntime's CPU arena off: no change;
+// MALLOC_ARENA_MAX=2: -45 MB.
+// Time to the last answer: min/median over --reps (the machine is shared; quiet it first).
+// Issue 11 at 5b77086: the 4 h FLAC took RSS 200 MB → 4.3 GB and kept it; four 1000 s
+// 8-channel FLACs peaked at 8.4 GB and kept 5.2 GB. Measured 30 Nov (2 shared cores, load 3-6):
+// 4 h FLAC 163.1 s → 0.13-0.16 s, as WAV 0xF1AC 167.1 s → 0.76-1.12 s, 4 at once 0.56-0.79 s.
 //   node dist/bench/decode-memory.js [--reps N] [--only REGEX]
-import { parseArgs } from 'node:util';
-import { startTinyServer, TINY_MODEL_NAME } from '../test/fixtures/server/tiny-server.js';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { repoRoot } from '../src/util/paths.js';
 import { buildConstantFlac, wavWrappedFlac } from '../test/fixtures/audio/flac-writer.js';
+import { startTinyServer, TINY_MODEL_NAME } from '../test/fixtures/server/tiny-server.js';
+import { parseScriptArgs } from './args.js';
 
-const { values: args } = parseArgs({ options: { reps: { type: 'string', default: '3' }, only: { type: 'string' } } });
+const USAGE = 'node dist/bench/decode-memory.js [--reps N] [--only REGEX]';
+const { values: args } = parseScriptArgs(USAGE, { options: { reps: { type: 'string', default: '3' }, only: { type: 'string' } } });
 const MB = 2 ** 20;
+const BOUND = 1.2;
+console.log(`machine: ${os.cpus().length} cores, load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')} at start${os.loadavg()[0] > 0.5 ? ' (NOT quiet: times and RSS move with the load)' : ''}`);
 const server = await startTinyServer();
 
 async function post(bytes: Uint8Array): Promise<string> {
@@ -33,48 +52,65 @@ const settle = async () => {
 
 const fourHours = buildConstantFlac({ seconds: 4 * 3600, declaredSamples: 0, sampleRate: 48000, channels: 2 });
 const wide = buildConstantFlac({ seconds: 1000, declaredSamples: 0, sampleRate: 48000, channels: 8 });
-const allCases: [string, Uint8Array[]][] = [
-  ['4 h 48 kHz stereo FLAC, undeclared', [fourHours]],
-  ['same stream as WAV 0xF1AC (ffmpeg)', [wavWrappedFlac(fourHours)]],
-  ['4 x 4 h FLAC at once (3 h cap)', [fourHours, fourHours, fourHours, fourHours]],
-  ['4 x 1000 s 8 ch 48 kHz FLAC at once', [wide, wide, wide, wide]],
-  ['2 x 4 h FLAC + 2 x WAV 0xF1AC at once', [fourHours, fourHours, wavWrappedFlac(fourHours), wavWrappedFlac(fourHours)]],
+type Case = { name: string; admitted: boolean; uploads: Uint8Array[] };
+const allCases: Case[] = [
+  { name: '4 h 48 kHz stereo FLAC, undeclared', admitted: false, uploads: [fourHours] },
+  { name: 'same stream as WAV 0xF1AC (ffmpeg)', admitted: false, uploads: [wavWrappedFlac(fourHours)] },
+  { name: '4 x 4 h FLAC at once (3 h cap)', admitted: false, uploads: [fourHours, fourHours, fourHours, fourHours] },
+  { name: '2 x 4 h FLAC + 2 x WAV 0xF1AC at once', admitted: false, uploads: [fourHours, fourHours, wavWrappedFlac(fourHours), wavWrappedFlac(fourHours)] },
+  { name: '4 x 1000 s 8 ch 48 kHz FLAC at once', admitted: true, uploads: [wide, wide, wide, wide] },
 ];
-const cases = allCases.filter(([name]) => !args.only || new RegExp(args.only).test(name));
-await post(buildConstantFlac({ seconds: 2, declaredSamples: 0 })); // warm-up: workers, decoders, graphs
-const idle = await settle();
-const runs = new Map<string, { seconds: number[]; peak: number; after: number; answers: Set<string> }>();
-for (let rep = 0; rep < Number(args.reps); rep++) {
-  for (const [name, uploads] of cases) {
-    let peak = 0;
-    const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 10);
-    const t0 = performance.now();
-    const statuses = await Promise.all(uploads.map(post));
-    const seconds = (performance.now() - t0) / 1000;
-    clearInterval(timer);
-    const after = await settle();
-    const run = runs.get(name) ?? { seconds: [], peak: 0, after: 0, answers: new Set<string>() };
-    run.seconds.push(seconds);
-    run.peak = Math.max(run.peak, peak);
-    run.after = Math.max(run.after, after);
-    statuses.forEach((s) => run.answers.add(s));
-    runs.set(name, run);
-  }
+const cases = allCases.filter(({ name }) => !args.only || new RegExp(args.only).test(name));
+
+const coldIdle = await settle();
+const fixture = (name: string) => new Uint8Array(fs.readFileSync(path.join(repoRoot(), 'test/fixtures/audio', name)));
+const warmUp = ['jfk.wav', 'clip.flac', 'jfk-44k-stereo.mp3', 'clip-44k-stereo.ogg', 'clip.opus', 'clip-with-video.mp4', 'clip.webm', 'clip.amr'];
+for (const name of warmUp) {
+  const status = await post(fixture(name));
+  if (status !== '200') throw new Error(`warm-up upload ${name} answered ${status}`);
 }
+const warmIdle = await settle();
+
+const runs = new Map<string, { seconds: number[]; peak: number; after: number; answers: Set<string> }>();
+async function runCase({ name, uploads }: Case): Promise<void> {
+  let peak = 0;
+  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 10);
+  const t0 = performance.now();
+  const statuses = await Promise.all(uploads.map(post));
+  const seconds = (performance.now() - t0) / 1000;
+  clearInterval(timer);
+  const after = await settle();
+  const run = runs.get(name) ?? { seconds: [], peak: 0, after: 0, answers: new Set<string>() };
+  run.seconds.push(seconds);
+  run.peak = Math.max(run.peak, peak);
+  run.after = Math.max(run.after, after);
+  statuses.forEach((s) => run.answers.add(s));
+  runs.set(name, run);
+}
+// refused cases first, interleaved run by run; admitted ones after, so their high-water mark is not read as the refused ones'
+for (const admitted of [false, true]) {
+  for (let rep = 0; rep < Number(args.reps); rep++) for (const c of cases.filter((x) => x.admitted === admitted)) await runCase(c);
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
-console.log(`idle RSS ${Math.round(idle / MB)} MB (${process.version}), ${args.reps} runs per case`);
-console.table(
-  cases.map(([name, uploads]) => {
-    const run = runs.get(name)!;
-    return {
-      case: name,
-      'upload KB': Math.round(uploads[0].length / 1024),
-      answers: [...run.answers].join(', '),
-      's min': +Math.min(...run.seconds).toFixed(2),
-      's median': +median(run.seconds).toFixed(2),
-      'peak - idle MB': Math.round((run.peak - idle) / MB),
-      'after - idle MB': Math.round((run.after - idle) / MB),
-    };
-  }),
-);
+console.log(`idle RSS: cold ${Math.round(coldIdle / MB)} MB (pipeline ready, no upload), warm ${Math.round(warmIdle / MB)} MB (after ${warmUp.join(', ')}); ${process.version}, ${args.reps} runs per case`);
+const rows = cases.map(({ name, admitted, uploads }) => {
+  const run = runs.get(name)!;
+  const ratio = run.after / warmIdle;
+  return {
+    case: name,
+    kind: admitted ? 'admitted' : 'refused',
+    'upload KB': Math.round(uploads[0].length / 1024),
+    answers: [...run.answers].join(', '),
+    's min': +Math.min(...run.seconds).toFixed(2),
+    's median': +median(run.seconds).toFixed(2),
+    'peak - warm MB': Math.round((run.peak - warmIdle) / MB),
+    'after MB': Math.round(run.after / MB),
+    'after / warm': +ratio.toFixed(2),
+    [`<= ${BOUND}`]: ratio <= BOUND ? 'PASS' : 'FAIL',
+  };
+});
+console.table(rows);
+console.log(`load average at the end: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 await server.close();
+process.exitCode = rows.every((r) => r[`<= ${BOUND}`] === 'PASS') ? 0 : 1;
