@@ -42,8 +42,7 @@ user=nobody
 as_user=(env)
 [ "$(id -u)" = 0 ] && as_user=(setpriv --reuid="$(id -u $user)" --regid="$(id -g $user)" --clear-groups env)
 "${as_user[@]}" HOME="$work/cache" node bin/sgl-omni.js make-checkpoint --size tiny --out "$work/cache/tiny" 2>/dev/null
-port=18471
-# setpriv and env exec: $server is node itself, which the SIGTERM below must reach.
+port=$(node -e "const s = require('net').createServer().listen(0, '127.0.0.1', () => { console.log(s.address().port); s.close(); })")
 "${as_user[@]}" HOME="$work/cache" NODE_ENV=production HF_HOME="$work/cache/huggingface" SGL_OMNI_CACHE_DIR="$work/cache/graphs" \
   SGL_OMNI_PORT=$port SGL_OMNI_MODEL_PATH="$work/cache/tiny" node bin/sgl-omni.js serve > "$work/serve.log" 2>&1 &
 server=$!
@@ -58,7 +57,8 @@ ready=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/readyz")
 answer=$(curl -s -w ' %{http_code}' -F file=@"$repo/test/fixtures/audio/jfk.wav" -F max_new_tokens=8 "http://127.0.0.1:$port/v1/audio/transcriptions")
 echo "startupz 200, readyz $ready, transcription: $answer"
 [ "$ready" = 200 ] && [ "${answer##* }" = 200 ] || exit 1
-kill -TERM $server
+# The signal goes to node itself: $server may be a shell that forked it.
+kill -TERM "$(pgrep -P $server || echo $server)"
 rc=0 && wait $server || rc=$?
 echo "SIGTERM: exit $rc"
 [ $rc = 0 ] || { tail -5 "$work/serve.log"; exit 1; }
