@@ -83,3 +83,15 @@ t.test('SIGTERM: readiness fails first, requests still routed here are served fo
   t.equal((await inFlight).status, 200, 'the request in flight since before the signal finished');
   t.equal(await server.exited, 0);
 });
+
+t.test('a second SIGTERM during the delay stops at once: the open request gets 503, exit 1', async (t) => {
+  const server = await serve(['--shutdown-delay-s', '600']);
+  const open = transcribe(server.url, 'hold:60000');
+  await waitFor(() => server.logs.some((l) => l.msg === 'incoming request' && (l.req as { url?: string }).url === '/v1/audio/transcriptions'));
+  server.child.kill('SIGTERM');
+  await server.waitForLog((l) => l.msg === 'readiness fails; still serving until the balancers notice');
+  server.child.kill('SIGTERM');
+  t.equal((await open).status, 503, 'cut off with 503, not left hanging for the 600 s delay');
+  t.equal(await server.exited, 1);
+  t.notOk(server.logs.some((l) => l.msg === 'pre-drain delay over: refusing new requests, finishing the open ones'), 'the delay did not run out');
+});
