@@ -4,7 +4,7 @@
 # the deps stage's `npm ci --omit=dev --ignore-scripts`, the runtime stage's file list,
 # then `serve` from that tree as a non-root user on a tiny random checkpoint: /startupz
 # and /readyz must answer 200 and one transcription 200. Keep it in step with the Dockerfile.
-#   bash deploy/check-image-steps.sh        (about 2 minutes; needs npm and the registry)
+#   bash deploy/check-image-steps.sh        (2-5 minutes, mostly the two npm ci; needs the registry)
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(mktemp -d /tmp/sgl-omni-image-XXXXXX)"
