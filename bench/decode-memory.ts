@@ -28,7 +28,7 @@ import { buildConstantFlac, wavWrappedFlac } from '../test/fixtures/audio/flac-w
 import { startTinyServer, TINY_MODEL_NAME } from '../test/fixtures/server/tiny-server.js';
 import { parseScriptArgs } from './args.js';
 
-const USAGE = 'node dist/bench/decode-memory.js [--reps N] [--only REGEX]';
+const USAGE = 'Usage: node dist/bench/decode-memory.js [--reps N] [--only REGEX]';
 const { values: args } = parseScriptArgs(USAGE, { options: { reps: { type: 'string', default: '3' }, only: { type: 'string' } } });
 const MB = 2 ** 20;
 const BOUND = 1.2;

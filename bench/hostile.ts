@@ -26,7 +26,7 @@ import { hostileUploads } from '../test/fixtures/audio/hostile-media.js';
 import { startTinyServer, TINY_MODEL_NAME } from '../test/fixtures/server/tiny-server.js';
 import { parseScriptArgs } from './args.js';
 
-const USAGE = 'node dist/bench/hostile.js [--answer-s 60] [--only REGEX]';
+const USAGE = 'Usage: node dist/bench/hostile.js [--answer-s 60] [--only REGEX]';
 const { values: args } = parseScriptArgs(USAGE, { options: { 'answer-s': { type: 'string', default: '60' }, only: { type: 'string' } } });
 const ANSWER_MS = Number(args['answer-s']) * 1000;
 const RSS_BOUND = 1.2;
