@@ -5,24 +5,13 @@
 // second model supplies: results come back in segment order, deltas stream in
 // segment order with the model's seam, prompts without placeholder rows work.
 import t from 'tap';
-import type { ItemContext, Payload } from '../src/runtime/contracts.js';
 import { BatchScheduler } from '../stages/common/engine/batch-scheduler.js';
 import { runSegments, type SegmentModel } from '../stages/common/engine/segments.js';
-import { ScriptedRunner } from './qwen3-asr-sched-double.js';
+import { ScriptedRunner, TestContext } from './qwen3-asr-sched-double.js';
 
 const WORDS = ['<eos>', '<unused>', 'one', 'two', 'three', 'four', 'five'];
 const EOS = 0;
 const PLACEHOLDER = 1;
-
-class Context implements ItemContext {
-  readonly id = 'toy';
-  readonly events: Payload[] = [];
-  cancelled = false;
-  emit(event: Payload) {
-    this.events.push(event);
-  }
-  onCancel() {}
-}
 
 /** The toy model: the output of a prompt is its words backwards, then EOS. */
 function reverser(inputs: number[][]): SegmentModel<string> {
@@ -41,7 +30,7 @@ t.test('a model without audio runs on the shared scheduler through SegmentModel 
     next: (prompt, generated) => (generated < prompt.length ? prompt[prompt.length - 1 - generated] : EOS),
   });
   const scheduler = new BatchScheduler(runner, { eosIds: [EOS], embedTokenId: PLACEHOLDER, prefillChunkTokens: 8 });
-  const ctx = new Context();
+  const ctx = new TestContext(undefined, 'toy');
   // Three segments on two slots, the first the longest: the others finish first but stream after it.
   const results = await runSegments(scheduler, reverser([[2, 3, 4, 5, 6], [3, 2], [4]]), 3, ctx);
   t.same(results, ['five four three two one', 'one two', 'three']);

@@ -2,6 +2,7 @@
 // `next(prompt, generatedCount)`, a function of that slot's own tokens only, so
 // batching must not change any output. It records every call, checks that
 // the scheduler feeds back what it sampled, and refuses a release mid-run.
+import type { ItemContext, Payload } from '../src/runtime/contracts.js';
 import type { DecoderRunner } from '../stages/common/engine/runner.js';
 
 export type Call = { kind: 'prefill'; slot: number; n: number; audioRows: number } | { kind: 'decode'; slots: number[] } | { kind: 'release'; slot: number };
@@ -87,5 +88,30 @@ export class ScriptedRunner implements DecoderRunner {
       out[i * this.vocabSize + this.opts.next(h.prompt, h.generated)] = 20;
     });
     return out;
+  }
+}
+
+/** The item context a scheduler test hands to a decode: records every event, cancels on demand. */
+export class TestContext implements ItemContext {
+  readonly events: Payload[] = [];
+  cancelled = false;
+  private callbacks: (() => void)[] = [];
+  constructor(
+    private readonly onEmit?: (ctx: TestContext) => void,
+    readonly id = 'req',
+  ) {}
+  emit(event: Payload) {
+    this.events.push(event);
+    this.onEmit?.(this);
+  }
+  onCancel(cb: () => void) {
+    this.callbacks.push(cb);
+  }
+  cancel() {
+    this.cancelled = true;
+    this.callbacks.forEach((cb) => cb());
+  }
+  get deltas() {
+    return this.events.map((e) => e.delta);
   }
 }

@@ -5,11 +5,10 @@
 // (the real ones run in the e2e test), so each expectation is exact.
 import { deflateSync } from 'node:zlib';
 import t from 'tap';
-import type { ItemContext, Payload } from '../src/runtime/contracts.js';
 import { BatchScheduler } from '../stages/common/engine/batch-scheduler.js';
 import { transcribe, type EncodedSegment, type TranscriptionJob } from '../stages/qwen3-asr/decode/transcription.js';
 import type { AsrTextCodec } from '../stages/qwen3-asr/text/index.js';
-import { ScriptedRunner } from './qwen3-asr-sched-double.js';
+import { ScriptedRunner, TestContext } from './qwen3-asr-sched-double.js';
 
 const VOCAB = ['<eos>', 'language', ' English', ' None', '<asr_text>', 'Hel', 'lo', ' world', '.', 'Bye', '<pad>', '<sys>'];
 const id = (piece: string) => VOCAB.indexOf(piece);
@@ -53,28 +52,6 @@ function setup(maxSlots = 4, maxContext = 4096) {
     },
   });
   return { runner, scheduler: new BatchScheduler(runner, { eosIds: [EOS], embedTokenId: AUDIO, prefillChunkTokens: 64 }) };
-}
-
-class TestContext implements ItemContext {
-  readonly id = 'req';
-  readonly events: Payload[] = [];
-  cancelled = false;
-  private callbacks: (() => void)[] = [];
-  constructor(private readonly onEmit?: (ctx: TestContext) => void) {}
-  emit(event: Payload) {
-    this.events.push(event);
-    this.onEmit?.(this);
-  }
-  onCancel(cb: () => void) {
-    this.callbacks.push(cb);
-  }
-  cancel() {
-    this.cancelled = true;
-    this.callbacks.forEach((cb) => cb());
-  }
-  get deltas() {
-    return this.events.map((e) => e.delta);
-  }
 }
 
 /** A segment whose audio is `tokens` rows (which picks its script). */

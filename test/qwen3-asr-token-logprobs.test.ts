@@ -4,13 +4,12 @@
 // byte-level vocabulary (a token holding half a character keeps its bytes), and
 // nothing computed when the request did not ask.
 import t from 'tap';
-import type { ItemContext, Payload } from '../src/runtime/contracts.js';
 import { BatchScheduler } from '../stages/common/engine/batch-scheduler.js';
 import { transcribe, type EncodedSegment, type TranscriptionJob } from '../stages/qwen3-asr/decode/transcription.js';
 import { byteLevelBytes } from '../stages/qwen3-asr/text/byte-level.js';
 import type { AsrTextCodec } from '../stages/qwen3-asr/text/index.js';
 import { loadQwenTokenizer } from '../stages/qwen3-asr/text/tokenizer.js';
-import { ScriptedRunner } from './qwen3-asr-sched-double.js';
+import { ScriptedRunner, TestContext } from './qwen3-asr-sched-double.js';
 import { makeQwenVocabFixture } from './qwen3-asr-text-fixture.js';
 
 const VOCAB = ['<eos>', 'language', '\u0120English', '<asr_text>', 'Hel', 'lo', '\u0120w', '\u00c3', '\u00b6', 'rld', '<pad>', ',', '\u0120lo', '<ctx>'];
@@ -62,23 +61,13 @@ function setup() {
   return new BatchScheduler(runner, { eosIds: [EOS], embedTokenId: AUDIO, prefillChunkTokens: 64 });
 }
 
-class Ctx implements ItemContext {
-  readonly id = 'req';
-  readonly events: Payload[] = [];
-  cancelled = false;
-  emit(event: Payload) {
-    this.events.push(event);
-  }
-  onCancel() {}
-}
-
 const segment: EncodedSegment = { start: 0, end: 2, tokens: 1, audio: new Float32Array(2) };
 const job = (extra: Partial<TranscriptionJob>): TranscriptionJob => ({ segments: [segment], context: '', temperature: 0, seed: 1, stream: false, logprobs: true, maxSegmentsInFlight: 2, ...extra });
 // The double puts logit 20 on the scripted token and 0 on the other 10: log softmax = 20 - ln(e^20 + 10).
 const LOGPROB = 20 - Math.log(Math.exp(20) + 10);
 
 t.test('segment logprobs: the transcript tokens after <asr_text>, exact bytes, the model\'s logprob', async (t) => {
-  const out = await transcribe(setup(), codec, job({ tokenLogprobs: true }), new Ctx());
+  const out = await transcribe(setup(), codec, job({ tokenLogprobs: true }), new TestContext());
   const entries = out.segments[0].logprobs!;
   t.same(entries.map((e) => e.bytes), [[72, 101, 108], [108, 111], [32, 119], [0xc3], [0xb6], [114, 108, 100]]);
   t.same(entries.map((e) => e.token), ['Hel', 'lo', ' w', '\ufffd', '\ufffd', 'rld'], 'half a character shows U+FFFD, as OpenAI\'s tokens do');
@@ -87,7 +76,7 @@ t.test('segment logprobs: the transcript tokens after <asr_text>, exact bytes, t
 });
 
 t.test('streamed deltas carry the logprobs of the tokens they show; the pieces add up to the segment\'s', async (t) => {
-  const ctx = new Ctx();
+  const ctx = new TestContext();
   const out = await transcribe(setup(), codec, job({ tokenLogprobs: true, stream: true }), ctx);
   t.same(ctx.events.map((e) => [e.delta, (e.logprobs as { token: string }[]).map((l) => l.token)]), [
     ['Hel', ['Hel']], ['lo', ['lo']], [' w', [' w']], ['ö', ['\ufffd', '\ufffd']], ['rld', ['rld']],
@@ -96,12 +85,12 @@ t.test('streamed deltas carry the logprobs of the tokens they show; the pieces a
 });
 
 t.test('forced language: the header is in the prompt, every generated token is transcript', async (t) => {
-  const out = await transcribe(setup(), codec, job({ tokenLogprobs: true, language: 'English' }), new Ctx());
+  const out = await transcribe(setup(), codec, job({ tokenLogprobs: true, language: 'English' }), new TestContext());
   t.same(out.segments[0].logprobs!.map((e) => e.token), ['Hel', 'lo']);
 });
 
 t.test('not asked: no logprobs in segments or deltas', async (t) => {
-  const ctx = new Ctx();
+  const ctx = new TestContext();
   const out = await transcribe(setup(), codec, job({ stream: true }), ctx);
   t.equal(out.segments[0].logprobs, undefined);
   t.ok(ctx.events.every((e) => !('logprobs' in e)));
@@ -120,12 +109,12 @@ t.test('the real Qwen vocabulary: token bytes spell the text exactly, across spl
 });
 
 t.test('a prompt echo leaves the text, the deltas and the logprobs alike', async (t) => {
-  const ctx = new Ctx();
+  const ctx = new TestContext();
   const out = await transcribe(setup(), codec, job({ context: 'Hel, w', tokenLogprobs: true, stream: true }), ctx);
   t.equal(out.text, 'lorld', '"Hel, w, " was the list read back');
   t.same(ctx.events.map((e) => e.delta).join(''), 'lorld');
   t.same(out.segments[0].logprobs!.map((e) => e.token), [' lo', 'rld'], 'the echo\'s tokens are gone');
   t.same(ctx.events.flatMap((e) => (e.logprobs as { token: string }[]).map((l) => l.token)), [' lo', 'rld']);
-  const other = await transcribe(setup(), codec, job({ context: 'w, Hel' }), new Ctx());
+  const other = await transcribe(setup(), codec, job({ context: 'w, Hel' }), new TestContext());
   t.equal(other.text, 'Hel, w, lorld', 'another order: not an echo, kept');
 });
