@@ -1,7 +1,11 @@
 // Silero VAD stage on real speech (jfk.wav) joined with known silences and noise:
 // the regions found fall within a tolerance of the known joins, the gaps are skipped,
 // lanes and batching give the regions of a single chain, and chunking_strategy is read as OpenAI defines it.
+import path from 'node:path';
 import t from 'tap';
+import { readPluginDescriptor } from '../src/config/descriptors.js';
+import { readFormValue, type FieldSchema } from '../src/server/request-fields.js';
+import { repoRoot } from '../src/util/paths.js';
 import { defaultModelPath, SileroVad } from '../stages/silero-vad/model.js';
 import { readChunkingStrategy, SERVER_VAD_DEFAULTS, speechRegions } from '../stages/silero-vad/regions.js';
 import plugin from '../stages/silero-vad/vad-stage.js';
@@ -52,8 +56,13 @@ t.test('chunking_strategy: auto, server_vad with defaults and bounds, wrong valu
   t.equal(readChunkingStrategy(undefined), undefined);
   t.same(readChunkingStrategy('auto'), { threshold: 0.5, prefix_padding_ms: 300, silence_duration_ms: 500, normalize: true }, 'auto = the server_vad defaults after loudness normalisation');
   t.same(readChunkingStrategy({ type: 'server_vad', threshold: 0.7 }), { threshold: 0.7, prefix_padding_ms: 300, silence_duration_ms: 500 });
-  for (const bad of ['manual', { type: 'semantic_vad' }, { type: 'server_vad', threshold: 1.5 }, { type: 'server_vad', silence_duration_ms: -1 }, { type: 'server_vad', foo: 1 }]) {
-    t.throws(() => readChunkingStrategy(bad), { param: 'chunking_strategy' } as unknown as Error, JSON.stringify(bad));
+  // The one check of the value is the descriptor's request schema, applied by the handler (RequestFields).
+  const schema = readPluginDescriptor(path.join(repoRoot(), 'stages', 'silero-vad', 'vad.plugin.yaml')).request.chunking_strategy as FieldSchema;
+  for (const good of ['auto', '{"type":"server_vad"}', '{"type":"server_vad","threshold":0,"prefix_padding_ms":10000,"silence_duration_ms":0}']) {
+    t.doesNotThrow(() => readFormValue('chunking_strategy', [good], schema), good);
+  }
+  for (const bad of ['manual', '{"type":"semantic_vad"}', '{"type":"server_vad","threshold":1.5}', '{"type":"server_vad","silence_duration_ms":-1}', '{"type":"server_vad","prefix_padding_ms":0.5}', '{"type":"server_vad","foo":1}', '{"threshold":0.5}', '{not json']) {
+    t.throws(() => readFormValue('chunking_strategy', [bad], schema), { status: 400, param: 'chunking_strategy' } as unknown as Error, bad);
   }
 });
 

@@ -6,7 +6,6 @@
 // threshold - 0.15 for `silence_duration_ms`; shorter bursts than 250 ms are dropped.
 // Each region then gets `prefix_padding_ms` before it and 100 ms after it (Silero's
 // probability falls before a trailing consonant ends), and overlapping ones merge.
-import { invalidParam } from '../common/engine/errors.js';
 import { VAD_SAMPLE_RATE, WINDOW } from './model.js';
 
 /** OpenAI's server_vad defaults (openai-node: realtime turn detection, the same three fields). */
@@ -30,26 +29,17 @@ export interface SpeechRegion {
   end: number;
 }
 
-const PARAM = 'chunking_strategy';
-
-/** `params.chunking_strategy` → settings; undefined when absent (no VAD for this request).
- *  The server has checked it against the descriptor's schema; a stage run without the server gets the same rules. */
+/**
+ * `params.chunking_strategy` → settings; undefined when absent (no VAD for this request).
+ * The value's one check is the request schema in vad.plugin.yaml, applied by the handler before
+ * the request enters the pipeline (a 400 naming the field, listing the route's fields); what
+ * arrives here is "auto" or a server_vad object within its bounds.
+ */
 export function readChunkingStrategy(value: unknown): VadSettings | undefined {
   if (value === undefined || value === null) return undefined;
   if (value === 'auto') return { ...SERVER_VAD_DEFAULTS, normalize: true };
-  if (typeof value !== 'object' || Array.isArray(value) || (value as { type?: unknown }).type !== 'server_vad') {
-    throw invalidParam(PARAM, `${PARAM} must be "auto" or an object with type "server_vad" (got ${JSON.stringify(value)}).`);
-  }
-  const settings: VadSettings = { ...SERVER_VAD_DEFAULTS };
-  for (const [key, raw] of Object.entries(value)) {
-    if (key === 'type') continue;
-    if (!(key in SERVER_VAD_DEFAULTS)) throw invalidParam(PARAM, `${PARAM}.${key} is not a server_vad field (threshold, prefix_padding_ms, silence_duration_ms).`);
-    const isThreshold = key === 'threshold';
-    const ok = typeof raw === 'number' && (isThreshold ? raw >= 0 && raw <= 1 : Number.isInteger(raw) && raw >= 0 && raw <= 10_000);
-    if (!ok) throw invalidParam(PARAM, `${PARAM}.${key} must be ${isThreshold ? 'a number from 0 to 1' : 'an integer number of milliseconds from 0 to 10000'} (got ${JSON.stringify(raw)}).`);
-    settings[key as keyof typeof SERVER_VAD_DEFAULTS] = raw as number;
-  }
-  return settings;
+  const { threshold, prefix_padding_ms, silence_duration_ms } = { ...SERVER_VAD_DEFAULTS, ...(value as Partial<VadSettings>) };
+  return { threshold, prefix_padding_ms, silence_duration_ms };
 }
 
 /** Speech regions (seconds, in the stream's timeline) of a stream of `length` samples. */
