@@ -12,8 +12,10 @@ import type { WebSocket } from 'ws';
 import type { RouteHandler, RouteContext } from '../types.js';
 import { AudioPool } from './audio-pool.js';
 import { errorEvent, RealtimeError } from './events.js';
+import { LanguageCheck } from './language-check.js';
 import { readLimits } from './limits.js';
 import { RealtimeMetrics } from './metrics.js';
+import { PartialGate } from './partials.js';
 import { CLOSE, RealtimeSession } from './session.js';
 
 /** Hard cap of one frame; ws closes with 1009 past it. Events past limits.max_event_bytes get an error event instead. */
@@ -31,6 +33,8 @@ async function realtimeRoute(app: FastifyInstance, route: RouteContext): Promise
   const metrics = RealtimeMetrics.of(route.metrics);
   const audio = new AudioPool(Math.max(1, Math.round(limits.audio_threads)));
   const sessions = new Set<RealtimeSession>();
+  const gate = new PartialGate(route.pipeline, limits.max_partials_running);
+  const languages = new LanguageCheck(route.pipeline);
 
   await app.register(websocket, {
     options: {
@@ -59,7 +63,7 @@ async function realtimeRoute(app: FastifyInstance, route: RouteContext): Promise
       return refuse(socket, CLOSE.policy, new RealtimeError('model_not_found', (err as Error).message, 'model'));
     }
     const generation = query.intent === 'transcription' ? 'beta' : 'ga';
-    const session = new RealtimeSession({ socket, pipeline: route.pipeline, catalog: route.catalog, audio, metrics, limits, log: request.log, generation, model });
+    const session = new RealtimeSession({ socket, pipeline: route.pipeline, catalog: route.catalog, audio, metrics, limits, gate, languages, log: request.log, generation, model });
     sessions.add(session);
     metrics.sessions.inc();
     request.log.info({ session: session.id, generation, model }, 'realtime session opened');

@@ -2,6 +2,10 @@
 // qwen3-asr pipeline (admission.max_running 32); each can be set from the
 // environment (SGL_OMNI_REALTIME_<NAME>, e.g. SGL_OMNI_REALTIME_MAX_SESSIONS=8),
 // read when the route is mounted. A bad value stops the server at start.
+// The partial_* values shape transcription during a turn (partials.ts): every
+// partial_interval_s of new speech the turn so far is re-decoded, forcing the last
+// partial's answer less its partial_unfixed_tokens last tokens (the official
+// qwen-asr streaming's chunk_size_sec, unfixed_token_num, unfixed_chunk_num).
 
 export interface RealtimeLimits {
   /** Sessions open at once; the next is refused with an error event and close code 1013. */
@@ -20,6 +24,17 @@ export interface RealtimeLimits {
   max_bad_events: number;
   /** Threads that resample and run the VAD for the sessions (each session stays on one). */
   audio_threads: number;
+  /** New speech after which a turn in progress is re-decoded for deltas (0 = deltas only after the turn). */
+  partial_interval_s: number;
+  /** Tokens at the end of the last partial that the next may still revise (official: unfixed_token_num). */
+  partial_unfixed_tokens: number;
+  /** First partials of a turn decoded without forcing anything (official: unfixed_chunk_num). */
+  partial_unfixed_chunks: number;
+  /** Partials stop past this turn length: the decoder forces a prefix on one segment, and the features
+   *  stage cuts audio into 30 s segments (max_segment_s); the final decode still forces what was sent. */
+  partial_max_turn_s: number;
+  /** Partials of all sessions in the pipeline at once; past it, and while requests wait for admission, partials are skipped. */
+  max_partials_running: number;
 }
 
 export const DEFAULT_LIMITS: RealtimeLimits = {
@@ -31,11 +46,20 @@ export const DEFAULT_LIMITS: RealtimeLimits = {
   max_event_bytes: 2 ** 20,
   max_bad_events: 10,
   audio_threads: 1,
+  partial_interval_s: 2,
+  partial_unfixed_tokens: 5,
+  partial_unfixed_chunks: 2,
+  partial_max_turn_s: 28,
+  // Half of admission.max_running (32): final turns and HTTP requests always find room.
+  max_partials_running: 16,
 };
+
+/** Limits that may be 0 (off / none). */
+const ZERO_ALLOWED = new Set<keyof RealtimeLimits>(['partial_interval_s', 'partial_unfixed_tokens', 'partial_unfixed_chunks']);
 
 const PREFIX = 'SGL_OMNI_REALTIME_';
 
-/** DEFAULT_LIMITS with the environment's overrides; throws naming the variable when one is not a positive number. */
+/** DEFAULT_LIMITS with the environment's overrides; throws naming the variable when one is not a positive number (or 0 where allowed). */
 export function readLimits(env: NodeJS.ProcessEnv = process.env): RealtimeLimits {
   const limits = { ...DEFAULT_LIMITS };
   for (const key of Object.keys(limits) as (keyof RealtimeLimits)[]) {
@@ -43,7 +67,8 @@ export function readLimits(env: NodeJS.ProcessEnv = process.env): RealtimeLimits
     const raw = env[name];
     if (raw === undefined || raw === '') continue;
     const value = Number(raw);
-    if (!/^\d+(\.\d+)?$/.test(raw.trim()) || !(value > 0)) throw new Error(`${name} must be a positive number (got '${raw}')`);
+    const zero = ZERO_ALLOWED.has(key);
+    if (!/^\d+(\.\d+)?$/.test(raw.trim()) || !(value > 0 || (zero && value === 0))) throw new Error(`${name} must be a ${zero ? 'non-negative' : 'positive'} number (got '${raw}')`);
     limits[key] = value;
   }
   return limits;

@@ -1,13 +1,16 @@
 // Prometheus metrics of the realtime handler, in the server's registry: sessions
 // open now and refused, turns by outcome, and per turn the time from the end of
 // its audio (commit or detected end of speech) to the first delta and to the
-// completed transcript.
+// completed transcript; partials (decodes during a turn) by outcome, and the time
+// from the audio a delta's text was decoded from to the delta.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { ServerMetrics } from '../../metrics.js';
 
 const LATENCY_BUCKETS_S = [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60];
 
 export type TurnOutcome = 'completed' | 'failed' | 'cancelled';
+/** skipped: due, but the pipeline was busy (partials.ts PartialGate); counted once per due partial. */
+export type PartialOutcome = TurnOutcome | 'skipped';
 
 export class RealtimeMetrics {
   readonly sessions: Gauge;
@@ -15,6 +18,8 @@ export class RealtimeMetrics {
   readonly turns: Counter<'outcome'>;
   readonly turnSeconds: Histogram;
   readonly firstDeltaSeconds: Histogram;
+  readonly partials: Counter<'outcome'>;
+  readonly partialDeltaSeconds: Histogram;
 
   constructor(registry: Registry, prefix: string) {
     const registers = [registry];
@@ -23,6 +28,8 @@ export class RealtimeMetrics {
     this.turns = new Counter({ name: `${prefix}realtime_turns_total`, help: 'Realtime turns transcribed, by outcome', labelNames: ['outcome'], registers });
     this.turnSeconds = new Histogram({ name: `${prefix}realtime_turn_latency_seconds`, help: 'Time from the end of a turn (commit or end of speech) to its completed transcript', buckets: LATENCY_BUCKETS_S, registers });
     this.firstDeltaSeconds = new Histogram({ name: `${prefix}realtime_first_delta_seconds`, help: 'Time from the end of a turn to its first transcript delta', buckets: LATENCY_BUCKETS_S, registers });
+    this.partials = new Counter({ name: `${prefix}realtime_partials_total`, help: 'Decodes of turns in progress, by outcome (skipped: the pipeline was busy)', labelNames: ['outcome'], registers });
+    this.partialDeltaSeconds = new Histogram({ name: `${prefix}realtime_partial_delta_seconds`, help: 'Time from the arrival of the last audio a partial delta was decoded from to the delta', buckets: LATENCY_BUCKETS_S, registers });
   }
 
   static of(metrics: ServerMetrics): RealtimeMetrics {

@@ -1,6 +1,7 @@
 // A session's 16 kHz samples as a list of chunks, addressed by their index from
 // the start of the session's audio: appends add a chunk (no copy), a turn takes a
-// range out once (one copy), and what is before a turn's start is dropped.
+// range out once (one copy), a partial copies what is held, and what is before a
+// turn's start is dropped.
 
 export class SampleBuffer {
   private chunks: Float32Array[] = [];
@@ -51,6 +52,13 @@ export class SampleBuffer {
 
   /** The samples from the start to index `to`, removed from the buffer. */
   take(to: number): Float32Array {
+    const out = this.copy(to);
+    this.dropBefore(this.first + out.length);
+    return out;
+  }
+
+  /** The samples from the start to index `to` (all by default), left in the buffer. */
+  copy(to = this.end): Float32Array {
     const count = Math.min(Math.max(0, to - this.first), this.held);
     const out = new Float32Array(count);
     let at = 0;
@@ -60,7 +68,6 @@ export class SampleBuffer {
       out.set(part, at);
       at += part.length;
     }
-    this.dropBefore(this.first + count);
     return out;
   }
 }

@@ -1,23 +1,28 @@
 // One realtime transcription session on one WebSocket: client events in order,
 // audio through the audio thread (one call at a time, so appends, commits and
 // clears keep their order), turns found by the VAD or committed by the client,
-// each transcribed through the pipeline while the session goes on. The session's
-// own buffer holds the audio of the turn in progress (with server_vad, only the
-// prefix padding while nobody speaks); its bounds are limits.ts.
+// each transcribed through the pipeline while the session goes on; the turn in
+// progress is decoded while it is spoken (live-turn.ts) for deltas before it ends.
+// Turns complete (completed / failed events) in the order they were committed. The
+// session's own buffer holds the audio of the turn in progress (with server_vad,
+// only the prefix padding while nobody speaks); its bounds are limits.ts.
 import type { FastifyBaseLogger } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { Pipeline } from '../../../runtime/contracts.js';
-import { toApiError } from '../../errors.js';
 import type { ModelCatalog } from '../../model-catalog.js';
 import { bytesPerSecond, type AudioFormat } from './audio-formats.js';
 import type { AudioPool } from './audio-pool.js';
 import { decodeAudio, errorEvent, eventIdOf, newId, readClientEvent, RealtimeError, type ClientEvent } from './events.js';
+import { finishTurn } from './final-turn.js';
+import { HeldFrames, MAX_HELD_BYTES } from './held-frames.js';
+import type { LanguageCheck } from './language-check.js';
 import type { RealtimeLimits } from './limits.js';
+import { LiveTurn } from './live-turn.js';
 import type { RealtimeMetrics } from './metrics.js';
+import { TurnText, type PartialGate } from './partials.js';
 import { SampleBuffer } from './sample-buffer.js';
 import { applyUpdate, defaultConfig, renderSession, type Generation, type SessionConfig } from './session-config.js';
 import { TAIL_PADDING_MS, TurnDetector } from './turn-detector.js';
-import { transcribeTurn } from './turn.js';
 
 const RATE = 16_000;
 /** OpenAI refuses commits of less audio than this. */
@@ -26,6 +31,7 @@ const MIN_COMMIT_MS = 100;
 const IDLE_KEEP_MS = 500;
 /** Server events a client has not read yet, past which it is dropped (it would hold memory without bound). */
 const MAX_UNREAD_BYTES = 8 * 2 ** 20;
+
 
 export const CLOSE = { normal: 1000, goingAway: 1001, policy: 1008, tryLater: 1013 } as const;
 
@@ -36,6 +42,9 @@ export interface SessionDeps {
   audio: AudioPool;
   metrics: RealtimeMetrics;
   limits: RealtimeLimits;
+  /** Partials of all the route's sessions (partials.ts). */
+  gate: PartialGate;
+  languages: LanguageCheck;
   log: FastifyBaseLogger;
   /** beta when the client connected with ?intent=transcription. */
   generation: Generation;
@@ -53,8 +62,14 @@ export class RealtimeSession {
   private detector: TurnDetector | undefined;
   /** The item of the speech in progress (server_vad), from speech_started on. */
   private speechItem: string | undefined;
+  /** The turn in progress while it is decoded for deltas (its item: speechItem, or the next manual commit's). */
+  private live: LiveTurn | undefined;
   private previousItem: string | null = null;
   private readonly turns = new Set<Promise<void>>();
+  /** Settles when the last committed turn has sent its completed (or failed) event. */
+  private completions: Promise<void> = Promise.resolve();
+  /** Frames that arrived while a session.update waited for its language check, read after it in order. */
+  private readonly held = new HeldFrames();
   private readonly gone = new AbortController();
   private credit: number;
   private creditAt = performance.now();
@@ -122,6 +137,13 @@ export class RealtimeSession {
   private onMessage(data: Buffer, isBinary: boolean): void {
     if (this.closing) return;
     this.touch();
+    if (!this.held.holding) return this.read(data, isBinary);
+    if (!this.held.add(data, isBinary)) {
+      this.fail(new RealtimeError('session_busy', `More than ${MAX_HELD_BYTES} bytes of events arrived while the session's language was being checked; this event was dropped.`), null);
+    }
+  }
+
+  private read(data: Buffer, isBinary: boolean): void {
     let event: ClientEvent;
     try {
       event = readClientEvent(data, isBinary, this.deps.limits.max_event_bytes);
@@ -167,14 +189,32 @@ export class RealtimeSession {
 
   private update(generation: Generation, session: unknown, clientEventId: string | null): void {
     const next = applyUpdate(this.config, generation, session);
+    const param = (field: string) => (generation === 'ga' ? `session.audio.input.transcription.${field}` : `session.input_audio_transcription.${field}`);
     if (next.model !== this.config.model) {
       try {
         next.model = this.deps.catalog.resolve(next.model);
       } catch (err) {
-        const message = (err as Error).message;
-        throw new RealtimeError('model_not_found', message, generation === 'ga' ? 'session.audio.input.transcription.model' : 'session.input_audio_transcription.model');
+        throw new RealtimeError('model_not_found', (err as Error).message, param('model'));
       }
     }
+    const language = next.language;
+    if (language === undefined || language === this.config.language) return this.apply(generation, next, clientEventId);
+    const refuse = (message: string) => new RealtimeError('invalid_value', `${param('language')}: ${message}`, param('language'));
+    const known = this.deps.languages.cached(language);
+    if (known) throw refuse(known.message);
+    if (known === null) return this.apply(generation, next, clientEventId);
+    // Unknown until the pipeline says: this update and every event after it wait for the answer, in order.
+    this.held.hold();
+    void this.deps.languages.check(language).catch(() => null).then((verdict) => {
+      if (this.closing) return;
+      if (verdict) this.fail(refuse(verdict.message), clientEventId);
+      else this.apply(generation, next, clientEventId);
+      this.held.release((data, isBinary) => this.read(data, isBinary), () => this.closing);
+    });
+  }
+
+  /** Takes a checked update: the settings change now, audio after it is read at the new format. */
+  private apply(generation: Generation, next: SessionConfig, clientEventId: string | null): void {
     const formatChanged = next.format !== this.config.format;
     const vadChanged = JSON.stringify(next.turnDetection) !== JSON.stringify(this.config.turnDetection);
     this.config = next;
@@ -183,6 +223,7 @@ export class RealtimeSession {
       if (vadChanged) {
         this.detector = next.turnDetection ? new TurnDetector(next.turnDetection) : undefined;
         this.speechItem = undefined;
+        this.dropLive();
       }
       const updated = generation === 'ga' ? 'session.updated' : 'transcription_session.updated';
       this.send({ type: updated, event_id: newId('event'), session: this.render() });
@@ -218,7 +259,11 @@ export class RealtimeSession {
       throw new RealtimeError('input_audio_buffer_full', `The buffer holds ${this.deps.limits.max_turn_s} s, the longest turn; commit or clear it. This audio was dropped.`, 'audio');
     }
     this.buffer.push(samples);
-    if (!this.detector) return;
+    if (!this.detector) {
+      // Manual commits: the turn in progress is all the buffer holds; its item is named when its audio starts.
+      if (this.buffer.length > 0) (this.live ??= this.liveTurn(newId('item'))).tick(this.buffer, this.config);
+      return;
+    }
     for (const turn of this.detector.push(probs)) {
       if (turn.type === 'start') this.speechStarted(turn.at);
       else this.speechStopped(Math.min(this.buffer.end, turn.at + (TAIL_PADDING_MS * RATE) / 1000));
@@ -228,6 +273,25 @@ export class RealtimeSession {
       this.speechStopped(this.buffer.end);
     }
     if (!this.detector.speaking && !this.speechItem) this.buffer.keepLast(((this.config.turnDetection!.prefix_padding_ms + IDLE_KEEP_MS) * RATE) / 1000);
+    this.live?.tick(this.buffer, this.config);
+  }
+
+  private liveTurn(item: string): LiveTurn {
+    const { pipeline, gate, metrics, limits, log } = this.deps;
+    return new LiveTurn(item, this.buffer.start, this.config.language !== undefined, { pipeline, gate, metrics, limits, log, send: (e) => this.send(e), session: this.gone.signal });
+  }
+
+  /** The turn in progress is committed: its partial stops; returns what its deltas fixed. */
+  private takeLive(item: string): TurnText | undefined {
+    const live = this.live?.item === item ? this.live : undefined;
+    this.dropLive();
+    return live?.commit();
+  }
+
+  /** The turn in progress is gone (cleared, turn detection changed, session closed). */
+  private dropLive(): void {
+    this.live?.commit();
+    this.live = undefined;
   }
 
   private speechStarted(at: number): void {
@@ -235,13 +299,15 @@ export class RealtimeSession {
     const from = Math.max(this.buffer.start, at - (this.config.turnDetection!.prefix_padding_ms * RATE) / 1000);
     this.buffer.dropBefore(from);
     this.send({ type: 'input_audio_buffer.speech_started', event_id: newId('event'), audio_start_ms: ms(from), item_id: this.speechItem });
+    this.dropLive();
+    this.live = this.liveTurn(this.speechItem);
   }
 
   private speechStopped(end: number): void {
     const item = this.speechItem!;
     this.speechItem = undefined;
     this.send({ type: 'input_audio_buffer.speech_stopped', event_id: newId('event'), audio_end_ms: ms(end), item_id: item });
-    this.startTurn(item, this.buffer.take(end));
+    this.startTurn(item, this.buffer.take(end), this.takeLive(item));
   }
 
   private async commit(clientEventId: string | null): Promise<void> {
@@ -249,61 +315,35 @@ export class RealtimeSession {
     if (this.buffer.length < (MIN_COMMIT_MS * RATE) / 1000) {
       throw new RealtimeError('input_audio_buffer_commit_empty', `buffer too small. Expected at least ${MIN_COMMIT_MS}ms of audio, but buffer only has ${ms(this.buffer.length)}ms of audio.`);
     }
-    const item = this.speechItem ?? newId('item');
+    const item = this.speechItem ?? this.live?.item ?? newId('item');
     this.speechItem = undefined;
     this.detector?.reset();
     void clientEventId;
-    this.startTurn(item, this.buffer.take(this.buffer.end));
+    this.startTurn(item, this.buffer.take(this.buffer.end), this.takeLive(item));
   }
 
   private async clear(): Promise<void> {
     this.buffer.take(this.buffer.end);
     this.detector?.reset();
     this.speechItem = undefined;
+    this.dropLive();
     this.send({ type: 'input_audio_buffer.cleared', event_id: newId('event') });
   }
 
-  private startTurn(item: string, samples: Float32Array): void {
+  private startTurn(item: string, samples: Float32Array, text: TurnText | undefined): void {
     const previous = this.previousItem;
     this.previousItem = item;
     this.send({ type: 'input_audio_buffer.committed', event_id: newId('event'), item_id: item, previous_item_id: previous });
     const message = { id: item, type: 'message', role: 'user', content: [{ type: 'input_audio', transcript: null }] };
     if (this.deps.generation === 'ga') this.send({ type: 'conversation.item.added', event_id: newId('event'), previous_item_id: previous, item: { ...message, object: 'realtime.item', status: 'completed' } });
     else this.send({ type: 'conversation.item.created', event_id: newId('event'), previous_item_id: previous, item: { ...message, object: 'realtime.item', status: 'completed' } });
-    const running = this.transcribe(item, samples).finally(() => this.turns.delete(running));
+    // Completed and failed events go out in commit order: each turn waits for the one before.
+    const before = this.completions;
+    const { pipeline, metrics, log } = this.deps;
+    const deps = { pipeline, metrics, log: log.child({ session: this.id }), send: (e: object) => this.send(e), session: this.gone.signal };
+    const running = finishTurn(deps, { item, samples, text: text ?? new TurnText({ unfixedTokens: 0, unfixedChunks: 0 }, true), config: this.config, before }).finally(() => this.turns.delete(running));
+    this.completions = running;
     this.turns.add(running);
-  }
-
-  private async transcribe(item: string, samples: Float32Array): Promise<void> {
-    const { metrics, pipeline, log } = this.deps;
-    const ended = performance.now();
-    const since = () => (performance.now() - ended) / 1000;
-    let sent = '';
-    const delta = (text: string) => {
-      if (sent === '') metrics.firstDeltaSeconds.observe(since());
-      sent += text;
-      this.send({ type: 'conversation.item.input_audio_transcription.delta', event_id: newId('event'), item_id: item, content_index: 0, delta: text });
-    };
-    try {
-      const { language, prompt } = this.config;
-      const result = await transcribeTurn(pipeline, { id: item, samples, language, prompt, signal: this.gone.signal, onDelta: delta });
-      // Deltas are only ever appended: the completed text is what they spelled, plus any rest.
-      if (result.text.startsWith(sent)) {
-        if (result.text.length > sent.length) delta(result.text.slice(sent.length));
-      } else {
-        log.warn({ session: this.id, item, streamed: sent.length, final: result.text.length }, 'final transcript differs from its streamed deltas; keeping the deltas');
-      }
-      this.send({ type: 'conversation.item.input_audio_transcription.completed', event_id: newId('event'), item_id: item, content_index: 0, transcript: sent, usage: { type: 'duration', seconds: result.duration } });
-      metrics.turns.inc({ outcome: 'completed' });
-      metrics.turnSeconds.observe(since());
-    } catch (err) {
-      if (this.gone.signal.aborted) return void metrics.turns.inc({ outcome: 'cancelled' });
-      metrics.turns.inc({ outcome: 'failed' });
-      const apiError = toApiError(err, item);
-      if (apiError.status >= 500) log.error({ err, session: this.id, item }, 'realtime turn failed');
-      const error = { type: apiError.status >= 500 ? 'server_error' : 'invalid_request_error', code: apiError.code, message: apiError.message, param: apiError.param };
-      this.send({ type: 'conversation.item.input_audio_transcription.failed', event_id: newId('event'), item_id: item, content_index: 0, error });
-    }
   }
 
   /** Stops reading; with `finish`, the speech in progress is committed and open turns complete first. */
@@ -327,6 +367,7 @@ export class RealtimeSession {
     clearTimeout(this.idleTimer);
     clearTimeout(this.lifeTimer);
     this.buffer.take(this.buffer.end);
+    this.dropLive();
     void this.chain.finally(() => this.deps.audio.close(this.id)).catch(() => undefined);
   }
 }

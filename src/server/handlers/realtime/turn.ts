@@ -2,6 +2,8 @@
 // upload (a float WAV, so the decode stage reads them exactly), sharing the
 // decoder's continuous batching with HTTP requests; the decoder's deltas arrive as
 // pipeline events while it decodes, and the completed text is the pipeline's.
+// Partials and the final decode of a turn differ only in their extra params
+// (partials.ts: the forced answer prefix, a token budget).
 import type { Payload, Pipeline } from '../../../runtime/contracts.js';
 
 const RATE = 16_000;
@@ -36,26 +38,36 @@ export interface TurnRequest {
   language?: string;
   prompt?: string;
   signal: AbortSignal;
-  onDelta(delta: string): void;
+  /** Further params (answer_prefix, max_new_tokens). */
+  extra?: Record<string, unknown>;
+  onDelta?(delta: string): void;
 }
 
 export interface TurnResult {
   text: string;
+  /** The deltas the decoder streamed, joined (what it decoded past any forced prefix). */
+  streamed: string;
+  /** Forced or detected language as the model names it; '' when none. */
+  language: string;
   /** Seconds of audio. */
   duration: number;
 }
 
 export async function transcribeTurn(pipeline: Pipeline, turn: TurnRequest): Promise<TurnResult> {
-  const params: Record<string, unknown> = { temperature: 0, stream: true };
+  const params: Record<string, unknown> = { temperature: 0, stream: true, ...turn.extra };
   if (turn.language !== undefined) params.language = turn.language;
   if (turn.prompt !== undefined) params.prompt = turn.prompt;
   const payload: Payload = { audio: floatWav(turn.samples), filename: `${turn.id}.wav`, contentType: 'audio/wav', params };
+  let streamed = '';
   const result = await pipeline.submit(payload, {
     id: turn.id,
     signal: turn.signal,
     onEvent: (event) => {
-      if (event.type === 'delta' && typeof event.delta === 'string' && event.delta !== '') turn.onDelta(event.delta);
+      if (event.type !== 'delta' || typeof event.delta !== 'string' || event.delta === '') return;
+      streamed += event.delta;
+      turn.onDelta?.(event.delta);
     },
   });
-  return { text: typeof result.text === 'string' ? result.text : '', duration: turn.samples.length / RATE };
+  const text = typeof result.text === 'string' ? result.text : '';
+  return { text, streamed, language: typeof result.language === 'string' ? result.language : '', duration: turn.samples.length / RATE };
 }

@@ -1,0 +1,71 @@
+// A committed turn's final decode and its wire events: it forces the text the
+// turn's partials already sent (partials.ts TurnText.final), streams the rest as
+// deltas, and ends in a completed event whose transcript is exactly the deltas
+// joined, or a failed event. Either waits until the turn committed before it has
+// sent its own, so a session's turns complete in commit order whatever their
+// decodes' order.
+import type { FastifyBaseLogger } from 'fastify';
+import type { Pipeline } from '../../../runtime/contracts.js';
+import { toApiError } from '../../errors.js';
+import { newId } from './events.js';
+import type { RealtimeMetrics } from './metrics.js';
+import type { TurnText } from './partials.js';
+import type { SessionConfig } from './session-config.js';
+import { transcribeTurn } from './turn.js';
+
+export interface FinalTurnDeps {
+  pipeline: Pipeline;
+  metrics: RealtimeMetrics;
+  log: FastifyBaseLogger;
+  send(event: object): void;
+  /** Aborted when the session's socket closes. */
+  session: AbortSignal;
+}
+
+export interface FinalTurn {
+  item: string;
+  samples: Float32Array;
+  /** What the turn's partials fixed and sent. */
+  text: TurnText;
+  config: SessionConfig;
+  /** Settles once the turn committed before this one has sent its completed or failed event. */
+  before: Promise<void>;
+}
+
+/** Transcribes the turn and sends its events; never rejects. */
+export async function finishTurn(deps: FinalTurnDeps, turn: FinalTurn): Promise<void> {
+  const { metrics, pipeline, log, send } = deps;
+  const { item, text, config, before } = turn;
+  const ended = performance.now();
+  const since = () => (performance.now() - ended) / 1000;
+  // A turn whose partials sent deltas had its first one before it ended.
+  let sent = text.fixed;
+  if (sent !== '') metrics.firstDeltaSeconds.observe(0);
+  const delta = (piece: string) => {
+    if (sent === '') metrics.firstDeltaSeconds.observe(since());
+    sent += piece;
+    send({ type: 'conversation.item.input_audio_transcription.delta', event_id: newId('event'), item_id: item, content_index: 0, delta: piece });
+  };
+  try {
+    const { language, prompt } = config;
+    const result = await transcribeTurn(pipeline, { id: item, samples: turn.samples, language, prompt, extra: text.final(language !== undefined), signal: deps.session, onDelta: delta });
+    // Deltas are only ever appended: the completed text is what they spelled, plus any rest.
+    if (result.text.startsWith(sent)) {
+      if (result.text.length > sent.length) delta(result.text.slice(sent.length));
+    } else {
+      log.warn({ item, streamed: sent.length, final: result.text.length }, 'final transcript differs from its streamed deltas; keeping the deltas');
+    }
+    await before;
+    send({ type: 'conversation.item.input_audio_transcription.completed', event_id: newId('event'), item_id: item, content_index: 0, transcript: sent, usage: { type: 'duration', seconds: result.duration } });
+    metrics.turns.inc({ outcome: 'completed' });
+    metrics.turnSeconds.observe(since());
+  } catch (err) {
+    if (deps.session.aborted) return void metrics.turns.inc({ outcome: 'cancelled' });
+    await before;
+    metrics.turns.inc({ outcome: 'failed' });
+    const apiError = toApiError(err, item);
+    if (apiError.status >= 500) log.error({ err, item }, 'realtime turn failed');
+    const error = { type: apiError.status >= 500 ? 'server_error' : 'invalid_request_error', code: apiError.code, message: apiError.message, param: apiError.param };
+    send({ type: 'conversation.item.input_audio_transcription.failed', event_id: newId('event'), item_id: item, content_index: 0, error });
+  }
+}

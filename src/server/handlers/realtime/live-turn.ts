@@ -1,0 +1,99 @@
+// The turn in progress of one session, decoded while it is spoken: after every
+// partial_interval_s of new audio its samples so far go through the pipeline as a
+// partial (partials.ts says what it forces and which of its text becomes a delta).
+// At most one partial of a turn is in flight: audio arriving meanwhile waits for
+// the next, which takes all of it (a slow server gives fewer partials, never a
+// queue). A partial that the pipeline has no room for is skipped (PartialGate).
+// Once the turn is committed its partial is cancelled and no result of it is used.
+import type { FastifyBaseLogger } from 'fastify';
+import type { Pipeline } from '../../../runtime/contracts.js';
+import { newId } from './events.js';
+import type { RealtimeLimits } from './limits.js';
+import type { RealtimeMetrics } from './metrics.js';
+import { TurnText, type PartialGate } from './partials.js';
+import type { SampleBuffer } from './sample-buffer.js';
+import type { SessionConfig } from './session-config.js';
+import { transcribeTurn } from './turn.js';
+
+const RATE = 16_000;
+/** Tokens a partial may generate (the official streaming's max_new_tokens per chunk). */
+const PARTIAL_MAX_NEW_TOKENS = 32;
+
+export interface LiveTurnDeps {
+  pipeline: Pipeline;
+  gate: PartialGate;
+  metrics: RealtimeMetrics;
+  limits: RealtimeLimits;
+  log: FastifyBaseLogger;
+  /** Sends a server event on the session's socket. */
+  send(event: object): void;
+  /** Aborted when the session's socket closes. */
+  session: AbortSignal;
+}
+
+export class LiveTurn {
+  readonly text: TurnText;
+  private running = false;
+  private committed = false;
+  private waitingForRoom = false;
+  /** Buffer index up to which the last partial heard the turn. */
+  private heardTo: number;
+  /** When the audio the newest partial heard had arrived: its text is what the next one fixes. */
+  private heardAt: number | undefined;
+  private partials = 0;
+  private readonly stop = new AbortController();
+
+  constructor(readonly item: string, start: number, forcedLanguage: boolean, private readonly deps: LiveTurnDeps) {
+    const { partial_unfixed_tokens, partial_unfixed_chunks } = deps.limits;
+    this.text = new TurnText({ unfixedTokens: Math.round(partial_unfixed_tokens), unfixedChunks: Math.round(partial_unfixed_chunks) }, forcedLanguage);
+    this.heardTo = start;
+  }
+
+  /** Called after audio was added to the turn: starts a partial when one is due and none runs. */
+  tick(buffer: SampleBuffer, config: SessionConfig): void {
+    const { partial_interval_s, partial_max_turn_s } = this.deps.limits;
+    if (this.committed || this.running || !(partial_interval_s > 0)) return;
+    if (buffer.length > partial_max_turn_s * RATE || buffer.end - this.heardTo < partial_interval_s * RATE) return;
+    if (!this.deps.gate.tryAcquire()) {
+      if (!this.waitingForRoom) this.deps.metrics.partials.inc({ outcome: 'skipped' });
+      this.waitingForRoom = true;
+      return;
+    }
+    this.waitingForRoom = false;
+    this.running = true;
+    this.heardTo = buffer.end;
+    const heardBefore = this.heardAt;
+    this.heardAt = performance.now();
+    void this.run(buffer.copy(), config, heardBefore).finally(() => {
+      this.running = false;
+      this.deps.gate.release();
+    });
+  }
+
+  /** The turn is committed: its partial is cancelled; returns what its deltas fixed for the final decode. */
+  commit(): TurnText {
+    this.committed = true;
+    this.stop.abort();
+    return this.text;
+  }
+
+  private async run(samples: Float32Array, config: SessionConfig, heardBefore: number | undefined): Promise<void> {
+    const { pipeline, metrics, log, send } = this.deps;
+    const extra = { ...this.text.nextPartial(), max_new_tokens: PARTIAL_MAX_NEW_TOKENS };
+    try {
+      const out = await transcribeTurn(pipeline, { id: `${this.item}-p${++this.partials}`, samples, language: config.language, prompt: config.prompt, extra, signal: AbortSignal.any([this.stop.signal, this.deps.session]) });
+      if (this.committed) return void metrics.partials.inc({ outcome: 'cancelled' });
+      metrics.partials.inc({ outcome: 'completed' });
+      const delta = this.text.accept(out);
+      if (delta === '') return;
+      // The text fixed now was decoded by the partial before this one, from the audio it heard.
+      if (heardBefore !== undefined) metrics.partialDeltaSeconds.observe((performance.now() - heardBefore) / 1000);
+      send({ type: 'conversation.item.input_audio_transcription.delta', event_id: newId('event'), item_id: this.item, content_index: 0, delta });
+    } catch (err) {
+      if (this.committed || this.deps.session.aborted) return void metrics.partials.inc({ outcome: 'cancelled' });
+      metrics.partials.inc({ outcome: 'failed' });
+      // The turn's final decode reports a problem with the request itself; a partial only loses its deltas.
+      log.warn({ err, item: this.item }, 'realtime partial failed');
+    }
+  }
+}

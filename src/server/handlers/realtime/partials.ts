@@ -1,0 +1,111 @@
+// Transcription during a turn, append-only. The official qwen-asr streaming
+// re-decodes the growing audio every ~2 s, forcing the previous answer less its
+// last few tokens (unfixed_token_num) as the start of the new one; only the forced
+// part can no longer change. OpenAI's deltas are only ever appended, so a delta
+// carries only text that a later partial forced (FIXED text), never a guess:
+//  - partial n+1 forces partial n's answer less K tokens (request params
+//    answer_prefix / answer_prefix_unfixed_tokens, decided by the decoder in tokens);
+//    what it forced is its text less the text it streamed (the decoder streams only
+//    after the forced part), and the part of it beyond what was sent is the next delta;
+//  - the final decode at commit forces exactly the text sent (no unfixed tokens),
+//    so the deltas, concatenated, are the completed transcript;
+//  - a partial whose answer no longer starts with the text sent (its forced part fell
+//    short of it: the answer before had fewer than K new tokens) is not used as the
+//    next base; the next partial forces exactly the text sent instead.
+// A TurnText belongs to one turn: nothing of it reaches the next turn.
+import type { Pipeline } from '../../../runtime/contracts.js';
+
+/** The model writes `language X<asr_text>` before its answer when no language is forced. */
+const ASR_TEXT_TAG = '<asr_text>';
+
+export interface PartialSettings {
+  unfixedTokens: number;
+  unfixedChunks: number;
+}
+
+/** Params that make a decode start its answer with given text. */
+export type PrefixParams = { answer_prefix?: string; answer_prefix_unfixed_tokens?: number };
+
+/** What a decode of the turn gave: its transcript, the part of it streamed as deltas, its language. */
+export interface DecodeOutcome {
+  text: string;
+  streamed: string;
+  /** As the model names it (English); '' when it wrote none. */
+  language: string;
+}
+
+export class TurnText {
+  /** Text sent as deltas: every later decode of the turn forces it. */
+  private sent = '';
+  /** The next partial's answer_prefix and how many of its last tokens stay unfixed. */
+  private base = '';
+  private baseUnfixed = 0;
+  /** The language header of the answer the text was fixed in (auto language only). */
+  private header = '';
+  private partials = 0;
+
+  constructor(private readonly settings: PartialSettings, private readonly forcedLanguage: boolean) {}
+
+  get fixed(): string {
+    return this.sent;
+  }
+
+  /** Params of the next partial: nothing forced for the first unfixed_chunks ones (official). */
+  nextPartial(): PrefixParams {
+    this.partials++;
+    if (this.partials <= this.settings.unfixedChunks || this.base === '') return {};
+    return { answer_prefix: this.base, answer_prefix_unfixed_tokens: this.baseUnfixed };
+  }
+
+  /** Params of the final decode: the text sent, all of it fixed (after the header the model wrote, unless the language is forced now). */
+  final(forcedLanguage: boolean): PrefixParams {
+    if (this.sent === '') return {};
+    return { answer_prefix: (forcedLanguage ? '' : this.header) + this.sent, answer_prefix_unfixed_tokens: 0 };
+  }
+
+  /** Takes a partial's outcome; returns the text it fixed beyond what was sent ('' when none). */
+  accept(out: DecodeOutcome): string {
+    const header = this.forcedLanguage || out.language === '' ? '' : `language ${out.language}${ASR_TEXT_TAG}`;
+    if (!out.text.startsWith(this.sent) || (this.sent !== '' && header !== this.header)) {
+      // It revised sent text: the next partial forces exactly that instead.
+      this.base = this.header + this.sent;
+      this.baseUnfixed = 0;
+      return '';
+    }
+    this.base = header + out.text;
+    this.baseUnfixed = this.settings.unfixedTokens;
+    // The forced part: everything before what it streamed (the decoder streams only past it).
+    // A cleaned-up answer (a loop trimmed) no longer ends with its stream; then nothing is known fixed.
+    if (!out.text.endsWith(out.streamed)) return '';
+    const forced = out.text.slice(0, out.text.length - out.streamed.length);
+    if (forced.length <= this.sent.length) return '';
+    const delta = forced.slice(this.sent.length);
+    this.sent = forced;
+    this.header = header;
+    return delta;
+  }
+}
+
+/**
+ * Admission of partials across all sessions of the route. The pipeline has no priorities, so
+ * partials yield instead: one is skipped (never queued) while any request waits for admission,
+ * or while max_running partials are already in the pipeline. Final turns and HTTP requests thus
+ * always find the slots partials leave (at least max_running - max_partials_running).
+ */
+export class PartialGate {
+  private running = 0;
+
+  constructor(private readonly pipeline: Pipeline, private readonly maxRunning: number) {}
+
+  /** True (and counted as running) when a partial may start now; release() when it ends. */
+  tryAcquire(): boolean {
+    const waiting = this.pipeline.admissionCounts?.().waiting ?? 0;
+    if (this.running >= this.maxRunning || waiting > 0) return false;
+    this.running++;
+    return true;
+  }
+
+  release(): void {
+    this.running--;
+  }
+}
