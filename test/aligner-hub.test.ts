@@ -139,7 +139,7 @@ t.test('--aligner-path on pipelines with no align stage: refused before loading,
 t.test('needs_model: the aligner needs the served model only without a checkpoint of its own', async (t) => {
   const file = path.join(repoRoot(), 'pipelines/qwen3-forced-aligner.yaml');
   const modelStages = async (overrides: [string, string][]) => (await loadPipelineConfig(file, { overrides })).stages.filter((s) => s.needsModel).map((s) => s.name);
-  t.same(await modelStages([]), ['align'], 'model_path empty: the served model is the aligner');
+  t.same(await modelStages([]), ['align'], 'model_path not set: the served model is the aligner');
   t.same(await modelStages([['stages.align.options.model_path', HF]]), [], 'its own checkpoint: no served model needed');
   const aligned = await loadPipelineConfig(path.join(repoRoot(), 'pipelines/qwen3-asr-aligned.yaml'), { overrides: [['stages.align.options.model_path', HF]] });
   t.same(aligned.stages.filter((s) => s.needsModel).map((s) => s.name), ['encoder', 'decoder'], 'beside ASR, --model-path is the ASR model');

@@ -29,7 +29,8 @@ t.test('the stages are qwen3-asr.yaml\'s, keep after resample and align after th
   const { keep, align, ...others } = aligned.stages;
   t.same(Object.keys(others), Object.keys(asr.stages), 'the same stages in the same order');
   t.match(keep, { plugin: 'qwen3-forced-aligner/keep-audio', next: asr.stages.resample.next });
-  t.match(align, { plugin: 'qwen3-forced-aligner/aligner', options: { mode: 'on_request', model_path: '' } });
+  t.match(align, { plugin: 'qwen3-forced-aligner/aligner', options: { mode: 'on_request' } });
+  t.notOk('model_path' in (align.options as object), 'no model_path: the served model is the aligner unless --aligner-path sets one');
   t.notOk('next' in align, 'align ends the graph');
   const last = Object.entries(asr.stages).find(([, s]) => s.next === undefined)![0];
   for (const [name, stage] of Object.entries(asr.stages)) {

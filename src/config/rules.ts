@@ -2,15 +2,16 @@
 // config, checked at load instead of when a worker starts (or never):
 //   assert: "concurrency >= pipeline.admission.max_running"
 //   if: "options.precision == 'fp16'"   assert: "device ~ /^cuda:/"
-// An operand is a number, a 'quoted string', a /regex/ (right of ~ only) or a
-// field: dotted, relative to the stage, or to the pipeline with `pipeline.`.
+// An operand is a number, a 'quoted string', a /regex/ (right of ~ only), null
+// (a field not set: `options.model_path == null`) or a field: dotted, relative
+// to the stage, or to the pipeline with `pipeline.`.
 import type { ConfigProblem } from './errors.js';
 import type { Rule } from './descriptors.js';
 
 const OPS = ['==', '!=', '>=', '<=', '>', '<', '~'] as const;
 type Op = (typeof OPS)[number];
 
-type Operand = { field: string } | { value: number | string } | { regex: RegExp };
+type Operand = { field: string } | { value: number | string | null } | { regex: RegExp };
 interface Expression {
   left: Operand;
   op: Op;
@@ -21,11 +22,12 @@ interface Expression {
 const FIELD = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
 
 function operand(raw: string): Operand {
+  if (raw === 'null') return { value: null };
   if (/^-?\d+(\.\d+)?$/.test(raw)) return { value: Number(raw) };
   if (/^'[^']*'$/.test(raw)) return { value: raw.slice(1, -1) };
   if (/^\/.*\/$/.test(raw)) return { regex: new RegExp(raw.slice(1, -1)) };
   if (FIELD.test(raw)) return { field: raw };
-  throw new Error(`'${raw}' is not a number, a 'string', a /regex/ or a field`);
+  throw new Error(`'${raw}' is not a number, a 'string', a /regex/, null or a field`);
 }
 
 /** Parses `left op right`; throws with the reason when the text is not one. */
@@ -60,8 +62,9 @@ function holds(e: Expression, scope: RuleScope): boolean {
   const a = read(e.left, scope);
   const b = read(e.right, scope);
   switch (e.op) {
-    case '==': return a === b;
-    case '!=': return a !== b;
+    // `== null`: the field is not set
+    case '==': return b === null ? a === undefined || a === null : a === b;
+    case '!=': return b === null ? a !== undefined && a !== null : a !== b;
     case '~': return typeof a === 'string' && (b as RegExp).test(a);
     case '>=': return (a as number) >= (b as number);
     case '<=': return (a as number) <= (b as number);
@@ -70,7 +73,7 @@ function holds(e: Expression, scope: RuleScope): boolean {
   }
 }
 
-/** Whether a condition (`needs_model: "options.model_path == ''"`) holds for one stage. */
+/** Whether a condition (`needs_model: "options.model_path == null"`) holds for one stage. */
 export function conditionHolds(text: string, scope: RuleScope): boolean {
   return holds(parseExpression(text), scope);
 }

@@ -90,6 +90,9 @@ function describe(e: ErrorObject, prefix: string): ConfigProblem {
       return { path: at, message: `must be ${params.type}${got}` };
     case 'enum':
       return { path: at, message: `must be one of ${JSON.stringify(params.allowedValues)}${got}` };
+    case 'minLength':
+      // A required name or path left empty ('' from YAML, an override or a serve flag) is not "unset".
+      return { path: at, message: params.limit === 1 ? `must not be empty${got}` : `must be at least ${params.limit} characters${got}` };
     default:
       return { path: at, message: `${e.message ?? e.keyword}${got}` };
   }

@@ -21,7 +21,7 @@ import type { WordTime } from './decode/timestamps.js';
 const STAGE = 'qwen3-forced-aligner/aligner';
 /** Options (aligner.plugin.yaml declares them; the pipeline fills in the defaults). */
 interface AlignOptions extends ModelStageOptions {
-  model_path: string;
+  model_path?: string;
   mode: 'on_request' | 'always';
   max_run_tokens: number;
 }
@@ -34,7 +34,7 @@ function wantsWords(payload: Payload, mode: string): boolean {
 }
 
 /** The aligner checkpoint folder: options.model_path resolved as --model-path is, or the served model. */
-async function checkpointFolder(value: string, env: StageEnv): Promise<string> {
+async function checkpointFolder(value: string | undefined, env: StageEnv): Promise<string> {
   if (!value) return env.modelPath;
   let tenth = 0;
   return resolveModelPath(value, {

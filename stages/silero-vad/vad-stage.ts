@@ -15,7 +15,7 @@ import { readChunkingStrategy, speechRegions, type VadSettings } from './regions
 const STAGE = 'silero-vad/vad';
 /** Options (vad.plugin.yaml declares them; the pipeline fills in the defaults). */
 interface VadOptions {
-  model_path: string;
+  model_path?: string;
   lane_s: number;
   warmup_s: number;
   max_batch: number;
@@ -32,7 +32,7 @@ const plugin: StagePlugin = {
   name: STAGE,
   async create(env) {
     const opts = env.options as unknown as VadOptions;
-    const vad = await SileroVad.load(opts.model_path || defaultModelPath(), env.device, env.threads);
+    const vad = await SileroVad.load(opts.model_path ?? defaultModelPath(), env.device, env.threads);
     const windowsPer = (s: number) => Math.max(1, Math.round((s * VAD_SAMPLE_RATE) / WINDOW));
     const lanes = { laneWindows: windowsPer(opts.lane_s), warmupWindows: Math.round((opts.warmup_s * VAD_SAMPLE_RATE) / WINDOW), maxBatch: opts.max_batch };
     return {
