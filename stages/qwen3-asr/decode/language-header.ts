@@ -1,6 +1,7 @@
 // Holds the model's `language X<asr_text>` header back from the streamed text
 // pieces: it is metadata, not transcript (the engine's OrderedDeltas then
 // releases segments in order).
+import { pyStripStart } from '../text/parse.js';
 
 const HEADER_START = 'language ';
 const HEADER_END = '<asr_text>';
@@ -43,7 +44,7 @@ export class LanguageHeaderFilter {
   /** The transcript never starts with whitespace (the final text is trimmed too). */
   private out(text: string): string {
     if (this.started) return text;
-    const trimmed = text.trimStart();
+    const trimmed = pyStripStart(text); // as the parsed text is stripped (Python's whitespace: \x1c-\x1f too)
     if (trimmed) this.started = true;
     return trimmed;
   }

@@ -2,6 +2,7 @@
 // transcription contract's one reader (src/contracts/transcription.ts) so a bad
 // value is a 400 naming its field even when the pipeline is driven without the
 // HTTP handler; then put in the decoder's terms (canonical language, a seed).
+// answer_prefix and its unfixed-token count are this model's own fields, read here.
 import { randomInt } from 'node:crypto';
 import { ParamError, readTranscriptionParams } from '../../../src/contracts/transcription.js';
 import { invalidParam } from '../../common/engine/errors.js';
@@ -21,7 +22,19 @@ export interface DecodeParams {
   tokenLogprobs: boolean;
   /** CTRL-style penalty on already generated tokens; 1 = off. */
   repetitionPenalty: number;
+  /** answer_prefix / answer_prefix_unfixed_tokens, when a prefix was sent (decode/answer-prefix.ts). */
+  answerPrefix?: AnswerPrefixParam;
 }
+
+export interface AnswerPrefixParam {
+  text: string;
+  /** Tokens dropped from the end of `text` before it is forced. */
+  unfixedTokens: number;
+}
+
+/** Bounds of answer_prefix (the descriptor declares the same): 8192 characters is ~2,000 tokens of
+ *  English, past the default 1024-token context, so a longer prefix could never fit anyway. */
+export const ANSWER_PREFIX_LIMITS = { maxChars: 8192, maxUnfixedTokens: 1024 } as const;
 
 /** `resolveLanguage` maps a code or name to the model's language name, throwing a 400 when unknown. */
 export function readDecodeParams(raw: unknown, resolveLanguage: (value: string) => string): DecodeParams {
@@ -32,7 +45,9 @@ export function readDecodeParams(raw: unknown, resolveLanguage: (value: string) 
     throw err instanceof ParamError ? invalidParam(err.param, err.message) : err;
   }
   const tokenLogprobs = params.include?.includes('logprobs') ?? false;
+  const answerPrefix = readAnswerPrefix(raw as Record<string, unknown> | undefined);
   return {
+    ...(answerPrefix ? { answerPrefix } : {}),
     language: params.language ? resolveLanguage(params.language) : undefined,
     context: params.prompt ?? '',
     temperature: params.temperature,
@@ -44,4 +59,17 @@ export function readDecodeParams(raw: unknown, resolveLanguage: (value: string) 
     tokenLogprobs,
     repetitionPenalty: params.repetition_penalty ?? 1,
   };
+}
+
+/** answer_prefix (a string of at most maxChars) and answer_prefix_unfixed_tokens (a whole number, default 0). */
+function readAnswerPrefix(params: Record<string, unknown> | undefined): AnswerPrefixParam | undefined {
+  const { answer_prefix: text, answer_prefix_unfixed_tokens: unfixed } = params ?? {};
+  const { maxChars, maxUnfixedTokens } = ANSWER_PREFIX_LIMITS;
+  if (unfixed !== undefined && unfixed !== null && !(Number.isInteger(unfixed) && (unfixed as number) >= 0 && (unfixed as number) <= maxUnfixedTokens)) {
+    throw invalidParam('answer_prefix_unfixed_tokens', `answer_prefix_unfixed_tokens must be a whole number from 0 to ${maxUnfixedTokens}`);
+  }
+  if (text === undefined || text === null || text === '') return undefined;
+  if (typeof text !== 'string') throw invalidParam('answer_prefix', 'answer_prefix must be a string');
+  if (text.length > maxChars) throw invalidParam('answer_prefix', `answer_prefix must be at most ${maxChars} characters (got ${text.length})`);
+  return { text, unfixedTokens: (unfixed as number | undefined) ?? 0 };
 }

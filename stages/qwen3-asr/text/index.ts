@@ -5,6 +5,7 @@
 // released ones work alike.
 import { StageError } from '../../../src/runtime/contracts.js';
 import { loadQwen3AsrConfig } from '../config.js';
+import { answerPrefixText } from './answer-prefix.js';
 import { StreamingDetokenizer } from './detokenizer.js';
 import { joinSegmentTexts, segmentSeam } from './join.js';
 import { resolveLanguage } from './languages.js';
@@ -14,7 +15,10 @@ import { loadQwenTokenizer, type QwenTokenizer } from './tokenizer.js';
 
 /** What the Qwen3-ASR side of decoding (decode/transcription.ts) codes against: prompt, text, parse. */
 export interface AsrTextCodec {
-  promptIds(context: string, audioTokens: number, language: string | undefined): Int32Array;
+  /** `answer`: text the answer is forced to start with (answerPrefix's result), tokenized with the prompt as one string. */
+  promptIds(context: string, audioTokens: number, language: string | undefined, answer?: string): Int32Array;
+  /** request answer_prefix → the text to force: its last `unfixed` tokens dropped; invalid_input on control tokens. */
+  answerPrefix?(prefix: string, unfixed: number, language: string | undefined): string;
   detokenizer(): { push(id: number): string; flush(): string };
   /** Generated ids → text, special tokens dropped (<asr_text> stays, for parse). */
   decode(ids: ArrayLike<number>): string;
@@ -69,7 +73,8 @@ export function loadAsrText(dir: string): AsrText {
   const noneId = singleToken(tokenizer, ' None');
 
   const codec: AsrTextCodec = {
-    promptIds: (context, audioTokens, language) => prompts.build({ context, audioTokens, language }),
+    promptIds: (context, audioTokens, language, answer) => prompts.build({ context, audioTokens, language, answer }),
+    answerPrefix: (prefix, unfixed, language) => answerPrefixText(tokenizer, prefix, unfixed, language !== undefined),
     detokenizer: () => new StreamingDetokenizer(tokenizer),
     decode: (ids) => tokenizer.decode(ids, { skipSpecial: true }),
     parse: (raw, forcedLanguage) => parseAsrOutput(raw, forcedLanguage),

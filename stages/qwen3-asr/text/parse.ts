@@ -78,6 +78,9 @@ const PY_SPACE = '\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200
 const PY_STRIP = new RegExp(`^[${PY_SPACE}]+|[${PY_SPACE}]+$`, 'g');
 const PY_LINE_BREAK = /\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]/;
 const pyStrip = (s: string) => s.replace(PY_STRIP, '');
+const PY_LEADING_SPACE = new RegExp(`^[${PY_SPACE}]+`);
+/** Python's str.lstrip(): what the parsed text loses at its start, so a stream can drop the same. */
+export const pyStripStart = (s: string) => s.replace(PY_LEADING_SPACE, '');
 
 /** "ENGLISH" → "English": the model's names have an initial capital and the rest lower case. */
 export function normaliseLanguageName(name: string): string {

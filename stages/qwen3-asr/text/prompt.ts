@@ -16,14 +16,17 @@ export interface PromptInput {
   audioTokens: number;
   /** Canonical language name to force (`language X<asr_text>` is appended), or undefined to let the model say. */
   language?: string;
+  /** Forced start of the answer (answer-prefix.ts), rendered after the generation prompt and any language header. */
+  answer?: string;
 }
 
 /** The rendered prompt with a single <|audio_pad|> standing for the whole audio. */
-export function promptText(context: string, language?: string): string {
+export function promptText(context: string, language?: string, answer = ''): string {
   return `<|im_start|>system\n${context}<|im_end|>\n`
     + `<|im_start|>user\n<|audio_start|>${AUDIO_PAD}<|audio_end|><|im_end|>\n`
     + `<|im_start|>assistant\n`
-    + (language ? `language ${language}${ASR_TEXT_TAG}` : '');
+    + (language ? `language ${language}${ASR_TEXT_TAG}` : '')
+    + answer;
 }
 
 export class PromptBuilder {
@@ -41,7 +44,7 @@ export class PromptBuilder {
     if (this.tokenizer.encode(input.context).some((id) => this.tokenizer.isAddedToken(id))) {
       throw new StageError(ERR_INVALID_PROMPT, 'prompt must not contain control tokens such as <|im_end|> or <|audio_pad|>', 'invalid_input', 'prompt');
     }
-    const ids = this.tokenizer.encode(promptText(input.context, input.language));
+    const ids = this.tokenizer.encode(promptText(input.context, input.language, input.answer));
     const pad = ids.indexOf(this.audioPadId);
     const out = new Int32Array(ids.length - 1 + input.audioTokens);
     out.set(ids.slice(0, pad));
