@@ -16,6 +16,10 @@ export interface ItemContext {
   readonly cancelled: boolean;
   /** Called once when the request is cancelled. */
   onCancel(cb: () => void): void;
+  /** Writes a line about this item to the server's log, tagged with its request id (`reqId`, the
+   *  HTTP request's) and the stage, so one request can be followed from its HTTP line through every
+   *  stage's worker. Absent where a stage runs outside a pipeline. */
+  log?(level: StageLogLevel, msg: string, fields?: Record<string, unknown>): void;
 }
 
 /** What a stage receives about where and how it runs. */
@@ -40,7 +44,8 @@ export interface StageEnv {
    *  them over the stage's workers in Pipeline.stageMetrics(). Absent where a stage runs outside a pipeline. */
   publishMetrics?(metrics: StageMetrics): void;
   /** Writes to the server's log, tagged with the stage and worker (long loads report progress
-   *  here). Absent where a stage runs outside a pipeline. */
+   *  here; a line about several items of a batch names them as `reqIds`, one about a single item
+   *  goes through its ItemContext.log). Absent where a stage runs outside a pipeline. */
   log?(level: StageLogLevel, msg: string, fields?: Record<string, unknown>): void;
 }
 

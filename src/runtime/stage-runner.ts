@@ -300,7 +300,7 @@ export class StageRunner {
       try {
         item.onEvent?.(m.event);
       } catch (err) {
-        this.opts.logger.warn({ stage: this.name, err }, 'event listener threw');
+        this.opts.logger.warn({ stage: this.name, reqId: item.id, err }, 'event listener threw');
       }
     } else {
       task.resultsSeen = true;
@@ -318,7 +318,7 @@ export class StageRunner {
         : crash.name === 'DataCloneError'
           ? runtimeErrorInfo(ERR_STAGE_FAILED, `a payload for stage ${this.name} cannot cross threads: ${crash.message}`)
           : runtimeErrorInfo(ERR_STAGE_CRASHED, `stage ${this.name} worker crashed: ${crash.message}`);
-      if (crash) this.opts.logger.error({ stage: this.name, err: crash, items: task.items.length }, 'stage task failed');
+      if (crash) this.opts.logger.error({ stage: this.name, err: crash, reqIds: task.items.map((item) => item.id) }, 'stage task failed');
       for (const item of task.items) this.settle(item, { ok: false, error });
     }
     this.tasks.delete(task);

@@ -9,7 +9,7 @@
 // 'Napi::Error'", "FATAL ERROR: v8::Module::IsGraphAsync").
 import { BroadcastChannel, parentPort, threadId, workerData, type MessagePort } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
-import type { ItemContext, ItemResult, Payload, StageEnv, StageInstance, StagePlugin } from './contracts.js';
+import type { ItemContext, ItemResult, Payload, StageEnv, StageInstance, StageLogLevel, StagePlugin } from './contracts.js';
 import { ERR_SHUTTING_DOWN, ERR_STAGE_FAILED, ERR_STAGE_UNAVAILABLE, runtimeErrorInfo, toErrorInfo } from './errors.js';
 import type { CancelMessage, DisposeMessage, StageTask, StageWorkerData, TaskMessage, WorkerStatus } from './protocol.js';
 import { collectTransferables } from './transfer.js';
@@ -94,6 +94,10 @@ class WorkerItemContext implements ItemContext {
   onCancel(cb: () => void): void {
     if (this.cancelled) queueMicrotask(cb);
     else this.cancelCallbacks.push(cb);
+  }
+
+  log(level: StageLogLevel, msg: string, fields: Record<string, unknown> = {}): void {
+    report({ type: 'sgl-omni:log', threadId, level, msg, fields: { ...fields, reqId: this.id } });
   }
 
   cancel(): void {

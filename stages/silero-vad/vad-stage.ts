@@ -61,7 +61,7 @@ const plugin: StagePlugin = {
             results[index] = { ok: true, payload: { ...payload, speech } };
           });
           const audioS = jobs.reduce((sum, j) => sum + j.samples.length, 0) / VAD_SAMPLE_RATE;
-          env.log?.('debug', 'vad', { requests: jobs.length, audio_s: audioS, gains_db: gains.map((g) => Math.round(20 * Math.log10(g) * 10) / 10), ms: Math.round(performance.now() - started) });
+          env.log?.('debug', 'vad', { reqIds: jobs.map((j) => items[j.index].ctx.id), audio_s: audioS, gains_db: gains.map((g) => Math.round(20 * Math.log10(g) * 10) / 10), ms: Math.round(performance.now() - started) });
         }
         return results as ItemResult[];
       },
