@@ -14,17 +14,24 @@
 // quantum with no headroom wins (tokens 140→268: 77 vs 80 ms per step with
 // quantum 64 and 25% headroom).
 
+import type { KvCacheType } from '../graph/attention.js';
+
 export class KvCapacityError extends Error {
   readonly code = 'ERR_KV_CAPACITY';
 }
 
-export interface KvShape { layers: number; maxSlots: number; kvHeads: number; maxContext: number; headDim: number }
+/** A layer's keys or values: 'float16' caches hold IEEE half bits (onnxruntime's float16 tensors; half the memory per slot). */
+export type KvArray = Float32Array | Uint16Array;
+
+/** `type`: as the decoder graph declares its cache inputs (graph/attention.ts), float32 when absent. */
+export interface KvShape { layers: number; maxSlots: number; kvHeads: number; maxContext: number; headDim: number; type?: KvCacheType }
 
 const STRIDE_QUANTUM = 32;
 
 export class KvStore {
-  readonly keys: Float32Array[];
-  readonly values: Float32Array[];
+  readonly keys: KvArray[];
+  readonly values: KvArray[];
+  readonly type: KvCacheType;
   /** Positions per row in the current layout. */
   stride: number;
   private readonly rowOfSlot = new Map<number, number>();
@@ -33,8 +40,10 @@ export class KvStore {
 
   constructor(readonly shape: KvShape) {
     const size = shape.maxSlots * shape.kvHeads * shape.maxContext * shape.headDim;
-    this.keys = Array.from({ length: shape.layers }, () => new Float32Array(size));
-    this.values = Array.from({ length: shape.layers }, () => new Float32Array(size));
+    this.type = shape.type ?? 'float32';
+    const make = () => (this.type === 'float16' ? new Uint16Array(size) : new Float32Array(size));
+    this.keys = Array.from({ length: shape.layers }, make);
+    this.values = Array.from({ length: shape.layers }, make);
     this.stride = Math.min(shape.maxContext, STRIDE_QUANTUM);
   }
 
@@ -68,7 +77,7 @@ export class KvStore {
   }
 
   /** Zero-copy views [rows, kvHeads, stride, headDim] of rows first..first+rows-1 for one layer. */
-  view(layer: number, first: number, rows: number): { k: Float32Array; v: Float32Array } {
+  view(layer: number, first: number, rows: number): { k: KvArray; v: KvArray } {
     const block = this.shape.kvHeads * this.stride * this.shape.headDim;
     return { k: this.keys[layer].subarray(first * block, (first + rows) * block), v: this.values[layer].subarray(first * block, (first + rows) * block) };
   }
@@ -77,7 +86,7 @@ export class KvStore {
    * Stores new keys/values [n, kvHeads, S, headDim] of batch entry `b` into
    * row `row` at positions length..length+S-1 (call append() after all layers).
    */
-  write(layer: number, row: number, newK: Float32Array, newV: Float32Array, b: number, seq: number): void {
+  write(layer: number, row: number, newK: KvArray, newV: KvArray, b: number, seq: number): void {
     const { kvHeads, headDim } = this.shape;
     const pos = this.lengths[row];
     for (let h = 0; h < kvHeads; h++) {

@@ -3,6 +3,7 @@
 // session, KV memory and graph I/O; the scheduler decides which sequences run
 // when (sglang-omni's Scheduler / ModelRunner line). Runners are used only
 // inside worker threads: onnxruntime's run blocks the thread it runs on.
+import type { KvCacheType } from '../graph/attention.js';
 import type { ConvertProgress, HashProgress } from '../graph/cache.js';
 import type { LinearPrecision, QuantKernel } from '../graph/context.js';
 import type { SpinPolicy } from '../onnx/session.js';
@@ -36,6 +37,8 @@ export interface DecoderRunnerOptions extends RunnerOptions {
   prefillQuantKernel?: QuantKernel;
   /** Thread spinning of the decoder's sessions (onnx/session.ts SpinPolicy); 'never' when absent. */
   spin?: SpinPolicy;
+  /** Element type of the KV cache the decoder graph is built for (half: half the memory per slot); float32 when absent. */
+  kvCache?: KvCacheType;
 }
 
 export interface DecoderRunner {

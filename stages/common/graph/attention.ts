@@ -13,8 +13,10 @@
 // ~120 ms per layer at batch 1 with 4096 positions). Instead the graph reads
 // zero-copy views of the cache rows [n, kvHeads, stride, headDim], masks
 // positions at or beyond each row's length, and returns only the new
-// keys/values, which the host writes into its cache.
-import type { GraphBuilder } from '../onnx/graph-builder.js';
+// keys/values, which the host writes into its cache. The cache may be stored in
+// half precision (half the memory per slot): its views are cast to float32 in
+// the graph and the new keys/values leave it as float16.
+import type { DataType, Dim, GraphBuilder } from '../onnx/graph-builder.js';
 import type { BlockContext } from './context.js';
 import { fusedLinear, linear, type LinearSpec } from './linear.js';
 
@@ -40,13 +42,35 @@ export function windowedSelfAttention(ctx: BlockContext, x: string, w: PackedWin
   return linear(ctx, rows, spec.out, `${name}.out`);
 }
 
+/** Element type of a host-owned KV cache. */
+export type KvCacheType = 'float32' | 'float16';
+
+const CAST_TO: Record<KvCacheType, number> = { float32: 1, float16: 10 };
+
+/** A cache view input [n, kvHeads, stride, headDim] of type `t`, as float32. */
+export function cacheInput(g: GraphBuilder, name: string, t: KvCacheType, shape: Dim[]): string {
+  g.input(name, t as DataType, shape);
+  return t === 'float32' ? name : g.op1('Cast', [name], { to: CAST_TO.float32 });
+}
+
+/**
+ * Makes float32 `value` the graph output `name` of type `t` (renamed, or cast: no Identity kernel);
+ * returns the float32 value's name from now on.
+ */
+export function cacheOutput(g: GraphBuilder, value: string, name: string, t: KvCacheType, shape: Dim[]): string {
+  g.output(name, t, shape);
+  if (t === 'float32') return g.rename(value, name);
+  g.op1('Cast', [value], { to: CAST_TO[t] }, { output: name });
+  return value;
+}
+
 export interface CachedAttentionInputs {
-  /** Rotated queries [n, S, heads*headDim]. */
+  /** Rotated queries [n, heads, S, headDim]. */
   q: string;
-  /** Rotated keys and values of the new tokens [n, S, kvHeads*headDim]. */
+  /** Rotated keys and values of the new tokens [n, kvHeads, S, headDim] (what the host stores). */
   k: string;
   v: string;
-  /** Cache views [n, kvHeads, stride, headDim]; row b holds past[b] valid positions. */
+  /** Cache views [n, kvHeads, stride, headDim] as float32 (cacheInput); row b holds past[b] valid positions. */
   pastK: string;
   pastV: string;
   /** Additive mask and past length from causalCacheMask(). */
@@ -85,49 +109,54 @@ export function causalCacheMask(g: GraphBuilder, pastLen: string, seqLen: string
   return { stride, additive: g.op1('Tile', [additive, g.constI64([1, 1, groups, 1])]) };
 }
 
-/** Returns the attention output [n, S, heads*headDim] and the new keys/values [n, kvHeads, S, headDim]. */
-export function cachedAttention(g: GraphBuilder, a: CachedAttentionInputs): { out: string; newK: string; newV: string } {
-  const groups = a.heads / a.kvHeads;
-  const hd = a.headDim;
-  const toHeads = (x: string) => g.op1('Transpose', [g.op1('Reshape', [x, g.constI64([0, 0, a.kvHeads, hd])])], { perm: [0, 2, 1, 3] });
-  const newK = toHeads(a.k);
-  const newV = toHeads(a.v);
-  // [n, S, kv, groups, hd] → [n, kv, groups*S, hd]: one matrix per KV head.
-  const q5 = g.op1('Reshape', [a.q, g.constI64([0, 0, a.kvHeads, groups, hd])]);
-  const q4 = g.op1('Reshape', [g.op1('Transpose', [q5], { perm: [0, 2, 3, 1, 4] }), g.constI64([0, 0, -1, hd])]);
-  const zero = g.constI64([0]);
+/**
+ * [n, heads, S, hd] → [n, kvHeads, groups*S, hd]: one query matrix per KV head, rows (group, s).
+ * A pure reshape, since query head h reads KV head floor(h / groups).
+ */
+function groupQueries(g: GraphBuilder, q: string, kvHeads: number, hd: number): string {
+  return g.op1('Reshape', [q, g.constI64([0, kvHeads, -1, hd])]);
+}
+
+/** [n, kvHeads, groups*S, hd] → [n, S, heads*hd]. */
+function mergeHeads(g: GraphBuilder, o: string, heads: number, hd: number): string {
+  const bnsh = g.op1('Reshape', [o, g.constI64([0, heads, -1, hd])]);
+  return g.op1('Reshape', [g.op1('Transpose', [bnsh], { perm: [0, 2, 1, 3] }), g.constI64([0, 0, -1])]);
+}
+
+/** q·kᵀ / sqrt(hd) in one kernel. */
+function scaledScores(g: GraphBuilder, q: string, k: string, hd: number): string {
+  return g.op1('FusedMatMul', [q, k], { transB: 1, alpha: { float: 1 / Math.sqrt(hd) } }, { domain: 'com.microsoft' });
+}
+
+/**
+ * Attention of the new tokens over the cache rows and themselves; returns [n, S, heads*headDim].
+ * The cache is never concatenated with the new keys (that would copy it every step): scores
+ * are computed against each part and joined, and the probabilities split again.
+ */
+export function cachedAttention(g: GraphBuilder, a: CachedAttentionInputs): string {
+  const q4 = groupQueries(g, a.q, a.kvHeads, a.headDim);
   const axis3 = g.constI64([3]);
-  const scale = { float: 1 / Math.sqrt(hd) };
-  const fused = (x: string, y: string) => g.op1('FusedMatMul', [x, y], { transB: 1, alpha: scale }, { domain: 'com.microsoft' });
-  const scores = g.op1('Concat', [fused(q4, a.pastK), fused(q4, newK)], { axis: 3 });
+  const scores = g.op1('Concat', [scaledScores(g, q4, a.pastK, a.headDim), scaledScores(g, q4, a.k, a.headDim)], { axis: 3 });
   const probs = g.op1('Softmax', [g.op1('Add', [scores, a.mask.additive])], { axis: -1 });
-  const pPast = g.op1('Slice', [probs, zero, a.mask.stride, axis3]);
+  const pPast = g.op1('Slice', [probs, g.constI64([0]), a.mask.stride, axis3]);
   const pNew = g.op1('Slice', [probs, a.mask.stride, g.constI64([2 ** 62]), axis3]);
-  const o4 = g.op1('Add', [g.op1('MatMul', [pPast, a.pastV]), g.op1('MatMul', [pNew, newV])]);
-  const o5 = g.op1('Reshape', [o4, g.constI64([0, 0, groups, -1, hd])]);
-  const out = g.op1('Reshape', [g.op1('Transpose', [o5], { perm: [0, 3, 1, 2, 4] }), g.constI64([0, 0, -1])]);
-  return { out, newK, newV };
+  const o4 = g.op1('Add', [g.op1('MatMul', [pPast, a.pastV]), g.op1('MatMul', [pNew, a.v])]);
+  return mergeHeads(g, o4, a.heads, a.headDim);
 }
 
 /**
  * Causal grouped-query attention over one whole sequence per row, no cache (a model that
- * classifies every position in one pass, e.g. the forced aligner). q [n, S, heads*headDim],
- * k/v [n, S, kvHeads*headDim], all rotated; rows padded on the right need no key mask, since
- * a real position never sees a later one. Returns [n, S, heads*headDim].
+ * classifies every position in one pass, e.g. the forced aligner). q [n, heads, S, headDim],
+ * k/v [n, kvHeads, S, headDim], q and k rotated; rows padded on the right need no key mask,
+ * since a real position never sees a later one. Returns [n, S, heads*headDim].
  */
 export function causalAttention(g: GraphBuilder, a: { q: string; k: string; v: string; heads: number; kvHeads: number; headDim: number }): string {
   const groups = a.heads / a.kvHeads;
-  const hd = a.headDim;
-  const toHeads = (x: string) => g.op1('Transpose', [g.op1('Reshape', [x, g.constI64([0, 0, a.kvHeads, hd])])], { perm: [0, 2, 1, 3] });
-  // [n, S, kv, groups, hd] → [n, kv, groups*S, hd], as cachedAttention lays queries out.
-  const q5 = g.op1('Reshape', [a.q, g.constI64([0, 0, a.kvHeads, groups, hd])]);
-  const q4 = g.op1('Reshape', [g.op1('Transpose', [q5], { perm: [0, 2, 3, 1, 4] }), g.constI64([0, 0, -1, hd])]);
-  const seq = g.op1('Slice', [g.op1('Shape', [a.q]), g.constI64([1]), g.constI64([2])]);
+  const seq = g.op1('Slice', [g.op1('Shape', [a.q]), g.constI64([2]), g.constI64([3])]);
   const range = g.op1('Range', [g.constI64(0), g.op1('Squeeze', [seq]), g.constI64(1)]);
   const visible = g.op1('LessOrEqual', [g.op1('Unsqueeze', [range, g.constI64([0])]), g.op1('Unsqueeze', [range, g.constI64([1])])]);
   const additive = g.op1('Tile', [g.op1('Where', [visible, g.constF(0), g.constF(-1e30)]), g.constI64([groups, 1])]);
-  const scores = g.op1('FusedMatMul', [q4, toHeads(a.k)], { transB: 1, alpha: { float: 1 / Math.sqrt(hd) } }, { domain: 'com.microsoft' });
+  const scores = scaledScores(g, groupQueries(g, a.q, a.kvHeads, a.headDim), a.k, a.headDim);
   const probs = g.op1('Softmax', [g.op1('Add', [scores, additive])], { axis: -1 });
-  const o5 = g.op1('Reshape', [g.op1('MatMul', [probs, toHeads(a.v)]), g.constI64([0, 0, groups, -1, hd])]);
-  return g.op1('Reshape', [g.op1('Transpose', [o5], { perm: [0, 3, 1, 2, 4] }), g.constI64([0, 0, -1])]);
+  return mergeHeads(g, g.op1('MatMul', [probs, a.v]), a.heads, a.headDim);
 }

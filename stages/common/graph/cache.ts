@@ -1,12 +1,13 @@
 // On-disk cache of converted ONNX graphs, for any model whose graphs are built
 // from checkpoint weights. An entry is keyed by what the model's recipe says the
-// graph depends on (builder version, precision, config files, and the content of
-// every weight tensor it reads); it is written into a temporary folder and
+// graph depends on (builder version, precision, config files, the code of the
+// modules that build it, and the content of every weight tensor it reads); it is written into a temporary folder and
 // renamed into place, so a half-written entry is never used and a second start
 // only opens the files. The model supplies the key inputs and a build callback.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { GraphBuilder } from '../onnx/graph-builder.js';
 import { contentDigest, type ByteRange } from '../weights/digest.js';
 import type { TensorInfo } from '../weights/safetensors.js';
@@ -23,6 +24,12 @@ export interface GraphKeyInputs {
   recipe: object;
   /** Files the graph depends on as a whole (config.json). */
   files: string[];
+  /**
+   * The modules that build the graph (folders or files, as import.meta.url-relative URLs): their code
+   * is hashed, so a changed builder can never load a graph cached by the old one, even where
+   * nobody bumped the recipe's version (a shared block changing under several models).
+   */
+  sources: URL[];
   /** Stored tensors the part reads: their names, dtypes, shapes and bytes go into the key. */
   tensors: TensorInfo[];
   cacheDir: string;
@@ -44,9 +51,28 @@ export function graphCacheKey(k: GraphKeyInputs): string {
   const h = crypto.createHash('sha256');
   h.update(JSON.stringify(k.recipe));
   for (const file of k.files) h.update(fs.readFileSync(file));
+  h.update(sourceDigest(k.sources));
   h.update(JSON.stringify(k.tensors.map((t) => [t.name, t.dtype, t.shape])));
   h.update(weights);
   return h.digest('hex').slice(0, 16);
+}
+
+const sourceDigests = new Map<string, Buffer>();
+
+/** sha256 over the .js files of `sources` (a folder: its own files, not sub-folders), by sorted path; once per process. */
+function sourceDigest(sources: URL[]): Buffer {
+  const files = sources.flatMap((u) => {
+    const p = fileURLToPath(u);
+    return fs.statSync(p).isDirectory() ? fs.readdirSync(p).filter((n) => n.endsWith('.js')).map((n) => path.join(p, n)) : [p];
+  }).sort();
+  const id = files.join('\0');
+  let digest = sourceDigests.get(id);
+  if (!digest) {
+    const h = crypto.createHash('sha256');
+    for (const f of files) h.update(f.slice(f.lastIndexOf(path.sep) + 1)).update(fs.readFileSync(f));
+    sourceDigests.set(id, (digest = h.digest()));
+  }
+  return digest;
 }
 
 /** Path of the cached graph `<cacheDir>/<entry>/model.onnx`, calling `build(folder)` first when missing. */

@@ -24,7 +24,7 @@ export function rotaryTables(g: GraphBuilder, name: string, theta: number, headD
   };
 }
 
-/** Rotates x [B, S, heads*headDim] at positions [B, S] (int64). */
-export function applyRotary(g: GraphBuilder, x: string, positions: string, t: RotaryTables, heads: number): string {
-  return g.op1('RotaryEmbedding', [x, positions, t.cos, t.sin], { interleaved: 0, num_heads: heads }, { domain: 'com.microsoft' });
+/** Rotates x [B, heads, S, headDim] (onnxruntime's 4-D form: no reshape around it) at positions [B, S] (int64). */
+export function applyRotary(g: GraphBuilder, x: string, positions: string, t: RotaryTables): string {
+  return g.op1('RotaryEmbedding', [x, positions, t.cos, t.sin], { interleaved: 0 }, { domain: 'com.microsoft' });
 }

@@ -63,6 +63,21 @@ export class GraphBuilder {
     return name;
   }
 
+  /**
+   * Gives the value `from` (a node output, not yet a graph output) the name `to` everywhere it
+   * appears so far, so a graph output needs no Identity node (each one is a kernel per run).
+   */
+  rename(from: string, to: string): string {
+    if (this.names.has(to)) throw new Error(`value name ${to} is taken`);
+    if (!this.nodes.some((n) => n.output?.includes(from))) throw new Error(`${from} is not a node output`);
+    for (const n of this.nodes) {
+      n.input = n.input?.map((x) => (x === from ? to : x));
+      n.output = n.output?.map((x) => (x === from ? to : x));
+    }
+    this.names.add(to);
+    return to;
+  }
+
   /** Adds a node and returns its output names (fresh unless given). */
   op(opType: string, inputs: string[], attrs: Record<string, AttrValue> = {}, opts: { outputs?: number | string[]; domain?: string; name?: string } = {}): string[] {
     const outs = Array.isArray(opts.outputs)

@@ -7,8 +7,10 @@
 //         past_key_i / past_value_i [n, kvHeads, stride, headDim]  host-owned cache views
 // Outputs logits         [n, vocab]           last position of each row
 //         new_key_i / new_value_i   [n, kvHeads, S, headDim]  (keys rotated) for the host to store
+// The cache's element type (float32, or float16 for half the memory) is the
+// graph's: past_key_i's declared type, which the runner reads.
 import { applyRotary, rotaryTables } from '../../common/graph/rotary.js';
-import { cachedAttention, causalCacheMask } from '../../common/graph/attention.js';
+import { cacheInput, cacheOutput, cachedAttention, causalCacheMask, type KvCacheType } from '../../common/graph/attention.js';
 import { takeWeight, type BlockContext } from '../../common/graph/context.js';
 import { fusedLinear, linear } from '../../common/graph/linear.js';
 import { swiGluMlp } from '../../common/graph/mlp.js';
@@ -27,7 +29,8 @@ export const DECODER_IO = {
   newValue: (i: number) => `new_value_${i}`,
 } as const;
 
-export function buildDecoder(ctx: BlockContext, d: DecoderDims): void {
+/** `kv`: element type of the host's cache (the runner reads it back from the past_key_0 input). */
+export function buildDecoder(ctx: BlockContext, d: DecoderDims, kv: KvCacheType = 'float32'): void {
   const { g } = ctx;
   const io = DECODER_IO;
   const ids = g.input(io.inputIds, 'int64', ['batch', 'seq']);
@@ -41,42 +44,41 @@ export function buildDecoder(ctx: BlockContext, d: DecoderDims): void {
   ]);
   const cacheShape = ['batch', d.kvHeads, 'stride', d.headDim];
   const past = Array.from({ length: d.layers }, (_, i) => ({
-    k: g.input(io.pastKey(i), 'float32', cacheShape), v: g.input(io.pastValue(i), 'float32', cacheShape),
+    k: cacheInput(g, io.pastKey(i), kv, cacheShape), v: cacheInput(g, io.pastValue(i), kv, cacheShape),
   }));
-  const mask = causalCacheMask(g, pastLen, seqLen, past[0].k, d.heads / d.kvHeads);
+  const mask = causalCacheMask(g, pastLen, seqLen, io.pastKey(0), d.heads / d.kvHeads);
+  const newShape = ['batch', d.kvHeads, 'seq', d.headDim];
 
   const x = decoderLayers(ctx, d, spliceAudio(ctx, embed(ctx, ids), ids, audio, d), positions, (i, q, k, v) => {
-    const att = cachedAttention(g, { q, k, v, pastK: past[i].k, pastV: past[i].v, mask, heads: d.heads, kvHeads: d.kvHeads, headDim: d.headDim });
-    g.op1('Identity', [att.newK], {}, { output: io.newKey(i) });
-    g.op1('Identity', [att.newV], {}, { output: io.newValue(i) });
-    g.output(io.newKey(i), 'float32', ['batch', d.kvHeads, 'seq', d.headDim]);
-    g.output(io.newValue(i), 'float32', ['batch', d.kvHeads, 'seq', d.headDim]);
-    return att.out;
+    // the new keys/values leave the graph under their own names (an Identity per output was 56 kernels at 0.6B)
+    const newK = cacheOutput(g, k, io.newKey(i), kv, newShape);
+    const newV = cacheOutput(g, v, io.newValue(i), kv, newShape);
+    return cachedAttention(g, { q, k: newK, v: newV, pastK: past[i].k, pastV: past[i].v, mask, heads: d.heads, kvHeads: d.kvHeads, headDim: d.headDim });
   });
   const last = g.op1('Gather', [x, g.constI64(-1)], { axis: 1 });
-  const logits = linear(ctx, last, { weight: d.head }, 'lm_head');
-  g.op1('Identity', [logits], {}, { output: io.logits });
-  g.output(io.logits, 'float32', ['batch', d.vocabSize]);
+  g.output(g.rename(linear(ctx, last, { weight: d.head }, 'lm_head'), io.logits), 'float32', ['batch', d.vocabSize]);
 }
 
 /**
  * The Qwen3 decoder layers over embeddings `h` [n, S, hidden] at `positions` [n, S]; `attend(i, q, k, v)`
- * is layer i's attention over its normed, rotated queries/keys [n, S, heads*headDim] and values
- * (cached here; plain causal in the forced aligner). Returns the final-normed hidden states.
+ * is layer i's attention over its normed, rotated queries [n, heads, S, headDim] and keys and its
+ * values [n, kvHeads, S, headDim] (cached here; plain causal in the forced aligner), returning
+ * [n, S, heads*headDim]. Returns the final-normed hidden states.
  */
 export function decoderLayers(ctx: BlockContext, d: DecoderLayerDims, h: string, positions: string,
   attend: (layer: number, q: string, k: string, v: string) => string): string {
   const { g } = ctx;
   const rope = rotaryTables(g, 'rope', d.ropeTheta, d.headDim, d.maxPositions);
+  const toHeads = (t: string, heads: number) => g.op1('Reshape', [t, g.constI64([0, 0, heads, d.headDim])]);
+  const bnsh = (t: string) => g.op1('Transpose', [t], { perm: [0, 2, 1, 3] });
   let x = rmsNorm(ctx, h, `${decLayer(0)}.input_layernorm.weight`, d.rmsNormEps);
   for (let i = 0; i < d.layers; i++) {
     const p = decLayer(i);
     const [q, k, v] = fusedLinear(ctx, x, ['q', 'k', 'v'].map((n) => ({ weight: `${p}.self_attn.${n}_proj.weight` })), `${p}.qkv`);
-    const headNorm = (t: string, which: 'q' | 'k', heads: number) => applyRotary(g, g.op1('Reshape', [
-      rmsNorm(ctx, g.op1('Reshape', [t, g.constI64([0, 0, heads, d.headDim])]), `${p}.self_attn.${which}_norm.weight`, d.rmsNormEps),
-      g.constI64([0, 0, -1]),
-    ]), positions, rope, heads);
-    const att = attend(i, headNorm(q, 'q', d.heads), headNorm(k, 'k', d.kvHeads), v);
+    // per-head RMSNorm on [n, S, heads, hd], then heads first, then rotary in its 4-D form
+    const headNorm = (t: string, which: 'q' | 'k', heads: number) =>
+      applyRotary(g, bnsh(rmsNorm(ctx, toHeads(t, heads), `${p}.self_attn.${which}_norm.weight`, d.rmsNormEps)), positions, rope);
+    const att = attend(i, headNorm(q, 'q', d.heads), headNorm(k, 'k', d.kvHeads), bnsh(toHeads(v, d.kvHeads)));
     const o = linear(ctx, att, { weight: `${p}.self_attn.o_proj.weight` }, `${p}.o_proj`);
     const mid = skipRmsNorm(ctx, o, h, `${p}.post_attention_layernorm.weight`, d.rmsNormEps);
     const m = swiGluMlp(ctx, mid.normed, { weight: `${p}.mlp.gate_proj.weight` }, { weight: `${p}.mlp.up_proj.weight` },

@@ -6,7 +6,8 @@
 import ort from 'onnxruntime-node';
 import { DECODER_IO } from '../graph/decoder.js';
 import type { DecoderDims } from '../graph/dims.js';
-import { KvStore } from '../../common/engine/kv-store.js';
+import { KvStore, type KvArray } from '../../common/engine/kv-store.js';
+import type { KvCacheType } from '../../common/graph/attention.js';
 import type { DecoderRunner } from '../../common/engine/runner.js';
 
 export class DecoderInputError extends Error {
@@ -20,7 +21,8 @@ export class OnnxDecoderRunner implements DecoderRunner {
   constructor(private readonly session: ort.InferenceSession, private readonly dims: DecoderDims, readonly maxSlots: number, readonly maxContext: number,
     private readonly prefillSession = session) {
     this.vocabSize = dims.vocabSize;
-    this.kv = new KvStore({ layers: dims.layers, maxSlots, kvHeads: dims.kvHeads, maxContext, headDim: dims.headDim });
+    this.kv = new KvStore({ layers: dims.layers, maxSlots, kvHeads: dims.kvHeads, maxContext, headDim: dims.headDim, type: cacheType(session) });
+    if (cacheType(prefillSession) !== this.kv.type) throw new DecoderInputError('the prefill and decode graphs declare different KV cache types');
   }
 
   async prefill(slot: number, ids: Int32Array, audio?: Float32Array): Promise<Float32Array> {
@@ -70,13 +72,13 @@ export class OnnxDecoderRunner implements DecoderRunner {
     const cacheDims = [n, d.kvHeads, this.kv.stride, d.headDim];
     for (let l = 0; l < d.layers; l++) {
       const v = this.kv.view(l, first, n);
-      feeds[io.pastKey(l)] = new ort.Tensor('float32', v.k, cacheDims);
-      feeds[io.pastValue(l)] = new ort.Tensor('float32', v.v, cacheDims);
+      feeds[io.pastKey(l)] = new ort.Tensor(this.kv.type, v.k, cacheDims);
+      feeds[io.pastValue(l)] = new ort.Tensor(this.kv.type, v.v, cacheDims);
     }
     const res = await session.run(feeds);
     for (let l = 0; l < d.layers; l++) {
-      const k = res[io.newKey(l)].data as Float32Array;
-      const v = res[io.newValue(l)].data as Float32Array;
+      const k = res[io.newKey(l)].data as KvArray;
+      const v = res[io.newValue(l)].data as KvArray;
       for (const r of rows) this.kv.write(l, r, k, v, r - first, seq);
     }
     for (const r of rows) this.kv.append(r, seq);
@@ -86,4 +88,12 @@ export class OnnxDecoderRunner implements DecoderRunner {
     rows.forEach((r, i) => logits.set(all.subarray((r - first) * V, (r - first + 1) * V), i * V));
     return logits;
   }
+}
+
+/** The cache's element type as the graph declares its past_key_0 input (float16: half the memory per slot). */
+function cacheType(session: ort.InferenceSession): KvCacheType {
+  const meta = session.inputMetadata.find((m) => m.name === DECODER_IO.pastKey(0));
+  const type = meta?.isTensor ? meta.type : undefined;
+  if (type !== 'float32' && type !== 'float16') throw new DecoderInputError(`decoder graph: ${DECODER_IO.pastKey(0)} is ${type ?? 'missing'}, not float32 or float16`);
+  return type;
 }

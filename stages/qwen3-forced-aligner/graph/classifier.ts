@@ -37,7 +37,5 @@ export function buildClassifier(ctx: BlockContext, d: ClassifierDims): void {
   const x = decoderLayers(ctx, d, spliceAudio(ctx, embed(ctx, ids), ids, audio, d), positions,
     (_i, q, k, v) => causalAttention(g, { q, k, v, heads: d.heads, kvHeads: d.kvHeads, headDim: d.headDim }));
   const rows = g.op1('Gather', [g.op1('Reshape', [x, g.constI64([-1, d.hidden])]), slots], { axis: 0 });
-  const logits = linear(ctx, rows, { weight: LM_HEAD }, 'classifier');
-  g.op1('Identity', [logits], {}, { output: io.logits });
-  g.output(io.logits, 'float32', ['slots', d.classes]);
+  g.output(g.rename(linear(ctx, rows, { weight: LM_HEAD }, 'classifier'), io.logits), 'float32', ['slots', d.classes]);
 }

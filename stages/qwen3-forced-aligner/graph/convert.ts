@@ -5,12 +5,12 @@ import path from 'node:path';
 import type { LinearPrecision } from '../../common/graph/context.js';
 import { ensureCachedGraph, graphCacheKey, writeGraph, type ConvertProgress, type HashProgress } from '../../common/graph/cache.js';
 import { buildEncoder } from '../../qwen3-asr/graph/encoder.js';
-import { GRAPH_VERSIONS as ASR_GRAPH_VERSIONS } from '../../qwen3-asr/graph/convert.js';
+import { GRAPH_SOURCES as ASR_GRAPH_SOURCES, GRAPH_VERSIONS as ASR_GRAPH_VERSIONS } from '../../qwen3-asr/graph/convert.js';
 import { buildClassifier } from './classifier.js';
 import type { AlignerPart, AlignerSpec } from './model-spec.js';
 
 /** Bump a part's version when its graph structure or weight encoding changes (the encoder follows Qwen3-ASR's). */
-export const GRAPH_VERSIONS = { encoder: ASR_GRAPH_VERSIONS.encoder, classifier: 1 } as const;
+export const GRAPH_VERSIONS = { encoder: ASR_GRAPH_VERSIONS.encoder, classifier: 2 } as const;
 
 export interface AlignerConvertOptions {
   cacheDir: string;
@@ -25,6 +25,7 @@ export function ensureAlignerGraph(spec: AlignerSpec, part: AlignerPart, opts: A
     part: `aligner-${part}`,
     recipe: { model: 'qwen3-forced-aligner', builder: GRAPH_VERSIONS[part], part, precision: opts.precision },
     files: [path.join(spec.dir, 'config.json')],
+    sources: [...ASR_GRAPH_SOURCES, new URL('./', import.meta.url)],
     tensors: spec.partTensors(part),
     cacheDir: opts.cacheDir,
     onHashProgress: opts.onHashProgress,
