@@ -1,13 +1,17 @@
 // Stage `qwen3-asr/encoder`: every segment's log-mel features → audio
 // embeddings. All segments of all items handed over in one batch go through
-// one runner.encode call; identical audio (same features) is encoded once.
+// one runner.encode call; identical audio (same features) is encoded once, and
+// a clip's complete attention windows seen before (live audio that grew since
+// the last partial) come from the window cache: only the rest is encoded.
 // Consumes segments[i].mel/frames; sets segments[i].audio [tokens, hidden] and segments[i].tokens.
-// Publishes after every batch: batches, clips, encoder runs of distinct clips and their time, cache hits.
+// Publishes after every batch: batches, clips, encoder runs of distinct clips and their time, cache hits,
+// complete windows reused from the window cache and encoded.
 import type { ItemResult, Payload, StagePlugin } from '../../src/runtime/contracts.js';
 import { toErrorInfo } from '../../src/runtime/errors.js';
 import { createEncoderRunner } from './runner/index.js';
 import type { MelInput } from './runner/types.js';
 import { EncodeCache, fingerprint } from '../common/engine/encode-cache.js';
+import { fingerprintColumns, WindowCache } from '../common/engine/window-cache.js';
 import { badPayload, ERR_ENCODER_FAILED, runnerFailed } from '../common/engine/errors.js';
 import { runnerOptions, type ModelStageOptions } from '../common/engine/runner-options.js';
 import type { QuantKernel } from '../common/graph/context.js';
@@ -18,6 +22,7 @@ interface EncoderOptions extends ModelStageOptions {
   int8_kernel: QuantKernel;
   cache_entries: number;
   cache_mb: number;
+  window_cache_mb: number;
 }
 
 interface MelSegment {
@@ -33,11 +38,21 @@ const plugin: StagePlugin = {
     const options = env.options as unknown as EncoderOptions;
     const runner = await createEncoderRunner({ ...runnerOptions(env, options.precision), quantKernel: options.int8_kernel });
     const cache = new EncodeCache<MelInput>({ maxEntries: options.cache_entries, maxBytes: options.cache_mb * 1024 * 1024 });
-    const counters = { batches: 0, clips: 0, encode_calls: 0, encoded_clips: 0, encode_ms: 0, cache_hits: 0 };
+    const windows = options.window_cache_mb > 0 ? new WindowCache(options.window_cache_mb * 1024 * 1024, runner.window.tokens * runner.outputDim) : undefined;
+    const counters = { batches: 0, clips: 0, encode_calls: 0, encoded_clips: 0, encode_ms: 0, cache_hits: 0, windows_reused: 0, windows_encoded: 0 };
+    const windowKeys = (clip: MelInput) => {
+      const keys: string[] = [];
+      const { frames } = runner.window;
+      for (let w = 0; (w + 1) * frames <= clip.frames; w++) keys.push(fingerprintColumns(clip.mel, clip.mel.length / clip.frames, clip.frames, w * frames, (w + 1) * frames));
+      return keys;
+    };
+    const encodeWindows = (clips: MelInput[]) => windows
+      ? windows.encodeAll(clips.map((input) => ({ input, windowKeys: windowKeys(input) })), (items) => runner.encode(items.map(({ input, skip }) => ({ ...input, skipWindows: skip }))))
+      : runner.encode(clips);
     const encode = async (clips: MelInput[]) => {
       const started = performance.now();
       try {
-        return await runner.encode(clips);
+        return await encodeWindows(clips);
       } catch (err) {
         throw runnerFailed(ERR_ENCODER_FAILED, err);
       } finally {
@@ -67,6 +82,8 @@ const plugin: StagePlugin = {
           counters.batches++;
           counters.clips += clips.length;
           counters.cache_hits = cache.hits;
+          counters.windows_reused = windows?.reused ?? 0;
+          counters.windows_encoded = windows?.encoded ?? 0;
           env.publishMetrics?.(counters);
         }
         let next = 0;

@@ -4,11 +4,9 @@
 // Callers get copies: results are transferred to the next stage, which would
 // detach the cached array.
 import { createHash } from 'node:crypto';
+import { ByteLru, type LruLimits } from './lru.js';
 
-export interface EncodeCacheLimits {
-  maxEntries: number;
-  maxBytes: number;
-}
+export type EncodeCacheLimits = LruLimits;
 
 /** Fingerprint of a clip's features (content and shape). */
 export function fingerprint(features: Float32Array, frames: number): string {
@@ -17,13 +15,14 @@ export function fingerprint(features: Float32Array, frames: number): string {
 }
 
 export class EncodeCache<Input> {
-  private readonly lru = new Map<string, Float32Array>();
+  private readonly lru: ByteLru<Float32Array>;
   private readonly inFlight = new Map<string, Promise<Float32Array>>();
-  private bytes = 0;
   hits = 0;
   misses = 0;
 
-  constructor(private readonly limits: EncodeCacheLimits) {}
+  constructor(limits: EncodeCacheLimits) {
+    this.lru = new ByteLru(limits);
+  }
 
   /** Embeddings of every clip, in order; `encode` sees each distinct uncached clip once. */
   async encodeAll(clips: { key: string; input: Input }[], encode: (inputs: Input[]) => Promise<Float32Array[]>): Promise<Float32Array[]> {
@@ -47,7 +46,7 @@ export class EncodeCache<Input> {
         this.inFlight.set(key, one);
         pending.set(key, one);
         one.then(
-          (embedding) => this.store(key, embedding),
+          (embedding) => this.lru.set(key, embedding),
           () => {},
         ).finally(() => this.inFlight.delete(key));
       });
@@ -62,22 +61,6 @@ export class EncodeCache<Input> {
 
   private lookup(key: string): Promise<Float32Array> | undefined {
     const cached = this.lru.get(key);
-    if (cached) {
-      this.lru.delete(key); // re-insert: Map order is the recency order
-      this.lru.set(key, cached);
-      return Promise.resolve(cached);
-    }
-    return this.inFlight.get(key);
-  }
-
-  private store(key: string, embedding: Float32Array): void {
-    if (embedding.byteLength > this.limits.maxBytes || this.limits.maxEntries === 0 || this.lru.has(key)) return;
-    this.lru.set(key, embedding);
-    this.bytes += embedding.byteLength;
-    for (const [oldKey, old] of this.lru) {
-      if (this.lru.size <= this.limits.maxEntries && this.bytes <= this.limits.maxBytes) break;
-      this.lru.delete(oldKey);
-      this.bytes -= old.byteLength;
-    }
+    return cached ? Promise.resolve(cached) : this.inFlight.get(key);
   }
 }

@@ -9,7 +9,8 @@
 // last chunk can be partial, so windows never straddle clips and a long clip
 // can be split across runs at any multiple of 8 chunks. Clips shorter than one
 // chunk keep their own width (no padding), so they only batch with clips of the
-// same length.
+// same length. A clip's first windows may be skipped (MelInput.skipWindows):
+// the rest is planned exactly as it is inside the whole clip.
 import { audioTokenCount, chunkFrames, chunkTokens, windowTokens, type EncoderDims } from '../graph/dims.js';
 import type { MelInput } from './types.js';
 
@@ -48,8 +49,10 @@ export function planEncoderRuns(d: EncoderDims, clips: MelInput[], maxChunks: nu
     if (c.mel.length !== d.numMelBins * c.frames) throw new EncoderInputError(`clip ${clip}: mel holds ${c.mel.length} values, expected ${d.numMelBins}×${c.frames}`);
     const width = Math.min(cf, c.frames);
     const total = Math.ceil(c.frames / cf);
+    const skip = c.skipWindows ?? 0;
+    if (!Number.isInteger(skip) || skip < 0 || skip * d.nWindowInfer > c.frames) throw new EncoderInputError(`clip ${clip}: skipWindows ${skip} is not a whole number of its complete windows`);
     const list = byWidth.get(width) ?? [];
-    for (let s = 0; s < total; s += step) list.push({ clip, chunkStart: s, chunkEnd: Math.min(total, s + step), width });
+    for (let s = skip * chunksPerWindow; s < total; s += step) list.push({ clip, chunkStart: s, chunkEnd: Math.min(total, s + step), width });
     byWidth.set(width, list);
   });
   const runs: EncoderRun[] = [];

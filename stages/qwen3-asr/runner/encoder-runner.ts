@@ -2,7 +2,7 @@
 // them one by one and hands each clip its tokens.
 import ort from 'onnxruntime-node';
 import { ENCODER_IO } from '../graph/encoder.js';
-import type { EncoderDims } from '../graph/dims.js';
+import { windowTokens, type EncoderDims } from '../graph/dims.js';
 import { planEncoderRuns } from './encoder-plan.js';
 import type { EncoderRunner, MelInput } from './types.js';
 
@@ -11,9 +11,11 @@ export const MAX_CHUNKS_PER_RUN = 64;
 
 export class OnnxEncoderRunner implements EncoderRunner {
   readonly outputDim: number;
+  readonly window: { frames: number; tokens: number };
 
   constructor(private readonly session: ort.InferenceSession, private readonly dims: EncoderDims, private readonly maxChunks = MAX_CHUNKS_PER_RUN) {
     this.outputDim = dims.outputDim;
+    this.window = { frames: dims.nWindowInfer, tokens: windowTokens(dims) };
   }
 
   async encode(clips: MelInput[]): Promise<Float32Array[]> {
