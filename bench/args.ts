@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Precision } from '../stages/common/engine/runner.js';
+import type { KvCacheType } from '../stages/common/graph/attention.js';
 import type { QuantKernel } from '../stages/common/graph/context.js';
 import type { SpinPolicy } from '../stages/common/onnx/session.js';
 
@@ -49,20 +50,23 @@ export interface Variant {
   spin: SpinPolicy;
   /** Encoder, decode-step and prefill kernels (common/graph/context.ts QuantKernel). */
   kernels: { encoder?: QuantKernel; decode?: QuantKernel; prefill?: QuantKernel };
+  /** Element type of the decoder's KV cache (common/graph/attention.ts). */
+  kvCache: KvCacheType;
 }
 
 /**
  * `fp32`, `int8`, `int4`: blockwise kernels (MatMulNBits). `int8+pc`: the per-channel int8 kernel
  * (MatMulInteger, activations per row) in the encoder, prefill and decode steps. `int4+pc-prefill` (any
  * quantised precision): per-channel in the encoder and prefill, the precision's blockwise kernel
- * for decode steps (two decoder sessions). A trailing `+spin`: decoder threads spin during runs.
+ * for decode steps (two decoder sessions). `+kv16`: a float16 KV cache. A trailing `+spin`: decoder
+ * threads spin during runs.
  */
 export function parseVariant(spec: string): Variant {
-  const m = /^(fp32|fp16|int8|int4)(?:\+(pc|pc-prefill))?(\+spin)?$/.exec(spec);
-  if (!m) throw new Error(`unknown precision "${spec}": use fp32, int8, int4, or int8/int4 with +pc or +pc-prefill, then optionally +spin`);
+  const m = /^(fp32|fp16|int8|int4)(?:\+(pc|pc-prefill))?(\+kv16)?(\+spin)?$/.exec(spec);
+  if (!m) throw new Error(`unknown precision "${spec}": use fp32, int8, int4, or int8/int4 with +pc or +pc-prefill, then optionally +kv16, then +spin`);
   const precision = m[1] as Precision;
   if (m[2] && precision !== 'int8' && precision !== 'int4') throw new Error(`${spec}: the per-channel kernel is for int8 and int4`);
   const pc = 'per-channel' as const;
   const kernels = m[2] === 'pc' ? { encoder: pc, decode: pc, prefill: pc } : m[2] === 'pc-prefill' ? { encoder: pc, prefill: pc } : {};
-  return { label: spec, precision, kernels, spin: m[3] ? 'during-runs' : 'never' };
+  return { label: spec, precision, kernels, kvCache: m[3] ? 'float16' : 'float32', spin: m[4] ? 'during-runs' : 'never' };
 }

@@ -8,6 +8,8 @@
 // stayed disturbed are refused. Min and median over --runs rounds.
 // Conversion time is only real on the first run (the graphs are cached); the
 // first-start cost of hashing the weights for the cache key is measured apart.
+// Each precision's decode-step graph also gets its kernel count (nodes after
+// onnxruntime's optimisations: load-independent, common/onnx/kernel-count.ts).
 import fs from 'node:fs';
 import path from 'node:path';
 import { contentDigest, type ByteRange } from '../stages/common/weights/digest.js';
@@ -15,6 +17,7 @@ import type { CheckpointSize } from '../stages/qwen3-asr/checkpoint/sizes.js';
 import type { ConvertProgress } from '../stages/common/graph/cache.js';
 import { ensureGraph } from '../stages/qwen3-asr/graph/convert.js';
 import { loadModelSpec } from '../stages/qwen3-asr/graph/model-spec.js';
+import { optimizedKernelCount } from '../stages/common/onnx/kernel-count.js';
 import { planEncoderRuns } from '../stages/qwen3-asr/runner/encoder-plan.js';
 import { MAX_CHUNKS_PER_RUN } from '../stages/qwen3-asr/runner/encoder-runner.js';
 import { benchCacheDir, parseScriptArgs, parseVariant, type Variant } from './args.js';
@@ -26,8 +29,9 @@ const USAGE = `Usage: node dist/bench/model.js [--size 0.6b|1.7b] [--precisions 
 Qwen3-ASR speed by phase and precision (random real-shape checkpoint), min / median over --runs
 alternating rounds; ratios against the first precision, refused when a round stayed disturbed.
 +pc: per-channel int8 kernel (MatMulInteger) in encoder, prefill and decode; +pc-prefill: in
-encoder and prefill only, the precision's blockwise kernel (MatMulNBits) for decode steps; a trailing
-+spin: decoder pool threads spin during each run (e.g. int4+spin, int4+pc-prefill+spin).`;
+encoder and prefill only, the precision's blockwise kernel (MatMulNBits) for decode steps; +kv16: a
+float16 KV cache (half the memory per slot); a trailing +spin: decoder pool threads spin during each
+run (e.g. int4+kv16, int4+spin, int4+pc-prefill+kv16+spin).`;
 const { values } = parseScriptArgs(USAGE, {
   options: {
     size: { type: 'string', default: '0.6b' },
@@ -95,22 +99,24 @@ async function keyHashCost(): Promise<void> {
 }
 
 // Every precision's runners stay open and the rounds interleave them.
-const loaded: { precision: string; convertS: number; ours: OursUnderTest }[] = [];
+const loaded: { precision: string; convertS: number; stepKernels: number; ours: OursUnderTest }[] = [];
 for (const variant of variants) {
   log(`[${variant.label}] converting (cached after the first time)`);
   const conv = await meter.measure(() => convertVariant(variant));
+  const stepKernels = (await optimizedKernelCount(conv.value)).total;
   const ours = await OursUnderTest.open(variant.label, { modelPath: modelDir, cacheDir: graphs, variant, threads, newTokens, maxContext: prompt.length + newTokens + 8 });
-  loaded.push({ precision: variant.label, convertS: conv.quiet.wallMs / 1000, ours });
+  loaded.push({ precision: variant.label, convertS: conv.quiet.wallMs / 1000, stepKernels, ours });
 }
 
-/** Builds (or finds) every graph the variant opens, so opening it times no conversion. */
-async function convertVariant(v: Variant): Promise<void> {
+/** Builds (or finds) every graph the variant opens, so opening it times no conversion; returns the decode-step graph. */
+async function convertVariant(v: Variant): Promise<string> {
   let lastTenth = -1;
   const onProgress = (p: ConvertProgress) => { const tenth = Math.floor((p.doneElements / p.totalElements) * 10); if (tenth !== lastTenth) { lastTenth = tenth; log(`  ${p.part} ${tenth * 10}%`); } };
-  const opts = { cacheDir: graphs, precision: v.precision, onProgress };
+  const opts = { cacheDir: graphs, precision: v.precision, onProgress, modelPath: modelDir, kvCache: v.kvCache };
   const spec = loadModelSpec(modelDir);
-  ensureGraph(spec, 'encoder', { ...opts, modelPath: modelDir, quantKernel: v.kernels.encoder });
-  for (const k of new Set([v.kernels.decode, v.kernels.prefill ?? v.kernels.decode])) ensureGraph(spec, 'decoder', { ...opts, modelPath: modelDir, quantKernel: k });
+  ensureGraph(spec, 'encoder', { ...opts, quantKernel: v.kernels.encoder });
+  if (v.kernels.prefill && v.kernels.prefill !== v.kernels.decode) ensureGraph(spec, 'decoder', { ...opts, quantKernel: v.kernels.prefill });
+  return ensureGraph(spec, 'decoder', { ...opts, quantKernel: v.kernels.decode });
 }
 
 for (const m of loaded) { log(`warm-up ${m.precision} (not recorded)`); await m.ours.round(meter, clip, prompt); }
@@ -127,7 +133,7 @@ for (const m of loaded) await m.ours.close();
 console.log(`\nQwen3-ASR ${size} (random weights), CPU, ${threads} threads, ${audioS} s clip = ${audioTokens} audio tokens, prompt ${prompt.length}, ${newTokens} new tokens greedy, b=8 steps with ${BATCH} prompts prefilled`);
 console.log(`min / median over ${runs} rounds; "others" = cores other processes used during the phase (limit ${meter.maxOtherCores})`);
 for (const m of loaded) {
-  console.log(`${m.precision} (convert ${m.convertS.toFixed(1)} s)`);
+  console.log(`${m.precision} (convert ${m.convertS.toFixed(1)} s; decode step ${m.stepKernels} kernels)`);
   for (const p of PHASES) console.log(`  ${p.padEnd(12)} ${m.ours.series.get(p)!.describe(1)}`);
   const total = m.ours.series.get('total ms')!;
   const b8 = m.ours.series.get('step ms b=8')!;

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { decodeAudio } from '../../audio/decode.js';
 import { whisperLogMel, type LogMel } from '../../audio/mel.js';
 import { createDecoderRunner, createEncoderRunner } from '../runner/index.js';
+import type { KvCacheType } from '../../common/graph/attention.js';
 import type { Precision } from '../../common/engine/runner.js';
 import type { QuantKernel } from '../../common/graph/context.js';
 import { loadAsrText, type AsrText } from '../text/index.js';
@@ -52,7 +53,7 @@ export function goldenCases(golden: GoldenSet): GoldenCase[] {
 /** Kernels of a quantised run (common/graph/context.ts): the encoder's, decode steps', prefill's. */
 export interface GoldenKernels { encoder?: QuantKernel; decode?: QuantKernel; prefill?: QuantKernel }
 
-export async function runGolden(golden: GoldenSet, opts: { precision: Precision; cacheDir: string; kernels?: GoldenKernels }): Promise<GoldenRun> {
+export async function runGolden(golden: GoldenSet, opts: { precision: Precision; cacheDir: string; kernels?: GoldenKernels; kvCache?: KvCacheType }): Promise<GoldenRun> {
   const modelPath = golden.checkpoint;
   const text = loadAsrText(modelPath);
   const cases = goldenCases(golden);
@@ -67,7 +68,7 @@ export async function runGolden(golden: GoldenSet, opts: { precision: Precision;
   const runnerOpts = { modelPath, cacheDir: opts.cacheDir, precision: opts.precision, device: 'cpu', threads: 1 };
   const k = opts.kernels ?? {};
   const encoder = await createEncoderRunner({ ...runnerOpts, quantKernel: k.encoder });
-  const decoder = await createDecoderRunner({ ...runnerOpts, quantKernel: k.decode, prefillQuantKernel: k.prefill, maxSlots: 1, maxContext: 512 });
+  const decoder = await createDecoderRunner({ ...runnerOpts, quantKernel: k.decode, prefillQuantKernel: k.prefill, kvCache: opts.kvCache, maxSlots: 1, maxContext: 512 });
   try {
     const batched = await encoder.encode([...mels.values()]);
     const encoderError = new Map<string, { alone: number; batched: number }>();
