@@ -3,7 +3,10 @@
 // on the tiny checkpoint: session events of both generations, manual commits whose
 // transcript equals the pipeline's for the same samples, deltas that concatenate to
 // the completed text, server_vad turns found by Silero VAD, and error events for bad
-// events without the session closing.
+// events without the session closing. A long turn is decoded while it is spoken
+// (partials on the real decoder, forcing answer prefixes): deltas arrive before its
+// commit and still join to the completed text; a language the model does not take
+// is refused at session.update.
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -170,6 +173,56 @@ t.test('bad events get error events naming the problem; the session stays open a
   await s.next(ofType('input_audio_buffer.cleared'));
   s.rt.close();
   t.equal(await s.closed, 1000);
+});
+
+/** Resolves once the server runs no partial (its gauge in /metrics), checking after every event loop turn. */
+async function partialsIdle(): Promise<void> {
+  const end = Date.now() + 60_000;
+  for (;;) {
+    const text = await (await fetch(`${server.base}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith('sgl_omni_realtime_partials_running '));
+    if (line && Number(line.split(' ').pop()) === 0) return;
+    if (Date.now() > end) throw new Error('partials still running after 60 s');
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+t.test('a long turn on the real decoder: deltas arrive before the commit, and join to the completed transcript', async (t) => {
+  const s = await openSession(server.base);
+  await s.next(ofType('session.created'));
+  s.rt.send({ type: 'session.update', session: { type: 'transcription', audio: { input: { turn_detection: null, transcription: { model: 'qwen3-asr-tiny', language: 'en' } } } } });
+  await s.next(ofType('session.updated'));
+  // JFK's 11 s as a speaker sends it: each 2.1 s piece is read (session.updated comes from the
+  // audio queue) and the partial it caused has ended before the next piece.
+  const piece = 2.1 * 48_000;
+  for (let at = 0; at < jfkPcm.length; at += piece) {
+    appendAudio(s.rt, jfkPcm.subarray(at, at + piece));
+    s.rt.send({ type: 'session.update', session: { type: 'transcription' } });
+    await s.next(ofType('session.updated'), { from: s.events.length });
+    await partialsIdle();
+  }
+  s.rt.send({ type: 'input_audio_buffer.commit' });
+  const committed = await s.next(ofType('input_audio_buffer.committed'));
+  const completed = await s.next((e) => e.type === 'conversation.item.input_audio_transcription.completed' && e.item_id === committed.item_id);
+  const early = s.events.slice(0, s.events.indexOf(committed)).filter((e) => e.type === 'conversation.item.input_audio_transcription.delta' && e.item_id === committed.item_id);
+  t.ok(early.length > 0, `${early.length} deltas before the commit (${early.map((e) => (e.delta as string).length).join('+')} characters)`);
+  t.equal(joinedDeltas(s.events, committed.item_id), completed.transcript, 'deltas concatenated = completed transcript');
+  t.ok((completed.transcript as string).startsWith(early.map((e) => e.delta).join('')), 'the completed text starts with what was sent during the turn');
+  s.rt.close();
+  await s.closed;
+});
+
+t.test("session.update with a language the model does not take: an error naming the param, the session's language unchanged", async (t) => {
+  const s = await openSession(server.base);
+  await s.next(ofType('session.created'));
+  s.rt.send({ type: 'session.update', event_id: 'lang', session: { type: 'transcription', audio: { input: { transcription: { language: 'tlh' } } } } });
+  const error = await s.next(ofType('error'));
+  t.match(error.error, { type: 'invalid_request_error', code: 'invalid_value', param: 'session.audio.input.transcription.language', event_id: 'lang', message: /tlh/ });
+  s.rt.send({ type: 'session.update', session: { type: 'transcription', audio: { input: { transcription: { language: 'fr' } } } } });
+  const updated = await s.next(ofType('session.updated'));
+  t.match(updated.session, { audio: { input: { transcription: { language: 'fr' } } } }, 'a language it takes is accepted');
+  s.rt.close();
+  await s.closed;
 });
 
 t.test('examples/realtime/node-openai-realtime.mjs: VAD turns and a manual commit, transcripts printed', async (t) => {

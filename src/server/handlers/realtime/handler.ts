@@ -33,7 +33,7 @@ async function realtimeRoute(app: FastifyInstance, route: RouteContext): Promise
   const metrics = RealtimeMetrics.of(route.metrics);
   const audio = new AudioPool(Math.max(1, Math.round(limits.audio_threads)));
   const sessions = new Set<RealtimeSession>();
-  const gate = new PartialGate(route.pipeline, limits.max_partials_running);
+  const gate = new PartialGate(route.pipeline, limits.max_partials_running, metrics.partialsRunning);
   const languages = new LanguageCheck(route.pipeline);
 
   await app.register(websocket, {

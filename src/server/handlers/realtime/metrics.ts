@@ -19,6 +19,7 @@ export class RealtimeMetrics {
   readonly turnSeconds: Histogram;
   readonly firstDeltaSeconds: Histogram;
   readonly partials: Counter<'outcome'>;
+  readonly partialsRunning: Gauge;
   readonly partialDeltaSeconds: Histogram;
 
   constructor(registry: Registry, prefix: string) {
@@ -29,6 +30,7 @@ export class RealtimeMetrics {
     this.turnSeconds = new Histogram({ name: `${prefix}realtime_turn_latency_seconds`, help: 'Time from the end of a turn (commit or end of speech) to its completed transcript', buckets: LATENCY_BUCKETS_S, registers });
     this.firstDeltaSeconds = new Histogram({ name: `${prefix}realtime_first_delta_seconds`, help: 'Time from the end of a turn to its first transcript delta', buckets: LATENCY_BUCKETS_S, registers });
     this.partials = new Counter({ name: `${prefix}realtime_partials_total`, help: 'Decodes of turns in progress, by outcome (skipped: the pipeline was busy)', labelNames: ['outcome'], registers });
+    this.partialsRunning = new Gauge({ name: `${prefix}realtime_partials_running`, help: 'Decodes of turns in progress in the pipeline now', registers });
     this.partialDeltaSeconds = new Histogram({ name: `${prefix}realtime_partial_delta_seconds`, help: 'Time from the arrival of the last audio a partial delta was decoded from to the delta', buckets: LATENCY_BUCKETS_S, registers });
   }
 

@@ -3,16 +3,18 @@
 // last few tokens (unfixed_token_num) as the start of the new one; only the forced
 // part can no longer change. OpenAI's deltas are only ever appended, so a delta
 // carries only text that a later partial forced (FIXED text), never a guess:
-//  - partial n+1 forces partial n's answer less K tokens (request params
-//    answer_prefix / answer_prefix_unfixed_tokens, decided by the decoder in tokens);
-//    what it forced is its text less the text it streamed (the decoder streams only
-//    after the forced part), and the part of it beyond what was sent is the next delta;
+//  - partial n+1 forces partial n's raw answer (before the decoder's loop clean-up,
+//    as the official `_raw_decoded`) less K tokens (request params answer_prefix /
+//    answer_prefix_unfixed_tokens, cut by the decoder in tokens); the decoder says what
+//    it forced (forced_text) and streams only past it; the part of the forced text
+//    beyond what was sent is the next delta;
 //  - the final decode at commit forces exactly the text sent (no unfixed tokens),
 //    so the deltas, concatenated, are the completed transcript;
 //  - a partial whose answer no longer starts with the text sent (its forced part fell
 //    short of it: the answer before had fewer than K new tokens) is not used as the
 //    next base; the next partial forces exactly the text sent instead.
 // A TurnText belongs to one turn: nothing of it reaches the next turn.
+import type { Gauge } from 'prom-client';
 import type { Pipeline } from '../../../runtime/contracts.js';
 
 /** The model writes `language X<asr_text>` before its answer when no language is forced. */
@@ -26,10 +28,14 @@ export interface PartialSettings {
 /** Params that make a decode start its answer with given text. */
 export type PrefixParams = { answer_prefix?: string; answer_prefix_unfixed_tokens?: number };
 
-/** What a decode of the turn gave: its transcript, the part of it streamed as deltas, its language. */
+/** What a decode of the turn gave. */
 export interface DecodeOutcome {
+  /** The transcript, after the decoder's clean-up of loops. */
   text: string;
+  /** Its deltas joined: what it decoded past the forced part, before any clean-up. */
   streamed: string;
+  /** The text it forced (absent when nothing was). */
+  forced?: string;
   /** As the model names it (English); '' when it wrote none. */
   language: string;
 }
@@ -66,18 +72,16 @@ export class TurnText {
   /** Takes a partial's outcome; returns the text it fixed beyond what was sent ('' when none). */
   accept(out: DecodeOutcome): string {
     const header = this.forcedLanguage || out.language === '' ? '' : `language ${out.language}${ASR_TEXT_TAG}`;
-    if (!out.text.startsWith(this.sent) || (this.sent !== '' && header !== this.header)) {
+    const forced = out.forced ?? '';
+    const raw = forced + out.streamed;
+    if (!raw.startsWith(this.sent) || (this.sent !== '' && header !== this.header)) {
       // It revised sent text: the next partial forces exactly that instead.
       this.base = this.header + this.sent;
       this.baseUnfixed = 0;
       return '';
     }
-    this.base = header + out.text;
+    this.base = header + raw;
     this.baseUnfixed = this.settings.unfixedTokens;
-    // The forced part: everything before what it streamed (the decoder streams only past it).
-    // A cleaned-up answer (a loop trimmed) no longer ends with its stream; then nothing is known fixed.
-    if (!out.text.endsWith(out.streamed)) return '';
-    const forced = out.text.slice(0, out.text.length - out.streamed.length);
     if (forced.length <= this.sent.length) return '';
     const delta = forced.slice(this.sent.length);
     this.sent = forced;
@@ -95,17 +99,17 @@ export class TurnText {
 export class PartialGate {
   private running = 0;
 
-  constructor(private readonly pipeline: Pipeline, private readonly maxRunning: number) {}
+  constructor(private readonly pipeline: Pipeline, private readonly maxRunning: number, private readonly gauge: Gauge) {}
 
   /** True (and counted as running) when a partial may start now; release() when it ends. */
   tryAcquire(): boolean {
     const waiting = this.pipeline.admissionCounts?.().waiting ?? 0;
     if (this.running >= this.maxRunning || waiting > 0) return false;
-    this.running++;
+    this.gauge.set(++this.running);
     return true;
   }
 
   release(): void {
-    this.running--;
+    this.gauge.set(--this.running);
   }
 }

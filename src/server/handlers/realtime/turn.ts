@@ -47,6 +47,8 @@ export interface TurnResult {
   text: string;
   /** The deltas the decoder streamed, joined (what it decoded past any forced prefix). */
   streamed: string;
+  /** The text the decoder forced (answer_prefix less its unfixed tokens); absent when none. */
+  forced?: string;
   /** Forced or detected language as the model names it; '' when none. */
   language: string;
   /** Seconds of audio. */
@@ -69,5 +71,6 @@ export async function transcribeTurn(pipeline: Pipeline, turn: TurnRequest): Pro
     },
   });
   const text = typeof result.text === 'string' ? result.text : '';
-  return { text, streamed, language: typeof result.language === 'string' ? result.language : '', duration: turn.samples.length / RATE };
+  const forced = typeof result.forced_text === 'string' ? { forced: result.forced_text } : {};
+  return { text, streamed, ...forced, language: typeof result.language === 'string' ? result.language : '', duration: turn.samples.length / RATE };
 }
