@@ -89,6 +89,22 @@ t.test('a long turn: fixed deltas before the commit, each partial forcing the la
   await s.closed;
 });
 
+t.test('a turn longer than one decoder segment: partials stop at partial_max_turn_s; the final, refused a forced start, is decoded whole and its rest appended', async (t) => {
+  const s = await manualSession('en');
+  await speak(s, wordAudio(1, 56)); // 28 s, partials all along
+  appendAudio(s.rt, wordAudio(57, 12)); // 6 s more: past 28 s, no partial
+  s.rt.send({ type: 'input_audio_buffer.commit' });
+  const item = (await s.next(ofType('input_audio_buffer.committed'))).item_id as string;
+  const completed = await s.next((e) => e.type === COMPLETED && e.item_id === item);
+  t.ok(partialsOf(item).every((r) => r.seconds <= 28), 'no partial past 28 s of turn');
+  const finals = asr.requests.filter((r) => r.id === item);
+  t.same(finals.map((r) => typeof r.params.answer_prefix), ['string', 'undefined'], 'refused with the sent text forced, then decoded whole');
+  t.equal(deltasOf(s.events, item).join(''), completed.transcript, 'deltas concatenated = completed transcript');
+  t.equal(completed.transcript, [...Array.from({ length: 67 }, (_, i) => `w${i + 1}`), 'W68'].join(' '), 'the whole turn, each word once');
+  s.rt.close();
+  await s.closed;
+});
+
 t.test("turns complete in commit order, and one turn's text never reaches the next", async (t) => {
   const s = await manualSession();
   let releaseFirst!: () => void;

@@ -3,7 +3,9 @@
 // deltas, and ends in a completed event whose transcript is exactly the deltas
 // joined, or a failed event. Either waits until the turn committed before it has
 // sent its own, so a session's turns complete in commit order whatever their
-// decodes' order.
+// decodes' order. A turn long enough to be cut into several segments cannot have
+// its start forced (the decoder refuses answer_prefix then: one answer per
+// segment); it is decoded whole, and what follows the text sent is appended.
 import type { FastifyBaseLogger } from 'fastify';
 import type { Pipeline } from '../../../runtime/contracts.js';
 import { toApiError } from '../../errors.js';
@@ -48,12 +50,23 @@ export async function finishTurn(deps: FinalTurnDeps, turn: FinalTurn): Promise<
   };
   try {
     const { language, prompt } = config;
-    const result = await transcribeTurn(pipeline, { id: item, samples: turn.samples, language, prompt, extra: text.final(language !== undefined), signal: deps.session, onDelta: delta });
-    // Deltas are only ever appended: the completed text is what they spelled, plus any rest.
-    if (result.text.startsWith(sent)) {
-      if (result.text.length > sent.length) delta(result.text.slice(sent.length));
-    } else {
-      log.warn({ item, streamed: sent.length, final: result.text.length }, 'final transcript differs from its streamed deltas; keeping the deltas');
+    const request = { id: item, samples: turn.samples, language, prompt, signal: deps.session };
+    let result;
+    try {
+      result = await transcribeTurn(pipeline, { ...request, extra: text.final(language !== undefined), onDelta: delta });
+      // Deltas are only ever appended: the completed text is what they spelled, plus any rest.
+      if (result.text.startsWith(sent)) {
+        if (result.text.length > sent.length) delta(result.text.slice(sent.length));
+      } else {
+        log.warn({ item, streamed: sent.length, final: result.text.length }, 'final transcript differs from its streamed deltas; keeping the deltas');
+      }
+    } catch (err) {
+      if (sent === '' || toApiError(err, item).param !== 'answer_prefix') throw err;
+      // Decoded whole and not streamed (it starts again from the turn's start): the rest after the text it shares with what was sent.
+      result = await transcribeTurn(pipeline, request);
+      const shared = commonPrefix(sent, result.text);
+      if (shared < sent.length) log.warn({ item, sent: sent.length, shared }, 'a long turn decoded whole differs from the text sent during it; its rest follows the text they share');
+      if (result.text.length > shared) delta(result.text.slice(shared));
     }
     await before;
     send({ type: 'conversation.item.input_audio_transcription.completed', event_id: newId('event'), item_id: item, content_index: 0, transcript: sent, usage: { type: 'duration', seconds: result.duration } });
@@ -68,4 +81,11 @@ export async function finishTurn(deps: FinalTurnDeps, turn: FinalTurn): Promise<
     const error = { type: apiError.status >= 500 ? 'server_error' : 'invalid_request_error', code: apiError.code, message: apiError.message, param: apiError.param };
     send({ type: 'conversation.item.input_audio_transcription.failed', event_id: newId('event'), item_id: item, content_index: 0, error });
   }
+}
+
+/** Length of the longest common prefix of `a` and `b`. */
+function commonPrefix(a: string, b: string): number {
+  let n = 0;
+  while (n < a.length && n < b.length && a[n] === b[n]) n++;
+  return n;
 }
