@@ -30,6 +30,7 @@ interface DecoderOptions extends ModelStageOptions {
   loop_max_period: number;
   loop_min_repeats: number;
   loop_min_tokens: number;
+  prefix_cache_mb: number;
 }
 const METRICS_INTERVAL_MS = 1000;
 
@@ -47,6 +48,9 @@ const DECODER_METRICS = {
   waiting: 'waiting',
   running: 'running',
   loop_stops: 'loopStops',
+  prefix_hits: 'prefixHits',
+  prefix_reused_tokens: 'prefixReusedTokens',
+  prefix_cache_bytes: 'prefixCacheBytes',
 } as const satisfies Record<string, keyof SchedulerStats>;
 
 const plugin: StagePlugin = {
@@ -67,6 +71,7 @@ const plugin: StagePlugin = {
       embedTokenId: text.audioTokenId,
       prefillChunkTokens: options.prefill_chunk,
       loopGuard: { maxPeriod: options.loop_max_period, minRepeats: options.loop_min_repeats, minTokens: options.loop_min_tokens },
+      prefixCacheBytes: options.prefix_cache_mb * 1024 * 1024,
     });
     const publish = () => {
       const stats = scheduler.stats();

@@ -6,10 +6,13 @@
 // several turns and never stalls running sequences for long), then advances
 // every decoding sequence by one token in a single runner.decode call.
 // A sequence that finishes leaves at once and its slot goes to the next one.
+// With a prefix cache, a finished prompt's KV rows are kept (prefix-cache.ts)
+// and a new prompt that starts the same begins from them instead of prefilling.
 import { StageError } from '../../../src/runtime/contracts.js';
 import type { DecoderRunner } from './runner.js';
 import { cancelled, ERR_CONTEXT_OVERFLOW, ERR_DECODER_FAILED, runnerFailed } from './errors.js';
 import { KvSlotPool } from './kv-slot-pool.js';
+import { PrefixCache } from './prefix-cache.js';
 import { checkLoopGuardOptions, LoopGuard, type LoopGuardOptions } from './loop-guard.js';
 import { Sampler } from './sampler.js';
 import { Sequence, type FinishReason, type SequenceOutput, type SequenceSpec } from './sequence.js';
@@ -23,6 +26,8 @@ export interface BatchSchedulerOptions {
   prefillChunkTokens: number;
   /** Ends sequences that loop (loop-guard.ts); absent or maxPeriod 0 = off. */
   loopGuard?: LoopGuardOptions;
+  /** Bytes of finished prompts' KV rows kept for reuse (prefix-cache.ts); absent or 0 = off, as with a runner without saveKv. */
+  prefixCacheBytes?: number;
 }
 
 export interface SequenceHandle {
@@ -53,6 +58,11 @@ export interface SchedulerStats {
   busyMs: number;
   /** Sequences the loop guard ended. */
   loopStops: number;
+  /** Sequences that started from a kept prefix, and the prompt tokens they did not prefill. */
+  prefixHits: number;
+  prefixReusedTokens: number;
+  /** Bytes the prefix cache holds now. */
+  prefixCacheBytes: number;
 }
 
 export class BatchScheduler {
@@ -64,13 +74,17 @@ export class BatchScheduler {
   private loop?: Promise<void>;
   /** True from wake() until run() sees no work; cleared synchronously, so a submit never finds a loop that is ending. */
   private looping = false;
-  private readonly counters = { generatedTokens: 0, decodeSteps: 0, decodeRows: 0, decodeMs: 0, prefillTokens: 0, prefillCalls: 0, prefillMs: 0, sampleMs: 0, busyMs: 0, loopStops: 0 };
+  private readonly counters = { generatedTokens: 0, decodeSteps: 0, decodeRows: 0, decodeMs: 0, prefillTokens: 0, prefillCalls: 0, prefillMs: 0, sampleMs: 0, busyMs: 0, loopStops: 0, prefixHits: 0, prefixReusedTokens: 0 };
+  private readonly prefixes?: PrefixCache;
+  /** KV bytes per position, from the first saved prompt: a prompt too large to keep is then not copied at all. */
+  private kvBytesPerToken = 0;
 
   constructor(private readonly runner: DecoderRunner, private readonly opts: BatchSchedulerOptions) {
     if (!(opts.prefillChunkTokens >= 1)) throw new RangeError(`prefillChunkTokens must be ≥ 1, got ${opts.prefillChunkTokens}`);
     this.slots = new KvSlotPool(runner.maxSlots);
     this.eosIds = new Set(opts.eosIds);
     if (opts.loopGuard) checkLoopGuardOptions(opts.loopGuard);
+    if (opts.prefixCacheBytes && runner.saveKv && runner.loadKv) this.prefixes = new PrefixCache(opts.prefixCacheBytes, opts.embedTokenId);
   }
 
   get maxContext(): number {
@@ -78,7 +92,7 @@ export class BatchScheduler {
   }
 
   stats(): SchedulerStats {
-    return { waiting: this.waiting.length, running: this.active.length, ...this.counters };
+    return { waiting: this.waiting.length, running: this.active.length, ...this.counters, prefixCacheBytes: this.prefixes?.byteLength ?? 0 };
   }
 
   /** Queues a sequence. Throws an invalid_input StageError when prompt + maxNewTokens exceeds the context. */
@@ -143,7 +157,30 @@ export class BatchScheduler {
       seq.slot = this.slots.acquire()!;
       seq.state = 'prefill';
       this.active.push(seq);
+      this.reusePrefix(seq);
     }
+  }
+
+  /** Starts `seq` from the kept prompt sharing most of its prefix; one position is always left to prefill (its logits). */
+  private reusePrefix(seq: Sequence): void {
+    const found = this.prefixes?.match(seq.spec.promptIds, seq.spec.embeds, seq.rowSize, seq.promptLength - 1);
+    if (!found) return;
+    this.runner.loadKv!(seq.slot, found.entry.kv, found.length);
+    seq.skipPrefill(found.length);
+    this.counters.prefixHits++;
+    this.counters.prefixReusedTokens += found.length;
+  }
+
+  /** Keeps a finished prompt's KV rows (only the prompt's: generated tokens are not part of a later prompt's start). */
+  private keepPrefix(seq: Sequence): void {
+    if (!this.prefixes || seq.prefilled !== seq.promptLength) return;
+    if (this.kvBytesPerToken * seq.promptLength > this.prefixes.maxBytes) return;
+    const ids = seq.spec.promptIds.slice();
+    const rows = seq.placeholdersIn(ids.length);
+    const embeds = rows > 0 ? seq.spec.embeds?.slice(0, rows * seq.rowSize) : undefined;
+    const kv = this.runner.saveKv!(seq.slot, ids.length);
+    this.kvBytesPerToken = kv.byteLength / ids.length;
+    this.prefixes.add({ ids, embeds, kv });
   }
 
   private async prefillTurn(): Promise<void> {
@@ -206,6 +243,7 @@ export class BatchScheduler {
   }
 
   private finish(seq: Sequence, reason: FinishReason): void {
+    this.keepPrefix(seq);
     this.leave(seq);
     if (reason === 'loop') this.counters.loopStops++;
     seq.settle.resolve({ tokens: seq.tokens, logprobs: seq.logprobs, finishReason: reason, probeLogprob: seq.probeLogprob, loop: seq.loop });

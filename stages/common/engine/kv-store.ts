@@ -26,6 +26,9 @@ export type KvArray = Float32Array | Uint16Array;
 /** `type`: as the decoder graph declares its cache inputs (graph/attention.ts), float32 when absent. */
 export interface KvShape { layers: number; maxSlots: number; kvHeads: number; maxContext: number; headDim: number; type?: KvCacheType }
 
+/** A copy of a slot's first `length` positions, per layer [kvHeads, length, headDim] (prefix-cache.ts keeps them). */
+export interface KvRows { length: number; keys: KvArray[]; values: KvArray[]; byteLength: number }
+
 const STRIDE_QUANTUM = 32;
 
 export class KvStore {
@@ -99,6 +102,36 @@ export class KvStore {
 
   append(row: number, seq: number): void {
     this.lengths[row] += seq;
+  }
+
+  /** Copies the keys/values of the slot's first `length` positions out of the store. */
+  copyOut(slot: number, length: number): KvRows {
+    const r = this.rowOfSlot.get(slot);
+    if (r === undefined || length > this.lengths[r]) throw new KvCapacityError(`slot ${slot} holds ${this.length(slot)} tokens, not ${length}`);
+    const { kvHeads, headDim } = this.shape;
+    const copy = (buf: KvArray) => {
+      const out = buf instanceof Uint16Array ? new Uint16Array(kvHeads * length * headDim) : new Float32Array(kvHeads * length * headDim);
+      for (let h = 0; h < kvHeads; h++) {
+        const from = (r * kvHeads + h) * this.stride * headDim;
+        out.set(buf.subarray(from, from + length * headDim), h * length * headDim);
+      }
+      return out;
+    };
+    const keys = this.keys.map(copy);
+    const values = this.values.map(copy);
+    return { length, keys, values, byteLength: 2 * keys.reduce((n, k) => n + k.byteLength, 0) };
+  }
+
+  /** Fills an empty slot's first `length` positions from `rows` (length ≤ rows.length); the slot then holds `length` tokens. */
+  copyIn(slot: number, rows: KvRows, length: number): void {
+    if (this.length(slot) !== 0 || length > rows.length) throw new KvCapacityError(`slot ${slot} must be empty and the copy hold ${length} positions`);
+    const r = this.row(slot);
+    this.reserve(slot, length);
+    const { kvHeads, headDim } = this.shape;
+    for (const [buf, src] of [...this.keys.map((k, l) => [k, rows.keys[l]]), ...this.values.map((v, l) => [v, rows.values[l]])] as [KvArray, KvArray][]) {
+      for (let h = 0; h < kvHeads; h++) buf.set(src.subarray(h * rows.length * headDim, (h * rows.length + length) * headDim), (r * kvHeads + h) * this.stride * headDim);
+    }
+    this.lengths[r] = length;
   }
 
   /** Frees a slot; the last live row moves into its place. */

@@ -4,6 +4,7 @@
 // when (sglang-omni's Scheduler / ModelRunner line). Runners are used only
 // inside worker threads: onnxruntime's run blocks the thread it runs on.
 import type { KvCacheType } from '../graph/attention.js';
+import type { KvRows } from './kv-store.js';
 import type { ConvertProgress, HashProgress } from '../graph/cache.js';
 import type { LinearPrecision, QuantKernel } from '../graph/context.js';
 import type { SpinPolicy } from '../onnx/session.js';
@@ -59,5 +60,9 @@ export interface DecoderRunner {
   length(slot: number): number;
   /** Frees a slot for a new sequence. */
   release(slot: number): void;
+  /** Copies the keys/values of a slot's first `length` positions (prefix reuse, prefix-cache.ts); absent = no reuse. */
+  saveKv?(slot: number, length: number): KvRows;
+  /** Starts an empty slot with the first `length` positions of a copy saveKv made. */
+  loadKv?(slot: number, rows: KvRows, length: number): void;
   dispose(): Promise<void>;
 }

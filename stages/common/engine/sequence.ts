@@ -83,6 +83,24 @@ export class Sequence {
     return { ids, embeds: this.spec.embeds.slice(from, from + pads * this.embedRowSize) };
   }
 
+  /** Records that the first `length` prompt positions are in the KV cache already (prefix reuse). */
+  skipPrefill(length: number): void {
+    this.prefilled = length;
+    this.embedRowsFed = this.placeholdersIn(length);
+  }
+
+  /** Placeholder ids among the first `length` prompt ids (the embedding rows they take). */
+  placeholdersIn(length: number): number {
+    let pads = 0;
+    for (let i = 0; i < length; i++) if (this.spec.promptIds[i] === this.embedTokenId) pads++;
+    return pads;
+  }
+
+  /** Floats per embedding row. */
+  get rowSize(): number {
+    return this.embedRowSize;
+  }
+
   /** Records that `chunk` is now in the KV cache. */
   advancePrefill(chunk: PrefillChunk): void {
     this.prefilled += chunk.ids.length;

@@ -6,7 +6,7 @@
 import ort from 'onnxruntime-node';
 import { DECODER_IO } from '../graph/decoder.js';
 import type { DecoderDims } from '../graph/dims.js';
-import { KvStore, type KvArray } from '../../common/engine/kv-store.js';
+import { KvStore, type KvArray, type KvRows } from '../../common/engine/kv-store.js';
 import type { KvCacheType } from '../../common/graph/attention.js';
 import type { DecoderRunner } from '../../common/engine/runner.js';
 
@@ -50,6 +50,10 @@ export class OnnxDecoderRunner implements DecoderRunner {
   length(slot: number): number { return this.kv.length(slot); }
 
   release(slot: number): void { this.kv.release(slot); }
+
+  saveKv(slot: number, length: number): KvRows { return this.kv.copyOut(slot, length); }
+
+  loadKv(slot: number, rows: KvRows, length: number): void { this.kv.copyIn(slot, rows, length); }
 
   async dispose(): Promise<void> {
     await this.session.release();
