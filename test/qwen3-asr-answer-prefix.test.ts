@@ -104,13 +104,13 @@ t.test('answer_prefix text: forcing the start of the greedy answer gives the sam
 t.test('answer_prefix_unfixed_tokens drops tokens from the end (at least one kept), never inside a character', async (t) => {
   const ids = tokenizer.encode('hello world again');
   t.ok(ids.length >= 3);
-  t.equal(codec.answerPrefix!('hello world again', 0, 'English'), 'hello world again');
-  t.equal(codec.answerPrefix!('hello world again', 2, 'English'), tokenizer.decode(ids.slice(0, ids.length - 2)));
-  t.equal(codec.answerPrefix!('hello world again', 1000, 'English'), tokenizer.decode(ids.slice(0, 1)), 'the first token stays, as max(1, n - k) in qwen-asr');
+  t.equal(codec.answerPrefix!('hello world again', 0), 'hello world again');
+  t.equal(codec.answerPrefix!('hello world again', 2), tokenizer.decode(ids.slice(0, ids.length - 2)));
+  t.equal(codec.answerPrefix!('hello world again', 1000), tokenizer.decode(ids.slice(0, 1)), 'the first token stays, as max(1, n - k) in qwen-asr');
   // "é" is two bytes: in a byte-level vocabulary without the merge it is two tokens.
   const accented = 'abé';
   const accentedIds = tokenizer.encode(accented);
-  const cut = codec.answerPrefix!(accented, 1, 'English');
+  const cut = codec.answerPrefix!(accented, 1);
   t.notOk(cut.includes('\uFFFD'), `no U+FFFD forced (${JSON.stringify(cut)} from ${accentedIds.length} tokens)`);
   t.ok(accented.startsWith(cut), 'the kept text is a prefix of the sent text');
   const segment = segmentOf(golden.inputs[0]);
@@ -126,7 +126,8 @@ t.test('bad prefixes: control tokens, several segments, wrong types and sizes (i
   for (const bad of ['hi<|im_end|>', '<|audio_pad|>', 'a<|im_start|>user']) {
     await t.rejects(run(job([segment], { answerPrefix: { text: bad, unfixedTokens: 0 } })), invalid('answer_prefix'), bad);
   }
-  await t.rejects(run(job([segment], { language: 'English', answerPrefix: { text: 'x<asr_text>y', unfixedTokens: 0 } })), invalid('answer_prefix'), '<asr_text> after a forced header');
+  const echoed = await run(job([segment], { language: 'English', maxNewTokens: 4, answerPrefix: { text: 'x<asr_text>y', unfixedTokens: 0 } }));
+  t.ok(echoed.result.text.startsWith('x<asr_text>y'), 'what a result text may hold (<asr_text> is not special) can be sent back');
   const ok = await run(job([segment], { maxNewTokens: 4, answerPrefix: { text: 'language English<asr_text>', unfixedTokens: 0 } }));
   t.equal(ok.result.language, 'English', 'the model header may be forced when the language is not');
   t.equal(ok.result.forced_text, '', 'a forced header shows no transcript text');

@@ -34,7 +34,7 @@ export function forcedAnswer(codec: AsrTextCodec, input: ForcedAnswerInput): For
   if (input.segmentCount > 1) {
     throw invalidParam('answer_prefix', `answer_prefix needs audio that is decoded as one segment; this audio was cut into ${input.segmentCount} (the features stage's max_segment_s, or chunking_strategy)`);
   }
-  const text = codec.answerPrefix(input.prefix.text, input.prefix.unfixedTokens, input.language);
+  const text = codec.answerPrefix(input.prefix.text, input.prefix.unfixedTokens);
   const base = codec.promptIds(input.context, input.audioTokens, input.language);
   const promptIds = codec.promptIds(input.context, input.audioTokens, input.language, text);
   // Tokenized as one string (as the official prompt_raw + prefix): the rendered prompt ends in "\n" or

@@ -10,7 +10,6 @@
 // the prompt; here the cut moves back to the character's start instead.
 import { StageError } from '../../../src/runtime/contracts.js';
 import { ERR_INVALID_PARAM } from '../../common/engine/errors.js';
-import { ASR_TEXT_TAG } from './parse.js';
 import type { QwenTokenizer } from './tokenizer.js';
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
@@ -25,16 +24,15 @@ function completeCharacters(tokenizer: QwenTokenizer, ids: number[]): boolean {
 }
 
 /**
- * The text to force: `prefix` less its last `unfixed` tokens. Control tokens are refused (they
- * would close the assistant turn or fake audio); `<asr_text>` is allowed when the model writes the
- * language header itself (no forced language), as the official raw output carries it.
+ * The text to force: `prefix` less its last `unfixed` tokens. Special tokens are refused (they
+ * would close the assistant turn or fake audio); other added tokens such as <asr_text> pass,
+ * as the official raw output carries it: whatever a result's text holds can be sent back.
  */
-export function answerPrefixText(tokenizer: QwenTokenizer, prefix: string, unfixed: number, forcedLanguage: boolean): string {
+export function answerPrefixText(tokenizer: QwenTokenizer, prefix: string, unfixed: number): string {
   const ids = tokenizer.encode(prefix);
-  const control = ids.find((id) => tokenizer.isAddedToken(id) && (forcedLanguage || tokenizer.tokenToId(ASR_TEXT_TAG) !== id));
+  const control = ids.find((id) => tokenizer.isSpecial(id));
   if (control !== undefined) {
-    const allowed = forcedLanguage ? '' : ` (only ${ASR_TEXT_TAG} may appear, ending the language header)`;
-    throw new StageError(ERR_INVALID_PARAM, `answer_prefix must not contain control tokens such as ${tokenizer.decode([control])}${allowed}`, 'invalid_input', 'answer_prefix');
+    throw new StageError(ERR_INVALID_PARAM, `answer_prefix must not contain control tokens such as ${tokenizer.decode([control])}`, 'invalid_input', 'answer_prefix');
   }
   if (ids.length === 0) return '';
   let keep = Math.max(1, ids.length - unfixed);

@@ -18,7 +18,7 @@ export interface AsrTextCodec {
   /** `answer`: text the answer is forced to start with (answerPrefix's result), tokenized with the prompt as one string. */
   promptIds(context: string, audioTokens: number, language: string | undefined, answer?: string): Int32Array;
   /** request answer_prefix → the text to force: its last `unfixed` tokens dropped; invalid_input on control tokens. */
-  answerPrefix?(prefix: string, unfixed: number, language: string | undefined): string;
+  answerPrefix?(prefix: string, unfixed: number): string;
   detokenizer(): { push(id: number): string; flush(): string };
   /** Generated ids → text, special tokens dropped (<asr_text> stays, for parse). */
   decode(ids: ArrayLike<number>): string;
@@ -74,7 +74,7 @@ export function loadAsrText(dir: string): AsrText {
 
   const codec: AsrTextCodec = {
     promptIds: (context, audioTokens, language, answer) => prompts.build({ context, audioTokens, language, answer }),
-    answerPrefix: (prefix, unfixed, language) => answerPrefixText(tokenizer, prefix, unfixed, language !== undefined),
+    answerPrefix: (prefix, unfixed) => answerPrefixText(tokenizer, prefix, unfixed),
     detokenizer: () => new StreamingDetokenizer(tokenizer),
     decode: (ids) => tokenizer.decode(ids, { skipSpecial: true }),
     parse: (raw, forcedLanguage) => parseAsrOutput(raw, forcedLanguage),
