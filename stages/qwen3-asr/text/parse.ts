@@ -3,73 +3,17 @@
 // silence as `language None<asr_text>`; with a forced language the header is
 // part of the prompt, so everything generated is transcript.
 
+import { fixRepetitions } from './repetitions.js';
+
+export { fixRepetitions, REPETITION_THRESHOLD } from './repetitions.js';
+
 export const ASR_TEXT_TAG = '<asr_text>';
 const LANGUAGE_PREFIX = 'language ';
-/** qwen-asr's threshold: runs longer than this are decoding loops, not speech. */
-export const REPETITION_THRESHOLD = 20;
-/** Longest repeated pattern (in characters) that is looked for. */
-const MAX_PATTERN_CHARS = 20;
 
 export interface ParsedOutput {
   text: string;
   /** Language the model named, capitalised ("English"); '' for no speech or no header. */
   language: string;
-}
-
-/** A character repeated more than `threshold` times in a row becomes one. */
-function collapseCharRuns(s: string, threshold: number): string {
-  const chars = Array.from(s);
-  let out = '';
-  for (let i = 0; i < chars.length;) {
-    let run = 1;
-    while (i + run < chars.length && chars[i + run] === chars[i]) run++;
-    out += run > threshold ? chars[i] : chars.slice(i, i + run).join('');
-    i += run;
-  }
-  return out;
-}
-
-/** Length of the run of `pattern` copies starting at `start`, when there are at least `threshold` of them. */
-function patternRun(chars: string[], start: number, k: number, threshold: number): number {
-  const same = (a: number, b: number) => {
-    for (let j = 0; j < k; j++) if (chars[a + j] !== chars[b + j]) return false;
-    return true;
-  };
-  let copies = 1;
-  while (start + (copies + 1) * k <= chars.length && same(start, start + copies * k)) copies++;
-  return copies >= threshold ? copies * k : 0;
-}
-
-/**
- * The first pattern of 1..20 characters repeated `threshold` or more times becomes one copy,
- * and the rest is scanned again. Like the reference, a run is only looked for where at least
- * 2·threshold characters remain.
- */
-function collapsePatternRuns(s: string, threshold: number): string {
-  let chars = Array.from(s);
-  let out = '';
-  let i = 0;
-  while (i <= chars.length - 2 * threshold) {
-    let runLength = 0;
-    let k = 1;
-    for (; k <= MAX_PATTERN_CHARS && i + k * threshold <= chars.length; k++) {
-      runLength = patternRun(chars, i, k, threshold);
-      if (runLength) break;
-    }
-    if (runLength) {
-      out += chars.slice(i, i + k).join('');
-      chars = chars.slice(i + runLength);
-      i = 0;
-    } else {
-      out += chars[i++];
-    }
-  }
-  return out + chars.slice(i).join('');
-}
-
-/** qwen-asr's detect_and_fix_repetitions: collapses decoding loops (character runs, then pattern runs). */
-export function fixRepetitions(text: string, threshold = REPETITION_THRESHOLD): string {
-  return collapsePatternRuns(collapseCharRuns(text, threshold), threshold);
 }
 
 // Python's str.strip() and str.splitlines(), which the reference uses: both know more
@@ -81,6 +25,9 @@ const pyStrip = (s: string) => s.replace(PY_STRIP, '');
 const PY_LEADING_SPACE = new RegExp(`^[${PY_SPACE}]+`);
 /** Python's str.lstrip(): what the parsed text loses at its start, so a stream can drop the same. */
 export const pyStripStart = (s: string) => s.replace(PY_LEADING_SPACE, '');
+const PY_TRAILING_SPACE = new RegExp(`[${PY_SPACE}]+$`);
+/** Python's str.rstrip(): what the parsed text loses at its end, so a stream can hold the same back. */
+export const pyStripEnd = (s: string) => s.replace(PY_TRAILING_SPACE, '');
 
 /** "ENGLISH" → "English": the model's names have an initial capital and the rest lower case. */
 export function normaliseLanguageName(name: string): string {
