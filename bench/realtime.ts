@@ -6,13 +6,21 @@
 // shape), so its CPU is this process's. Per N it reports:
 //   end of speech → completed   (the speaker's last sample → the turn's transcript;
 //                                includes the VAD's silence_duration_ms wait)
-//   end of speech → first delta
-//   delta cadence               (ms between consecutive deltas of a turn)
-//   decode steps per audio second, measured, and what re-decoding each turn from
-//                                scratch every 2 s (the official streaming recipe
-//                                without KV reuse) would take on the same turns
-//   CPU per stream (cores), RSS at start / peak / end, failed turns and errors.
+//   deltas during speech        (turns with a delta before speech_stopped; partials
+//                                every --partial-interval-s of speech, partials.ts)
+//   partial latency             (audio → delta: from the arrival of the last audio
+//                                the delta's text was decoded from, to the delta;
+//                                the server's histogram, quantiles interpolated)
+//   speech start → first delta, end of speech → first delta, delta cadence
+//   decoder tokens (prefilled + generated) per audio second, measured, and what
+//                                re-decoding each turn from scratch every 2 s (the
+//                                official recipe without KV reuse) would take
+//   CPU per stream (cores); stability: failed turns, error events, sessions closed
+//                                by the server, turns whose deltas do not join to
+//                                the completed text, RSS by quarter of the run and
+//                                its growth over the second half.
 // The machine is checked quiet first (bench/quiet.ts) and the verdict printed.
+// Exit 3 when a turn failed, a session was dropped or deltas did not join.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -28,9 +36,11 @@ import { Resampler } from '../stages/audio/resample.js';
 import { parseScriptArgs } from './args.js';
 import { QuietMeter } from './quiet.js';
 
-const USAGE = `Usage: node dist/bench/realtime.js [--sessions 1,8,32] [--duration-s 120] [--shape tiny|0.6b] [--model-path DIR] [--precision int8|fp32]
+const USAGE = `Usage: node dist/bench/realtime.js [--sessions 1,8,32] [--duration-s 120] [--shape tiny|0.6b] [--model-path DIR] [--precision int8|fp32] [--partial-interval-s 2]
   Streams LibriVox speech at real time into N concurrent /v1/realtime sessions for --duration-s each
-  and prints per-turn latency, delta cadence, decode steps per audio second and CPU per stream.`;
+  and prints per-turn latency, partial (during-speech) delta latency, delta cadence, decoder tokens
+  per audio second, CPU per stream and the run's stability (failures, dropped sessions, RSS).
+  --partial-interval-s 0 turns partials off (deltas only after each turn).`;
 
 const { values } = parseScriptArgs(USAGE, {
   options: {
@@ -39,6 +49,7 @@ const { values } = parseScriptArgs(USAGE, {
     shape: { type: 'string', default: 'tiny' },
     'model-path': { type: 'string' },
     precision: { type: 'string', default: 'int8' },
+    'partial-interval-s': { type: 'string', default: '2' },
   },
 });
 const counts = values.sessions!.split(',').map(Number);
@@ -63,42 +74,57 @@ function clips(): { name: string; pcm: Buffer; seconds: number }[] {
   });
 }
 
-interface Turn { item: string; endOfSpeech: number; stoppedAt?: number; deltas: number[]; completedAt?: number; failed?: boolean; seconds?: number }
+interface Turn { item: string; startedAt: number; endOfSpeech?: number; stoppedAt?: number; deltas: number[]; text: string[]; transcript?: string; completedAt?: number; failed?: boolean; seconds?: number }
+interface Run { turns: Turn[]; errors: string[]; dropped: number }
 
 /** One speaker: streams clips and gaps at real time until `until`; records its turns. */
-async function speaker(url: string, audio: Buffer, until: number, turns: Turn[], errors: string[]): Promise<void> {
+async function speaker(who: number, url: string, audio: Buffer, until: number, run: Run): Promise<void> {
+  const { turns, errors } = run;
   const ws = new WebSocket(url);
   await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)));
+  let closing = false;
+  ws.once('close', (code: number) => void (closing || (run.dropped++, errors.push(`session closed by the server: ${code}`))));
   const started = performance.now();
   const byItem = new Map<string, Turn>();
   ws.on('message', (data: Buffer) => {
     const e = JSON.parse(data.toString()) as Record<string, unknown> & { type: string; item_id?: string };
     const now = performance.now();
-    if (e.type === 'input_audio_buffer.speech_stopped') {
+    const turn = e.item_id === undefined ? undefined : byItem.get(e.item_id);
+    if (e.type === 'input_audio_buffer.speech_started') {
+      const begun: Turn = { item: e.item_id!, startedAt: now, deltas: [], text: [] };
+      byItem.set(begun.item, begun);
+      turns.push(begun);
+    } else if (e.type === 'input_audio_buffer.speech_stopped' && turn) {
       // audio positions are send times: the stream is paced at real time from `started`
-      const turn: Turn = { item: e.item_id!, endOfSpeech: started + ((e.audio_end_ms as number) - 100), stoppedAt: now, deltas: [] };
-      byItem.set(turn.item, turn);
-      turns.push(turn);
-    } else if (e.type === 'conversation.item.input_audio_transcription.delta') byItem.get(e.item_id!)?.deltas.push(now);
-    else if (e.type === 'conversation.item.input_audio_transcription.completed') {
-      const turn = byItem.get(e.item_id!);
-      if (turn) Object.assign(turn, { completedAt: now, seconds: (e.usage as { seconds: number }).seconds });
+      Object.assign(turn, { endOfSpeech: started + ((e.audio_end_ms as number) - 100), stoppedAt: now });
+    } else if (e.type === 'conversation.item.input_audio_transcription.delta' && turn) {
+      turn.deltas.push(now);
+      turn.text.push(e.delta as string);
+    } else if (e.type === 'conversation.item.input_audio_transcription.completed' && turn) {
+      Object.assign(turn, { completedAt: now, seconds: (e.usage as { seconds: number }).seconds, transcript: e.transcript });
     } else if (e.type === 'conversation.item.input_audio_transcription.failed') {
-      const turn = byItem.get(e.item_id!);
       if (turn) turn.failed = true;
       errors.push(JSON.stringify(e.error));
     } else if (e.type === 'error') errors.push(JSON.stringify(e.error));
   });
   const step = 48 * CHUNK_MS;
-  for (let at = 0, n = 0; performance.now() < until; at = (at + step) % audio.length, n++) {
-    ws.send(JSON.stringify({ type: 'input_audio_buffer.append', audio: audio.subarray(at, at + step).toString('base64') }));
+  // Each speaker starts at its own place and each pass over the clips gets its own gain, so no
+  // two turns carry the same samples: the encoder's and decoder's caches must not hit across them.
+  const chunk = Buffer.alloc(step);
+  for (let at = (who * 37 * step) % audio.length, n = 0, pass = 0; performance.now() < until; n++) {
+    const gain = 1 - 0.003 * ((who * 31 + pass) % 97);
+    for (let i = 0; i < step; i += 2) chunk.writeInt16LE(Math.round(audio.readInt16LE((at + i) % audio.length) * gain), i);
+    ws.send(JSON.stringify({ type: 'input_audio_buffer.append', audio: chunk.toString('base64') }));
+    at += step;
+    if (at >= audio.length) (at -= audio.length), pass++;
     const due = started + (n + 1) * CHUNK_MS;
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - performance.now())));
   }
   // the last turn: silence long enough for the VAD to end it, then wait for its transcript
   for (let i = 0; i < 10; i++) ws.send(JSON.stringify({ type: 'input_audio_buffer.append', audio: Buffer.alloc(step).toString('base64') }));
   const deadline = performance.now() + 60_000;
-  while (turns.some((t) => byItem.has(t.item) && !t.completedAt && !t.failed) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  while (turns.some((t) => byItem.has(t.item) && t.stoppedAt && !t.completedAt && !t.failed) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  closing = true;
   ws.close();
 }
 
@@ -114,6 +140,33 @@ async function metricValue(base: string, name: string): Promise<number> {
   return text.split('\n').filter((l) => l.startsWith(name)).reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
 }
 
+/** The cumulative buckets of a histogram in /metrics: upper bound (le) → count. */
+async function histogram(base: string, name: string): Promise<Map<number, number>> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const out = new Map<number, number>();
+  for (const line of text.split('\n').filter((l) => l.startsWith(`${name}_bucket{`))) {
+    const le = /le="([^"]+)"/.exec(line)![1];
+    out.set(le === '+Inf' ? Infinity : Number(le), Number(line.split(' ').pop()));
+  }
+  return out;
+}
+
+/** Quantiles of the observations between two readings of a histogram, linear within a bucket. */
+function histogramStat(before: Map<number, number>, after: Map<number, number>): string {
+  const bounds = [...after.keys()].sort((a, b) => a - b);
+  const counts = bounds.map((b) => after.get(b)! - (before.get(b) ?? 0));
+  const total = counts[counts.length - 1] ?? 0;
+  if (total === 0) return 'n/a (no partial delta)';
+  const q = (p: number) => {
+    const i = counts.findIndex((c) => c >= p * total);
+    const lo = i === 0 ? 0 : bounds[i - 1];
+    const below = i === 0 ? 0 : counts[i - 1];
+    if (bounds[i] === Infinity) return `>${lo * 1000}`;
+    return (1000 * (lo + ((bounds[i] - lo) * (p * total - below)) / Math.max(1, counts[i] - below))).toFixed(0);
+  };
+  return `p50 ${q(0.5)} / p90 ${q(0.9)} ms over ${total} deltas (bucket-interpolated)`;
+}
+
 const meter = new QuietMeter();
 console.log(await meter.banner());
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-realtime-'));
@@ -123,6 +176,7 @@ if (!modelPath) {
   await makeCheckpoint({ size: values.shape as CheckpointSize, out: modelPath, seed: 3 });
 }
 process.env.SGL_OMNI_REALTIME_MAX_SESSIONS = String(Math.max(...counts) + 1);
+process.env.SGL_OMNI_REALTIME_PARTIAL_INTERVAL_S = values['partial-interval-s'];
 const resolved = await loadPipelineConfig(path.join(repoRoot(), 'pipelines/qwen3-asr.yaml'), {
   overrides: [['stages.encoder.options.precision', values.precision!], ['stages.decoder.options.precision', values.precision!]],
 });
@@ -133,47 +187,71 @@ await pipeline.ready();
 const audio = Buffer.concat(clips().flatMap((c) => [c.pcm, Buffer.alloc(GAP_S * 48_000)]));
 console.log(`model: ${values['model-path'] ?? `made ${values.shape} checkpoint`} (${values.precision}); clips: ${clips().length} LibriVox utterances + ${GAP_S} s gaps, looped; ${durationS} s per run`);
 
+let failedRuns = 0;
+const partialOutcomes = ['completed', 'skipped', 'failed', 'cancelled'] as const;
+const partialCounts = async () => Promise.all(partialOutcomes.map((o) => metricValue(base, `sgl_omni_realtime_partials_total{outcome="${o}"}`)));
 for (const n of counts) {
-  const turns: Turn[] = [];
-  const errors: string[] = [];
-  const stepsBefore = await metricValue(base, 'sgl_omni_worker_decode_steps');
-  const tokensBefore = await metricValue(base, 'sgl_omni_worker_generated_tokens');
+  const run: Run = { turns: [], errors: [], dropped: 0 };
+  const { turns, errors } = run;
+  const worker = async () => Promise.all(['decode_steps', 'generated_tokens', 'prefill_tokens'].map((m) => metricValue(base, `sgl_omni_worker_${m}`)));
+  const workerBefore = await worker();
+  const partialsBefore = await partialCounts();
+  const latencyBefore = await histogram(base, 'sgl_omni_realtime_partial_delta_seconds');
   const rss: number[] = [process.memoryUsage().rss];
   const rssTimer = setInterval(() => rss.push(process.memoryUsage().rss), 1000);
   const cpuBefore = process.cpuUsage();
   const { quiet } = await meter.measure(async () => {
     const until = performance.now() + durationS * 1000;
-    await Promise.all(Array.from({ length: n }, () => speaker(`${base.replace('http', 'ws')}/v1/realtime?model=bench`, audio, until, turns, errors)));
+    await Promise.all(Array.from({ length: n }, (_, who) => speaker(who, `${base.replace('http', 'ws')}/v1/realtime?model=bench`, audio, until, run)));
   });
   clearInterval(rssTimer);
   rss.push(process.memoryUsage().rss);
   const cpu = process.cpuUsage(cpuBefore);
-  const steps = (await metricValue(base, 'sgl_omni_worker_decode_steps')) - stepsBefore;
-  const done = turns.filter((t) => t.completedAt);
-  const audioS = done.reduce((s, t) => s + (t.seconds ?? 0), 0);
-  const generated = (await metricValue(base, 'sgl_omni_worker_generated_tokens')) - tokensBefore;
-  // Decoder tokens (audio tokens prefilled + text generated) per audio second, as run: each turn
-  // once. From scratch every 2 s (the official recipe without KV reuse): a turn of D s is decoded
-  // at 2, 4, … s and at its end, each pass prefilling its audio so far and generating its text so
-  // far (text taken ∝ audio, at the measured rate).
+  await new Promise((resolve) => setTimeout(resolve, 1100)); // the decoder publishes its counters once a second
+  const [steps, generated, prefilled] = (await worker()).map((v, i) => v - workerBefore[i]);
+  const partials = (await partialCounts()).map((v, i) => `${v - partialsBefore[i]} ${partialOutcomes[i]}`).join(', ');
+  const latency = histogramStat(latencyBefore, await histogram(base, 'sgl_omni_realtime_partial_delta_seconds'));
+  const ended = turns.filter((t) => t.stoppedAt);
+  const done = ended.filter((t) => t.completedAt);
+  const failed = ended.filter((t) => t.failed).length;
+  const lost = ended.length - done.length - failed;
+  const unjoined = done.filter((t) => t.text.join('') !== t.transcript).length;
+  const during = done.filter((t) => t.deltas.some((d) => d < t.stoppedAt!)).length;
+  const audioS = done.reduce((sum, t) => sum + (t.seconds ?? 0), 0);
+  // Decoder tokens (prefilled + generated) per audio second, as run (partials, final decodes, probes).
+  // From scratch every 2 s (the official recipe without KV reuse): a turn of D s is decoded at 2, 4, … s
+  // and at its end, each pass prefilling its audio so far and generating its text so far (text ∝ audio).
   const genPerS = generated / Math.max(1, audioS);
-  const asRun = AUDIO_TOKENS_PER_S + genPerS;
+  const asRun = (prefilled + generated) / Math.max(1, audioS);
+  const once = AUDIO_TOKENS_PER_S + genPerS;
   const scratch = done.reduce((sum, t) => {
     const d = t.seconds ?? 0;
     let cost = 0;
-    for (let k = RECIPE_CHUNK_S; k < d; k += RECIPE_CHUNK_S) cost += k * asRun;
-    return sum + cost + d * asRun;
+    for (let k = RECIPE_CHUNK_S; k < d; k += RECIPE_CHUNK_S) cost += k * once;
+    return sum + cost + d * once;
   }, 0) / Math.max(1, audioS);
   const mb = (b: number) => (b / 2 ** 20).toFixed(0);
-  console.log(`\nN=${n}: ${turns.length} turns, ${done.length} completed, ${turns.filter((t) => t.failed).length} failed, ${errors.length} errors${errors.length ? ` (first: ${errors[0]})` : ''}; machine ${quiet.disturbed ? `DISTURBED (others used ${quiet.otherCores.toFixed(2)} cores)` : 'quiet'}`);
-  console.log(`  end of speech → completed: ${stat(done.map((t) => t.completedAt! - t.endOfSpeech))}`);
+  const quarter = (f: number) => mb(rss[Math.min(rss.length - 1, Math.round(f * (rss.length - 1)))]);
+  const half = rss.slice(Math.floor(rss.length / 2));
+  console.log(`\nN=${n}: ${ended.length} turns, ${done.length} completed, ${failed} failed, ${lost} without an answer, ${run.dropped} sessions dropped, ${errors.length} errors${errors.length ? ` (first: ${errors[0]})` : ''}; machine ${quiet.disturbed ? `DISTURBED (others used ${quiet.otherCores.toFixed(2)} cores)` : 'quiet'}`);
+  console.log(`  deltas joined = completed: ${done.length - unjoined}/${done.length} turns; deltas during speech: ${during}/${done.length} turns; partials: ${partials}`);
+  console.log(`  partial latency (audio → delta): ${latency}`);
+  console.log(`  end of speech → completed: ${stat(done.map((t) => t.completedAt! - t.endOfSpeech!))}`);
   console.log(`  speech_stopped → completed: ${stat(done.map((t) => t.completedAt! - t.stoppedAt!))}`);
-  console.log(`  end of speech → first delta: ${stat(done.filter((t) => t.deltas.length).map((t) => t.deltas[0] - t.endOfSpeech))}`);
+  console.log(`  speech start → first delta: ${stat(done.filter((t) => t.deltas.length).map((t) => t.deltas[0] - t.startedAt))}`);
+  const afterEnd = done.flatMap((t) => t.deltas.filter((d) => d >= t.endOfSpeech!).slice(0, 1).map((d) => d - t.endOfSpeech!));
+  console.log(`  end of speech → first delta after it: ${stat(afterEnd)}`);
   console.log(`  delta cadence: ${stat(done.flatMap((t) => t.deltas.slice(1).map((d, i) => d - t.deltas[i])))}`);
-  console.log(`  decoder: ${steps} batched steps, ${generated} tokens generated for ${audioS.toFixed(0)} s of turns; decoder tokens per audio second ${asRun.toFixed(1)} (${AUDIO_TOKENS_PER_S} prefilled + ${genPerS.toFixed(1)} generated) vs ~${scratch.toFixed(1)} re-decoding from scratch every ${RECIPE_CHUNK_S} s (${(scratch / asRun).toFixed(1)}x; estimated on the same turns)`);
-  console.log(`  CPU: ${((cpu.user + cpu.system) / 1e6 / (quiet.wallMs / 1000) / n).toFixed(3)} cores per stream (${((cpu.user + cpu.system) / 1e6 / (quiet.wallMs / 1000)).toFixed(2)} in all); RSS start ${mb(rss[0])} / peak ${mb(Math.max(...rss))} / end ${mb(rss[rss.length - 1])} MB`);
+  console.log(`  decoder: ${steps} batched steps; ${prefilled} tokens prefilled + ${generated} generated for ${audioS.toFixed(0)} s of turns = ${asRun.toFixed(1)} per audio second vs ~${scratch.toFixed(1)} re-decoding from scratch every ${RECIPE_CHUNK_S} s (${(scratch / Math.max(asRun, 1e-9)).toFixed(1)}x; estimated on the same turns) and ${once.toFixed(1)} decoding each turn once`);
+  console.log(`  CPU: ${((cpu.user + cpu.system) / 1e6 / (quiet.wallMs / 1000) / n).toFixed(3)} cores per stream (${((cpu.user + cpu.system) / 1e6 / (quiet.wallMs / 1000)).toFixed(2)} in all)`);
+  console.log(`  RSS by quarter: ${[0, 0.25, 0.5, 0.75, 1].map(quarter).join(' / ')} MB, peak ${mb(Math.max(...rss))} MB; growth over the second half ${mb(half[half.length - 1] - Math.min(...half))} MB`);
+  if (failed || lost || run.dropped || unjoined) failedRuns++;
 }
 await app.close();
 await pipeline.close();
 fs.rmSync(dir, { recursive: true, force: true });
 console.log(`\nload average at the end: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+if (failedRuns) {
+  console.log(`${failedRuns} run(s) had failed or unanswered turns, dropped sessions or deltas that do not join: exit 3`);
+  process.exitCode = 3;
+}

@@ -7,6 +7,8 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { ServerMetrics } from '../../metrics.js';
 
 const LATENCY_BUCKETS_S = [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60];
+/** A partial delta trails its audio by about one partial interval (2 s) plus decode time: finer there. */
+const PARTIAL_BUCKETS_S = [0.25, 0.5, 1, 1.5, 2, 2.5, 3, 3.5, 4, 5, 6, 8, 10, 15, 30, 60];
 
 export type TurnOutcome = 'completed' | 'failed' | 'cancelled';
 /** skipped: due, but the pipeline was busy (partials.ts PartialGate); counted once per due partial. */
@@ -31,7 +33,7 @@ export class RealtimeMetrics {
     this.firstDeltaSeconds = new Histogram({ name: `${prefix}realtime_first_delta_seconds`, help: 'Time from the end of a turn to its first transcript delta', buckets: LATENCY_BUCKETS_S, registers });
     this.partials = new Counter({ name: `${prefix}realtime_partials_total`, help: 'Decodes of turns in progress, by outcome (skipped: the pipeline was busy)', labelNames: ['outcome'], registers });
     this.partialsRunning = new Gauge({ name: `${prefix}realtime_partials_running`, help: 'Decodes of turns in progress in the pipeline now', registers });
-    this.partialDeltaSeconds = new Histogram({ name: `${prefix}realtime_partial_delta_seconds`, help: 'Time from the arrival of the last audio a partial delta was decoded from to the delta', buckets: LATENCY_BUCKETS_S, registers });
+    this.partialDeltaSeconds = new Histogram({ name: `${prefix}realtime_partial_delta_seconds`, help: 'Time from the arrival of the last audio a partial delta was decoded from to the delta', buckets: PARTIAL_BUCKETS_S, registers });
   }
 
   static of(metrics: ServerMetrics): RealtimeMetrics {
