@@ -52,21 +52,23 @@ export interface Variant {
   kernels: { encoder?: QuantKernel; decode?: QuantKernel; prefill?: QuantKernel };
   /** Element type of the decoder's KV cache (common/graph/attention.ts). */
   kvCache: KvCacheType;
+  /** The decoder updates its cache in place (GroupQueryAttention; qwen3-asr/graph/decoder.ts DecoderCache). */
+  kvInPlace: boolean;
 }
 
 /**
  * `fp32`, `int8`, `int4`: blockwise kernels (MatMulNBits). `int8+pc`: the per-channel int8 kernel
  * (MatMulInteger, activations per row) in the encoder, prefill and decode steps. `int4+pc-prefill` (any
  * quantised precision): per-channel in the encoder and prefill, the precision's blockwise kernel
- * for decode steps (two decoder sessions). `+kv16`: a float16 KV cache. A trailing `+spin`: decoder
- * threads spin during runs.
+ * for decode steps (two decoder sessions). `+kv16`: a float16 KV cache; `+gqa`: a float32 cache the
+ * graph updates in place (GroupQueryAttention). A trailing `+spin`: decoder threads spin during runs.
  */
 export function parseVariant(spec: string): Variant {
-  const m = /^(fp32|fp16|int8|int4)(?:\+(pc|pc-prefill))?(\+kv16)?(\+spin)?$/.exec(spec);
-  if (!m) throw new Error(`unknown precision "${spec}": use fp32, int8, int4, or int8/int4 with +pc or +pc-prefill, then optionally +kv16, then +spin`);
+  const m = /^(fp32|fp16|int8|int4)(?:\+(pc|pc-prefill))?(\+kv16|\+gqa)?(\+spin)?$/.exec(spec);
+  if (!m) throw new Error(`unknown precision "${spec}": use fp32, int8, int4, or int8/int4 with +pc or +pc-prefill, then optionally +kv16 or +gqa, then +spin`);
   const precision = m[1] as Precision;
   if (m[2] && precision !== 'int8' && precision !== 'int4') throw new Error(`${spec}: the per-channel kernel is for int8 and int4`);
   const pc = 'per-channel' as const;
   const kernels = m[2] === 'pc' ? { encoder: pc, decode: pc, prefill: pc } : m[2] === 'pc-prefill' ? { encoder: pc, prefill: pc } : {};
-  return { label: spec, precision, kernels, kvCache: m[3] ? 'float16' : 'float32', spin: m[4] ? 'during-runs' : 'never' };
+  return { label: spec, precision, kernels, kvCache: m[3] === '+kv16' ? 'float16' : 'float32', kvInPlace: m[3] === '+gqa', spin: m[4] ? 'during-runs' : 'never' };
 }

@@ -30,8 +30,9 @@ Qwen3-ASR speed by phase and precision (random real-shape checkpoint), min / med
 alternating rounds; ratios against the first precision, refused when a round stayed disturbed.
 +pc: per-channel int8 kernel (MatMulInteger) in encoder, prefill and decode; +pc-prefill: in
 encoder and prefill only, the precision's blockwise kernel (MatMulNBits) for decode steps; +kv16: a
-float16 KV cache (half the memory per slot); a trailing +spin: decoder pool threads spin during each
-run (e.g. int4+kv16, int4+spin, int4+pc-prefill+kv16+spin).`;
+float16 KV cache (half the memory per slot); +gqa: the decoder updates a float32 cache in place with
+GroupQueryAttention (half the kernels per step); a trailing +spin: decoder pool threads spin during
+each run (e.g. int4+gqa, int4+kv16, int4+pc-prefill+gqa+spin).`;
 const { values } = parseScriptArgs(USAGE, {
   options: {
     size: { type: 'string', default: '0.6b' },
@@ -112,7 +113,7 @@ for (const variant of variants) {
 async function convertVariant(v: Variant): Promise<string> {
   let lastTenth = -1;
   const onProgress = (p: ConvertProgress) => { const tenth = Math.floor((p.doneElements / p.totalElements) * 10); if (tenth !== lastTenth) { lastTenth = tenth; log(`  ${p.part} ${tenth * 10}%`); } };
-  const opts = { cacheDir: graphs, precision: v.precision, onProgress, modelPath: modelDir, kvCache: v.kvCache };
+  const opts = { cacheDir: graphs, precision: v.precision, onProgress, modelPath: modelDir, kvCache: v.kvCache, kvInPlace: v.kvInPlace };
   const spec = loadModelSpec(modelDir);
   ensureGraph(spec, 'encoder', { ...opts, quantKernel: v.kernels.encoder });
   if (v.kernels.prefill && v.kernels.prefill !== v.kernels.decode) ensureGraph(spec, 'decoder', { ...opts, quantKernel: v.kernels.prefill });

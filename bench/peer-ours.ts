@@ -79,7 +79,7 @@ export class OursUnderTest extends PhaseRecorder {
     const { precision, kernels } = o.variant;
     const opts = { modelPath: o.modelPath, cacheDir: o.cacheDir, precision, device: 'cpu', threads: o.threads };
     const enc = await createEncoderRunner({ ...opts, quantKernel: kernels.encoder });
-    const dec = await createDecoderRunner({ ...opts, quantKernel: kernels.decode, prefillQuantKernel: kernels.prefill, spin: o.variant.spin, kvCache: o.variant.kvCache, maxSlots: BATCH, maxContext: o.maxContext });
+    const dec = await createDecoderRunner({ ...opts, quantKernel: kernels.decode, prefillQuantKernel: kernels.prefill, spin: o.variant.spin, kvCache: o.variant.kvCache, kvInPlace: o.variant.kvInPlace, maxSlots: BATCH, maxContext: o.maxContext });
     return new OursUnderTest(label, enc, dec, o.newTokens);
   }
 

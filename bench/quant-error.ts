@@ -12,7 +12,8 @@
 // through the golden greedy ids, each step's logits against the same weights
 // with a float32 cache (max relative error, argmax agreement) — prefill logits
 // cannot show it, a prompt never reads the stored cache.
-// Usage: node dist/bench/quant-error.js [--precisions fp32,int8,int4,int8+pc,int4+pc-prefill,fp32+kv16,int4+kv16]
+// A +gqa precision runs the in-place cache (GroupQueryAttention) through the same columns.
+// Usage: node dist/bench/quant-error.js [--precisions fp32,int8,int4,int8+pc,int4+pc-prefill,fp32+kv16,int4+kv16,fp32+gqa,int4+gqa]
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,7 +27,7 @@ import type { KvCacheType } from '../stages/common/graph/attention.js';
 import { decoderAgreement } from '../stages/common/reference/decoder-agreement.js';
 import { createDecoderRunner } from '../stages/qwen3-asr/runner/index.js';
 
-const { values } = parseArgs({ options: { precisions: { type: 'string', default: 'fp32,int8,int4,int8+pc,int4+pc-prefill,fp32+kv16,int4+kv16' } } });
+const { values } = parseArgs({ options: { precisions: { type: 'string', default: 'fp32,int8,int4,int8+pc,int4+pc-prefill,fp32+kv16,int4+kv16,fp32+gqa,int4+gqa' } } });
 const variants = values.precisions!.split(',').map(parseVariant);
 const root = path.join(repoRoot(), 'test/fixtures/golden');
 const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'quant-error-'));
@@ -61,8 +62,8 @@ try {
   console.log('set                 precision         encoder max / median    logits max / median   greedy all ids   first diff step');
   for (const name of fs.readdirSync(root).filter((n) => fs.existsSync(path.join(root, n, 'manifest.json'))).sort()) {
     const golden = new GoldenSet(path.join(root, name));
-    for (const { label: precision, precision: p, kernels, kvCache } of variants) {
-      const run = await runGolden(golden, { precision: p, cacheDir, kernels, kvCache });
+    for (const { label: precision, precision: p, kernels, kvCache, kvInPlace } of variants) {
+      const run = await runGolden(golden, { precision: p, cacheDir, kernels, kvCache, kvInPlace });
       const enc = [...run.encoderError.values()].flatMap((x) => [x.alone, x.batched]);
       const logits = run.decoded.map((d) => d.logitsError);
       const firstDiff = run.decoded.map((d) => d.greedy.findIndex((id, i) => id !== d.expected[i])).filter((i) => i >= 0);

@@ -2,14 +2,16 @@
 // one shape (different seeds) sharing a cache each get their own graphs and
 // outputs; a byte changed in place (even with its mtime put back) makes a new
 // entry; digests are remembered so a second start reads nothing; a hub blob is
-// named by its sha256 and is not read at all.
+// named by its sha256 and is not read at all; the code of the graph builders is
+// part of the key.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import t from 'tap';
 import { SafetensorsCheckpoint } from '../stages/common/weights/safetensors.js';
 import { makeCheckpoint } from '../stages/qwen3-asr/checkpoint/make-checkpoint.js';
-import type { HashProgress } from '../stages/common/graph/cache.js';
+import { graphCacheKey, type HashProgress } from '../stages/common/graph/cache.js';
 import { convertModel } from '../stages/qwen3-asr/graph/convert.js';
 import { referenceLogits } from '../stages/qwen3-asr/reference/decoder.js';
 import { referenceEncode } from '../stages/qwen3-asr/reference/encoder.js';
@@ -93,4 +95,19 @@ t.test('a Hugging Face hub blob is named by its sha256: nothing is read', async 
   const hub = await convertModel({ modelPath: snapshot, cacheDir: path.join(seven.dir, '..', 'hub-cache'), precision: 'fp32', onHashProgress: (p) => hashed.push(p) });
   t.same(hashed, [], 'no bytes hashed');
   t.ok(fs.existsSync(hub.decoderPath));
+});
+
+t.test('the key covers the code that builds the graph: same code anywhere, same key; changed code, new key', async (t) => {
+  const root = path.join(cacheDir, '..', 'sources');
+  const folder = (name: string, code: string) => {
+    const dir = path.join(root, name);
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'block.js'), code);
+    fs.writeFileSync(path.join(dir, 'notes.txt'), name); // only .js files count
+    return pathToFileURL(`${dir}/`);
+  };
+  const key = (source: URL) => graphCacheKey({ part: 'sources-test', recipe: { builder: 1 }, files: [], sources: [source], tensors: [], cacheDir });
+  const a = key(folder('a', 'export const x = 1;'));
+  t.equal(key(folder('b', 'export const x = 1;')), a, 'the same code installed elsewhere');
+  t.not(key(folder('c', 'export const x = 2;')), a, 'one changed line of a builder');
 });

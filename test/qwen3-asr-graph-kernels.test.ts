@@ -17,8 +17,8 @@ import { loadModelSpec } from '../stages/qwen3-asr/graph/model-spec.js';
 import { tinyModel } from '../stages/qwen3-asr/reference/fixture.js';
 
 const LAYERS = 28;
-/** Kernels per step of a 28-layer decoder; per layer 34 (was 41.5: Identity per output, reshapes around norms and rotary). */
-const BUDGET = { fp32: 996, int4: 996 } as const;
+/** Kernels per step of a 28-layer decoder: host-stored cache 34 per layer (was 41.5: an Identity per output, reshapes around norms and rotary), in-place 17. */
+const BUDGET = { fp32: 996, int4: 996, inPlace: 505 } as const;
 /** A float16 cache casts each layer's two cache views in and two new tensors out. */
 const KV16_EXTRA = 4 * LAYERS;
 
@@ -35,10 +35,10 @@ function mapLayer(name: string): string {
   return name.replace(/\.layers\.(\d+)\./, (_m, i: string) => `.layers.${Number(i) % 2}.`);
 }
 
-async function count(precision: LinearPrecision, kv: KvCacheType = 'float32') {
-  const dir = path.join(model.cacheDir, `${precision}-${kv}`);
+async function count(precision: LinearPrecision, kv: KvCacheType = 'float32', inPlace = false) {
+  const dir = path.join(model.cacheDir, `${precision}-${kv}-${inPlace}`);
   fs.mkdirSync(dir, { recursive: true });
-  writeGraph(dir, { name: 'decoder', part: 'decoder', weights: repeated, precision, totalElements: 1, build: (ctx) => buildDecoder(ctx, dims, kv) });
+  writeGraph(dir, { name: 'decoder', part: 'decoder', weights: repeated, precision, totalElements: 1, build: (ctx) => buildDecoder(ctx, dims, { type: kv, inPlace }) });
   return optimizedKernelCount(path.join(dir, 'model.onnx'));
 }
 
@@ -52,6 +52,14 @@ for (const precision of ['fp32', 'int4'] as const) {
     t.equal(ops.get('com.microsoft:SkipSimplifiedLayerNormalization'), 2 * LAYERS, 'residual adds fused into the norms');
   });
 }
+
+t.test('an in-place cache (GroupQueryAttention: attention, rotary and cache update in one kernel) halves them', async (t) => {
+  const [host, inPlace] = [await count('int4'), await count('int4', 'float32', true)];
+  const ops = new Map(inPlace.byOp);
+  t.ok(inPlace.total <= BUDGET.inPlace, `${inPlace.total} kernels (host-stored cache: ${host.total}): ${inPlace.byOp.map(([op, n]) => `${op.replace(/^:/, '')} ${n}`).join(', ')}`);
+  t.equal(ops.get('com.microsoft:GroupQueryAttention'), LAYERS, 'one attention kernel per layer');
+  t.notOk(ops.has('com.microsoft:RotaryEmbedding') || ops.has(':Softmax') || ops.has(':Transpose'), 'no separate rotary, softmax or head transposes');
+});
 
 t.test('a float16 cache adds only its casts', async (t) => {
   const [f32, f16] = [await count('int4'), await count('int4', 'float16')];

@@ -1,5 +1,8 @@
-// The float16 KV cache option (issue 18): half the memory per slot, and its cost
-// in accuracy on the golden sets of the official forward. Prefill logits do not
+// The KV cache options (issue 18) on the golden sets of the official forward.
+// In place (GroupQueryAttention updates the cache views the runner binds to its
+// outputs): prefill logits within the manifests' fp32 tolerance and every
+// greedy id, int8/int4 within the golden test's bounds. Float16: half the
+// memory per slot, and its cost in accuracy. Prefill logits do not
 // show it (a prompt attends to its own float32 keys only), so each golden case
 // is prefilled from the set's prompt ids and encoder output and then
 // teacher-forced through its golden greedy ids, every step's logits compared
@@ -17,6 +20,7 @@ import { repoRoot } from '../src/util/paths.js';
 import { referenceLogits } from '../stages/qwen3-asr/reference/decoder.js';
 import { tinyModel } from '../stages/qwen3-asr/reference/fixture.js';
 import { GoldenSet } from '../stages/qwen3-asr/reference/golden.js';
+import { runGolden } from '../stages/qwen3-asr/reference/golden-run.js';
 import { createDecoderRunner } from '../stages/qwen3-asr/runner/index.js';
 import type { KvCacheType } from '../stages/common/graph/attention.js';
 
@@ -30,6 +34,8 @@ fs.rmSync(tmp, { recursive: true, force: true });
  * rounding 4.9e-4); measured here 4.6e-5..4.4e-4.
  */
 const KV16_FP32_BOUND = 1e-3;
+/** The golden test's bounds on quantised prefill logits (golden-qwen3-asr.test.ts QUANTISED). */
+const QUANTISED_LOGITS = { int8: 0.1, int4: 0.6 } as const;
 
 t.test('a float16 cache holds half the bytes of a float32 one', async (t) => {
   const shape = { layers: 28, maxSlots: 8, kvHeads: 8, maxContext: 512, headDim: 128 };
@@ -50,6 +56,19 @@ for (const name of sets) {
     label: `${input} ${prompt}`, ids: Int32Array.from(golden.ids(`${input}.${prompt}.prompt_ids`)),
     audio: golden.floats(`${input}.enc`), forced: golden.ids(`${input}.${prompt}.greedy`).slice(0, -1),
   })));
+
+  t.test(`${name}: in-place cache, prefill logits and greedy ids against the golden set`, async (t) => {
+    const tol = golden.manifest.tolerances.logits_fp32.max_rel;
+    for (const precision of ['fp32', 'int8', 'int4'] as const) {
+      const run = await runGolden(golden, { precision, cacheDir: path.join(tmp, name), kvInPlace: true });
+      for (const d of run.decoded) {
+        const label = `${precision} ${d.c.input} ${d.c.prompt}`;
+        if (precision !== 'fp32') { t.ok(d.logitsError <= QUANTISED_LOGITS[precision], `${label}: prefill logits ${d.logitsError.toExponential(2)} ≤ ${QUANTISED_LOGITS[precision]}`); continue; }
+        t.ok(d.logitsError <= tol, `${label}: prefill logits ${d.logitsError.toExponential(2)} ≤ ${tol}`);
+        t.same(d.greedy, d.expected, `${label}: ${d.greedy.length} greedy ids`);
+      }
+    }
+  });
 
   t.test(`${name}, fp32 weights: float16 cache vs float32 cache, teacher-forced on the golden greedy ids`, async (t) => {
     const [ref, half] = [await open('fp32', 'float32'), await open('fp32', 'float16')];

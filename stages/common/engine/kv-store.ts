@@ -23,8 +23,12 @@ export class KvCapacityError extends Error {
 /** A layer's keys or values: 'float16' caches hold IEEE half bits (onnxruntime's float16 tensors; half the memory per slot). */
 export type KvArray = Float32Array | Uint16Array;
 
-/** `type`: as the decoder graph declares its cache inputs (graph/attention.ts), float32 when absent. */
-export interface KvShape { layers: number; maxSlots: number; kvHeads: number; maxContext: number; headDim: number; type?: KvCacheType }
+/**
+ * `type`: as the decoder graph declares its cache inputs (graph/attention.ts), float32 when absent.
+ * `writesInPlace`: the graph stores a run's keys itself at each row's length, rows left out of a
+ * decode step too (a throwaway token), so every live row keeps one free position after its end.
+ */
+export interface KvShape { layers: number; maxSlots: number; kvHeads: number; maxContext: number; headDim: number; type?: KvCacheType; writesInPlace?: boolean }
 
 /** A copy of a slot's first `length` positions, per layer [kvHeads, length, headDim] (prefix-cache.ts keeps them). */
 export interface KvRows { length: number; keys: KvArray[]; values: KvArray[]; byteLength: number }
@@ -37,17 +41,20 @@ export class KvStore {
   readonly type: KvCacheType;
   /** Positions per row in the current layout. */
   stride: number;
+  /** Free positions kept after the longest row (1 when the graph writes in place). */
+  private readonly slack: number;
   private readonly rowOfSlot = new Map<number, number>();
   private readonly slotOfRow: number[] = [];
   private readonly lengths: number[] = [];
 
   constructor(readonly shape: KvShape) {
-    const size = shape.maxSlots * shape.kvHeads * shape.maxContext * shape.headDim;
+    this.slack = shape.writesInPlace ? 1 : 0;
+    const size = shape.maxSlots * shape.kvHeads * (shape.maxContext + this.slack) * shape.headDim;
     this.type = shape.type ?? 'float32';
     const make = () => (this.type === 'float16' ? new Uint16Array(size) : new Float32Array(size));
     this.keys = Array.from({ length: shape.layers }, make);
     this.values = Array.from({ length: shape.layers }, make);
-    this.stride = Math.min(shape.maxContext, STRIDE_QUANTUM);
+    this.stride = Math.min(shape.maxContext + this.slack, STRIDE_QUANTUM);
   }
 
   /** Physical row of a slot, taking the next free row for a slot seen for the first time. */
@@ -76,7 +83,7 @@ export class KvStore {
     if (need > this.shape.maxContext) {
       throw new KvCapacityError(`slot ${slot} holds ${this.length(slot)} tokens; ${extra} more exceed the context of ${this.shape.maxContext}`);
     }
-    if (need > this.stride) this.relayout(this.strideFor(need));
+    if (need + this.slack > this.stride) this.relayout(this.strideFor(need + this.slack));
   }
 
   /** Zero-copy views [rows, kvHeads, stride, headDim] of rows first..first+rows-1 for one layer. */
@@ -158,12 +165,12 @@ export class KvStore {
     this.lengths.pop();
     // Shrink with hysteresis (only when half the stride is unused) so that one
     // long sequence finishing does not leave every later step reading its length.
-    const target = this.strideFor(Math.max(1, ...this.lengths));
+    const target = this.strideFor(Math.max(1, ...this.lengths) + this.slack);
     if (target <= this.stride / 2) this.relayout(target);
   }
 
   private strideFor(tokens: number): number {
-    return Math.min(this.shape.maxContext, Math.ceil(tokens / STRIDE_QUANTUM) * STRIDE_QUANTUM);
+    return Math.min(this.shape.maxContext + this.slack, Math.ceil(tokens / STRIDE_QUANTUM) * STRIDE_QUANTUM);
   }
 
   /**

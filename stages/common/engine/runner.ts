@@ -40,6 +40,8 @@ export interface DecoderRunnerOptions extends RunnerOptions {
   spin?: SpinPolicy;
   /** Element type of the KV cache the decoder graph is built for (half: half the memory per slot); float32 when absent. */
   kvCache?: KvCacheType;
+  /** The decoder graph updates a float32 cache in place (GroupQueryAttention); false when absent. */
+  kvInPlace?: boolean;
 }
 
 export interface DecoderRunner {

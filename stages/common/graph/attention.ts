@@ -144,6 +144,51 @@ export function cachedAttention(g: GraphBuilder, a: CachedAttentionInputs): stri
   return mergeHeads(g, o4, a.heads, a.headDim);
 }
 
+export interface InPlaceAttentionInputs {
+  /** Normed, not yet rotated queries [n, S, heads*headDim], keys and values [n, S, kvHeads*headDim]. */
+  q: string;
+  k: string;
+  v: string;
+  /** Cache inputs [n, kvHeads, stride, headDim] (float32) and the outputs bound to the same buffers. */
+  pastK: string;
+  pastV: string;
+  presentK: string;
+  presentV: string;
+  /** From inPlaceLengths(). */
+  lengths: InPlaceLengths;
+  /** Rotary tables (rotary.ts), applied inside the kernel at each row's positions. */
+  cos: string;
+  sin: string;
+  heads: number;
+  kvHeads: number;
+}
+
+export interface InPlaceLengths { seqlensK: string; total: string }
+
+/** GroupQueryAttention's lengths: per row its last position (past + S - 1, int32), and the longest total. */
+export function inPlaceLengths(g: GraphBuilder, pastLen: string, seqLen: string): InPlaceLengths {
+  const ends = g.op1('Add', [pastLen, seqLen]);
+  return {
+    seqlensK: g.op1('Cast', [g.op1('Sub', [ends, g.constI64(1)])], { to: 6 }),
+    total: g.op1('Cast', [g.op1('ReduceMax', [ends], { keepdims: 0 })], { to: 6 }),
+  };
+}
+
+/**
+ * Causal grouped-query attention, rotary and cache update in one onnxruntime kernel
+ * (GroupQueryAttention with the past and present buffers shared): the host binds each layer's
+ * present outputs to its past inputs (onnxruntime-node writes bound outputs in place), and the
+ * kernel stores the new keys/values at positions past[b].. of row b itself, so nothing is copied
+ * back. Every row of the run gets its token written, rows the host leaves out of a step too: the
+ * host keeps a free position after each row (engine/kv-store.ts, writesInPlace). Returns
+ * [n, S, heads*headDim].
+ */
+export function inPlaceAttention(g: GraphBuilder, a: InPlaceAttentionInputs): string {
+  const inputs = [a.q, a.k, a.v, a.pastK, a.pastV, a.lengths.seqlensK, a.lengths.total, a.cos, a.sin];
+  return g.op('GroupQueryAttention', inputs, { num_heads: a.heads, kv_num_heads: a.kvHeads, do_rotary: 1, rotary_interleaved: 0 },
+    { domain: 'com.microsoft', outputs: [g.fresh('gqa'), a.presentK, a.presentV] })[0];
+}
+
 /**
  * Causal grouped-query attention over one whole sequence per row, no cache (a model that
  * classifies every position in one pass, e.g. the forced aligner). q [n, heads, S, headDim],

@@ -53,7 +53,7 @@ export function goldenCases(golden: GoldenSet): GoldenCase[] {
 /** Kernels of a quantised run (common/graph/context.ts): the encoder's, decode steps', prefill's. */
 export interface GoldenKernels { encoder?: QuantKernel; decode?: QuantKernel; prefill?: QuantKernel }
 
-export async function runGolden(golden: GoldenSet, opts: { precision: Precision; cacheDir: string; kernels?: GoldenKernels; kvCache?: KvCacheType }): Promise<GoldenRun> {
+export async function runGolden(golden: GoldenSet, opts: { precision: Precision; cacheDir: string; kernels?: GoldenKernels; kvCache?: KvCacheType; kvInPlace?: boolean }): Promise<GoldenRun> {
   const modelPath = golden.checkpoint;
   const text = loadAsrText(modelPath);
   const cases = goldenCases(golden);
@@ -68,7 +68,7 @@ export async function runGolden(golden: GoldenSet, opts: { precision: Precision;
   const runnerOpts = { modelPath, cacheDir: opts.cacheDir, precision: opts.precision, device: 'cpu', threads: 1 };
   const k = opts.kernels ?? {};
   const encoder = await createEncoderRunner({ ...runnerOpts, quantKernel: k.encoder });
-  const decoder = await createDecoderRunner({ ...runnerOpts, quantKernel: k.decode, prefillQuantKernel: k.prefill, kvCache: opts.kvCache, maxSlots: 1, maxContext: 512 });
+  const decoder = await createDecoderRunner({ ...runnerOpts, quantKernel: k.decode, prefillQuantKernel: k.prefill, kvCache: opts.kvCache, kvInPlace: opts.kvInPlace, maxSlots: 1, maxContext: 512 });
   try {
     const batched = await encoder.encode([...mels.values()]);
     const encoderError = new Map<string, { alone: number; batched: number }>();

@@ -21,7 +21,8 @@ export class OnnxDecoderRunner implements DecoderRunner {
   constructor(private readonly session: ort.InferenceSession, private readonly dims: DecoderDims, readonly maxSlots: number, readonly maxContext: number,
     private readonly prefillSession = session) {
     this.vocabSize = dims.vocabSize;
-    this.kv = new KvStore({ layers: dims.layers, maxSlots, kvHeads: dims.kvHeads, maxContext, headDim: dims.headDim, type: cacheType(session) });
+    this.kv = new KvStore({ layers: dims.layers, maxSlots, kvHeads: dims.kvHeads, maxContext, headDim: dims.headDim, type: cacheType(session),
+      writesInPlace: session.outputNames.includes(DECODER_IO.presentKey(0)) });
     if (cacheType(prefillSession) !== this.kv.type) throw new DecoderInputError('the prefill and decode graphs declare different KV cache types');
   }
 
@@ -74,13 +75,18 @@ export class OnnxDecoderRunner implements DecoderRunner {
       [io.pastLen]: new ort.Tensor('int64', pastLen, [n]),
     };
     const cacheDims = [n, d.kvHeads, this.kv.stride, d.headDim];
+    // An in-place graph's present outputs are bound to the cache views it reads (onnxruntime-node
+    // writes bound outputs into their buffers): the kernel stores the new keys/values itself.
+    const inPlace = this.kv.shape.writesInPlace === true;
+    const fetches: Record<string, ort.Tensor | null> = { [io.logits]: null };
     for (let l = 0; l < d.layers; l++) {
       const v = this.kv.view(l, first, n);
       feeds[io.pastKey(l)] = new ort.Tensor(this.kv.type, v.k, cacheDims);
       feeds[io.pastValue(l)] = new ort.Tensor(this.kv.type, v.v, cacheDims);
+      if (inPlace) [fetches[io.presentKey(l)], fetches[io.presentValue(l)]] = [feeds[io.pastKey(l)], feeds[io.pastValue(l)]];
     }
-    const res = await session.run(feeds);
-    for (let l = 0; l < d.layers; l++) {
+    const res = inPlace ? await session.run(feeds, fetches as ort.InferenceSession.FetchesType) : await session.run(feeds);
+    for (let l = 0; l < d.layers && !inPlace; l++) {
       const k = res[io.newKey(l)].data as KvArray;
       const v = res[io.newValue(l)].data as KvArray;
       for (const r of rows) this.kv.write(l, r, k, v, r - first, seq);

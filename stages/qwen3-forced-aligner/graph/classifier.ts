@@ -34,8 +34,9 @@ export function buildClassifier(ctx: BlockContext, d: ClassifierDims): void {
     g.op1('Unsqueeze', [g.op1('Range', [g.constI64(0), seqLen, g.constI64(1)]), g.constI64([0])]),
     g.op1('Shape', [ids]),
   ]);
-  const x = decoderLayers(ctx, d, spliceAudio(ctx, embed(ctx, ids), ids, audio, d), positions,
-    (_i, q, k, v) => causalAttention(g, { q, k, v, heads: d.heads, kvHeads: d.kvHeads, headDim: d.headDim }));
+  const x = decoderLayers(ctx, d, spliceAudio(ctx, embed(ctx, ids), ids, audio, d), {
+    kind: 'heads', positions, attend: (_i, q, k, v) => causalAttention(g, { q, k, v, heads: d.heads, kvHeads: d.kvHeads, headDim: d.headDim }),
+  });
   const rows = g.op1('Gather', [g.op1('Reshape', [x, g.constI64([-1, d.hidden])]), slots], { axis: 0 });
   g.output(g.rename(linear(ctx, rows, { weight: LM_HEAD }, 'classifier'), io.logits), 'float32', ['slots', d.classes]);
 }
