@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { parse } from 'yaml';
+import { readFormValue, type FieldSchema } from '../src/server/request-fields.js';
 import { repoRoot } from '../src/util/paths.js';
 import { BatchScheduler } from '../stages/common/engine/batch-scheduler.js';
 import { ANSWER_PREFIX_LIMITS, readDecodeParams } from '../stages/qwen3-asr/decode/request-params.js';
@@ -148,4 +149,11 @@ t.test('bad prefixes: control tokens, several segments, wrong types and sizes (i
   const descriptor = parse(fs.readFileSync(path.join(repoRoot(), 'stages/qwen3-asr/decoder.plugin.yaml'), 'utf8')) as { request: Record<string, Record<string, unknown>> };
   t.match(descriptor.request.answer_prefix, { type: 'string', maxLength: ANSWER_PREFIX_LIMITS.maxChars }, 'the HTTP route checks the same length');
   t.match(descriptor.request.answer_prefix_unfixed_tokens, { type: 'integer', minimum: 0, maximum: ANSWER_PREFIX_LIMITS.maxUnfixedTokens });
+  // The HTTP route reads declared fields with this schema: a 400 naming the field before the pipeline.
+  const badForm = (param: string) => ({ status: 400, code: 'invalid_value', param });
+  const form = (name: string, value: string) => readFormValue(name, [value], descriptor.request[name] as FieldSchema);
+  t.equal(form('answer_prefix', 'Hello wor'), 'Hello wor');
+  t.equal(form('answer_prefix_unfixed_tokens', '5'), 5);
+  t.throws(() => form('answer_prefix', 'x'.repeat(ANSWER_PREFIX_LIMITS.maxChars + 1)), badForm('answer_prefix'));
+  t.throws(() => form('answer_prefix_unfixed_tokens', '-1'), badForm('answer_prefix_unfixed_tokens'));
 });
