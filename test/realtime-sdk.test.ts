@@ -40,7 +40,8 @@ t.test('GA session: session.created, session.update to manual commits, one turn 
   const updated = await s.next(ofType('session.updated'));
   t.match(updated.session, { type: 'transcription', audio: { input: { turn_detection: null, transcription: { language: 'en' } } } });
 
-  appendAudio(s.rt, jfkPcm);
+  // One append: one partial at most, from the turn's start, which forces nothing; the final decode is the plain one.
+  s.rt.send({ type: 'input_audio_buffer.append', audio: jfkPcm.toString('base64') });
   s.rt.send({ type: 'input_audio_buffer.commit', event_id: 'c1' });
   const committed = await s.next(ofType('input_audio_buffer.committed'));
   t.equal(committed.previous_item_id, null);
@@ -49,14 +50,14 @@ t.test('GA session: session.created, session.update to manual commits, one turn 
   t.match(completed.usage, { type: 'duration' });
   t.ok(Math.abs((completed.usage as { seconds: number }).seconds - 11) < 0.01, 'usage: the turn\'s 11 s');
   // The decoder's deltas for the same samples, submitted straight to the pipeline. (On the random tiny
-  // checkpoint its final text is shorter: the repetition fix trims what was streamed; a turn keeps its deltas.)
+  // checkpoint the text is a loop the repetition fix trims; the stream holds it back until the end, so
+  // it may come as one delta: deltas during a turn are the long-turn test's.)
   let streamed = '';
   const direct = { audio: floatWav(serverView(jfkPcm)), filename: 'x.wav', contentType: 'audio/wav', params: { temperature: 0, stream: true, language: 'en' } };
   await server.pipeline.submit(direct, { onEvent: (e) => void (streamed += (e.delta as string | undefined) ?? '') });
   t.equal(completed.transcript, streamed, 'the text the decoder streams for the same 16 kHz samples');
   t.ok((completed.transcript as string).length > 0);
   t.equal(joinedDeltas(s.events, committed.item_id), completed.transcript, 'deltas concatenated = completed transcript');
-  t.ok(s.events.filter(ofType('conversation.item.input_audio_transcription.delta')).length > 1, 'streamed in several deltas');
 
   // A second turn follows the first.
   appendAudio(s.rt, jfkPcm.subarray(0, 48_000 * 2));

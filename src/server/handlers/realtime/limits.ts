@@ -6,6 +6,8 @@
 // partial_interval_s of new speech the turn so far is re-decoded, forcing the last
 // partial's answer less its partial_unfixed_tokens last tokens (the official
 // qwen-asr streaming's chunk_size_sec, unfixed_token_num, unfixed_chunk_num).
+// RateCredit applies burst_s to a session's appends.
+import { RealtimeError } from './events.js';
 
 export interface RealtimeLimits {
   /** Sessions open at once; the next is refused with an error event and close code 1013. */
@@ -58,6 +60,27 @@ export const DEFAULT_LIMITS: RealtimeLimits = {
 const ZERO_ALLOWED = new Set<keyof RealtimeLimits>(['partial_interval_s', 'partial_unfixed_tokens', 'partial_unfixed_chunks']);
 
 const PREFIX = 'SGL_OMNI_REALTIME_';
+
+/** Audio a session may still send ahead of real time: burst_s, refilled at one second per second. */
+export class RateCredit {
+  private credit: number;
+  private at = performance.now();
+
+  constructor(private readonly burstS: number) {
+    this.credit = burstS;
+  }
+
+  /** Takes `seconds` of audio; throws RealtimeError (the append dropped) when it is more than the credit. */
+  spend(seconds: number): void {
+    const now = performance.now();
+    this.credit = Math.min(this.burstS, this.credit + (now - this.at) / 1000);
+    this.at = now;
+    if (seconds > this.credit) {
+      throw new RealtimeError('input_audio_buffer_rate_exceeded', `Audio is arriving faster than real time: ${seconds.toFixed(2)} s sent with ${this.credit.toFixed(2)} s of allowance left (at most ${this.burstS} s ahead of real time); this append was dropped.`, 'audio');
+    }
+    this.credit -= seconds;
+  }
+}
 
 /** DEFAULT_LIMITS with the environment's overrides; throws naming the variable when one is not a positive number (or 0 where allowed). */
 export function readLimits(env: NodeJS.ProcessEnv = process.env): RealtimeLimits {

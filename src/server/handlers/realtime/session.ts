@@ -13,16 +13,16 @@ import type { ModelCatalog } from '../../model-catalog.js';
 import { bytesPerSecond, type AudioFormat } from './audio-formats.js';
 import type { AudioPool } from './audio-pool.js';
 import { decodeAudio, errorEvent, eventIdOf, newId, readClientEvent, RealtimeError, type ClientEvent } from './events.js';
-import { finishTurn } from './final-turn.js';
 import { HeldFrames, MAX_HELD_BYTES } from './held-frames.js';
 import type { LanguageCheck } from './language-check.js';
-import type { RealtimeLimits } from './limits.js';
+import { RateCredit, type RealtimeLimits } from './limits.js';
 import { LiveTurn } from './live-turn.js';
 import type { RealtimeMetrics } from './metrics.js';
-import { TurnText, type PartialGate } from './partials.js';
+import type { PartialGate, TurnText } from './partials.js';
 import { SampleBuffer } from './sample-buffer.js';
 import { applyUpdate, defaultConfig, renderSession, type Generation, type SessionConfig } from './session-config.js';
 import { TAIL_PADDING_MS, TurnDetector } from './turn-detector.js';
+import { TurnQueue } from './turn-queue.js';
 
 const RATE = 16_000;
 /** OpenAI refuses commits of less audio than this. */
@@ -31,7 +31,6 @@ const MIN_COMMIT_MS = 100;
 const IDLE_KEEP_MS = 500;
 /** Server events a client has not read yet, past which it is dropped (it would hold memory without bound). */
 const MAX_UNREAD_BYTES = 8 * 2 ** 20;
-
 
 export const CLOSE = { normal: 1000, goingAway: 1001, policy: 1008, tryLater: 1013 } as const;
 
@@ -64,15 +63,11 @@ export class RealtimeSession {
   private speechItem: string | undefined;
   /** The turn in progress while it is decoded for deltas (its item: speechItem, or the next manual commit's). */
   private live: LiveTurn | undefined;
-  private previousItem: string | null = null;
-  private readonly turns = new Set<Promise<void>>();
-  /** Settles when the last committed turn has sent its completed (or failed) event. */
-  private completions: Promise<void> = Promise.resolve();
+  private readonly queue: TurnQueue;
   /** Frames that arrived while a session.update waited for its language check, read after it in order. */
   private readonly held = new HeldFrames();
   private readonly gone = new AbortController();
-  private credit: number;
-  private creditAt = performance.now();
+  private readonly rate: RateCredit;
   private badInRow = 0;
   private closing = false;
   private idleTimer: NodeJS.Timeout | undefined;
@@ -81,7 +76,9 @@ export class RealtimeSession {
   constructor(private readonly deps: SessionDeps) {
     this.config = defaultConfig(deps.model);
     this.detector = this.config.turnDetection ? new TurnDetector(this.config.turnDetection) : undefined;
-    this.credit = deps.limits.burst_s;
+    this.rate = new RateCredit(deps.limits.burst_s);
+    const { pipeline, metrics, log } = deps;
+    this.queue = new TurnQueue({ pipeline, metrics, log: log.child({ session: this.id }), send: (e) => this.send(e), session: this.gone.signal }, deps.generation);
     this.expiresAt = Math.floor(Date.now() / 1000) + deps.limits.max_session_s;
     this.lifeTimer = setTimeout(() => this.expire('session_expired', `The session reached its ${deps.limits.max_session_s} s limit.`), deps.limits.max_session_s * 1000);
     this.touch();
@@ -93,7 +90,7 @@ export class RealtimeSession {
 
   /** Turns still being transcribed. */
   get openTurns(): number {
-    return this.turns.size;
+    return this.queue.open;
   }
 
   /** Server shutdown: speech in progress becomes a last turn, open turns finish, then the socket closes (1001). */
@@ -126,7 +123,7 @@ export class RealtimeSession {
     clearTimeout(this.idleTimer);
     const idle = this.deps.limits.idle_timeout_s;
     // A client waiting for its turns' transcripts is not idle: the clock restarts once they are done.
-    this.idleTimer = setTimeout(() => (this.turns.size > 0 ? this.touch() : this.expire('idle_timeout', `Nothing was received for ${idle} s.`)), idle * 1000);
+    this.idleTimer = setTimeout(() => (this.queue.open > 0 ? this.touch() : this.expire('idle_timeout', `Nothing was received for ${idle} s.`)), idle * 1000);
   }
 
   private expire(code: string, message: string): void {
@@ -230,23 +227,11 @@ export class RealtimeSession {
     });
   }
 
-  /** Refuses audio sent faster than real time beyond the burst allowance. */
-  private spend(seconds: number): void {
-    const now = performance.now();
-    const { burst_s } = this.deps.limits;
-    this.credit = Math.min(burst_s, this.credit + (now - this.creditAt) / 1000);
-    this.creditAt = now;
-    if (seconds > this.credit) {
-      throw new RealtimeError('input_audio_buffer_rate_exceeded', `Audio is arriving faster than real time: ${seconds.toFixed(2)} s sent with ${this.credit.toFixed(2)} s of allowance left (at most ${burst_s} s ahead of real time); this append was dropped.`, 'audio');
-    }
-    this.credit -= seconds;
-  }
-
   private append(audio: unknown, clientEventId: string | null): void {
     const format = this.config.format;
     const bytes = decodeAudio(audio, format === 'pcm16' ? 2 : 1);
     if (bytes.length === 0) return;
-    this.spend(bytes.length / bytesPerSecond(format));
+    this.rate.spend(bytes.length / bytesPerSecond(format));
     this.enqueue(clientEventId, () => this.push(format, bytes, false));
   }
 
@@ -261,7 +246,8 @@ export class RealtimeSession {
     this.buffer.push(samples);
     if (!this.detector) {
       // Manual commits: the turn in progress is all the buffer holds; its item is named when its audio starts.
-      if (this.buffer.length > 0) (this.live ??= this.liveTurn(newId('item'))).tick(this.buffer, this.config);
+      if (this.buffer.length > 0) this.live ??= this.liveTurn(newId('item'));
+      if (!flush) this.live?.tick(this.buffer, this.config);
       return;
     }
     for (const turn of this.detector.push(probs)) {
@@ -273,7 +259,7 @@ export class RealtimeSession {
       this.speechStopped(this.buffer.end);
     }
     if (!this.detector.speaking && !this.speechItem) this.buffer.keepLast(((this.config.turnDetection!.prefix_padding_ms + IDLE_KEEP_MS) * RATE) / 1000);
-    this.live?.tick(this.buffer, this.config);
+    if (!flush) this.live?.tick(this.buffer, this.config); // a flush is a commit's: its turn ends now
   }
 
   private liveTurn(item: string): LiveTurn {
@@ -307,7 +293,7 @@ export class RealtimeSession {
     const item = this.speechItem!;
     this.speechItem = undefined;
     this.send({ type: 'input_audio_buffer.speech_stopped', event_id: newId('event'), audio_end_ms: ms(end), item_id: item });
-    this.startTurn(item, this.buffer.take(end), this.takeLive(item));
+    this.queue.commit(item, this.buffer.take(end), this.config, this.takeLive(item));
   }
 
   private async commit(clientEventId: string | null): Promise<void> {
@@ -319,7 +305,7 @@ export class RealtimeSession {
     this.speechItem = undefined;
     this.detector?.reset();
     void clientEventId;
-    this.startTurn(item, this.buffer.take(this.buffer.end), this.takeLive(item));
+    this.queue.commit(item, this.buffer.take(this.buffer.end), this.config, this.takeLive(item));
   }
 
   private async clear(): Promise<void> {
@@ -328,22 +314,6 @@ export class RealtimeSession {
     this.speechItem = undefined;
     this.dropLive();
     this.send({ type: 'input_audio_buffer.cleared', event_id: newId('event') });
-  }
-
-  private startTurn(item: string, samples: Float32Array, text: TurnText | undefined): void {
-    const previous = this.previousItem;
-    this.previousItem = item;
-    this.send({ type: 'input_audio_buffer.committed', event_id: newId('event'), item_id: item, previous_item_id: previous });
-    const message = { id: item, type: 'message', role: 'user', content: [{ type: 'input_audio', transcript: null }] };
-    if (this.deps.generation === 'ga') this.send({ type: 'conversation.item.added', event_id: newId('event'), previous_item_id: previous, item: { ...message, object: 'realtime.item', status: 'completed' } });
-    else this.send({ type: 'conversation.item.created', event_id: newId('event'), previous_item_id: previous, item: { ...message, object: 'realtime.item', status: 'completed' } });
-    // Completed and failed events go out in commit order: each turn waits for the one before.
-    const before = this.completions;
-    const { pipeline, metrics, log } = this.deps;
-    const deps = { pipeline, metrics, log: log.child({ session: this.id }), send: (e: object) => this.send(e), session: this.gone.signal };
-    const running = finishTurn(deps, { item, samples, text: text ?? new TurnText({ unfixedTokens: 0, unfixedChunks: 0 }, true), config: this.config, before }).finally(() => this.turns.delete(running));
-    this.completions = running;
-    this.turns.add(running);
   }
 
   /** Stops reading; with `finish`, the speech in progress is committed and open turns complete first. */
@@ -355,7 +325,7 @@ export class RealtimeSession {
     if (finish) {
       await this.chain;
       if (this.speechItem && !this.gone.signal.aborted) this.speechStopped(this.buffer.end);
-      await Promise.allSettled([...this.turns]);
+      await this.queue.settled();
     }
     this.deps.socket.close(code, reason);
   }

@@ -1,0 +1,41 @@
+// A session's committed turns: each is announced (input_audio_buffer.committed and
+// the conversation item of the client's generation, linked to the turn before),
+// then decoded (final-turn.ts) while the session goes on; their completed or
+// failed events leave in commit order, however their decodes overlap.
+import { newId } from './events.js';
+import { finishTurn, type FinalTurnDeps } from './final-turn.js';
+import { TurnText } from './partials.js';
+import type { Generation, SessionConfig } from './session-config.js';
+
+export class TurnQueue {
+  private previousItem: string | null = null;
+  private readonly running = new Set<Promise<void>>();
+  /** Settles once the last committed turn has sent its completed or failed event. */
+  private last: Promise<void> = Promise.resolve();
+
+  constructor(private readonly deps: FinalTurnDeps, private readonly generation: Generation) {}
+
+  /** Turns still being transcribed. */
+  get open(): number {
+    return this.running.size;
+  }
+
+  /** Settles when every turn committed so far has completed or failed. */
+  settled(): Promise<unknown> {
+    return Promise.allSettled([...this.running]);
+  }
+
+  /** Commits the turn; `text` is what its partials sent (none: nothing forced). */
+  commit(item: string, samples: Float32Array, config: SessionConfig, text?: TurnText): void {
+    const { send } = this.deps;
+    const previous = this.previousItem;
+    this.previousItem = item;
+    send({ type: 'input_audio_buffer.committed', event_id: newId('event'), item_id: item, previous_item_id: previous });
+    const message = { id: item, object: 'realtime.item', type: 'message', role: 'user', status: 'completed', content: [{ type: 'input_audio', transcript: null }] };
+    send({ type: this.generation === 'ga' ? 'conversation.item.added' : 'conversation.item.created', event_id: newId('event'), previous_item_id: previous, item: message });
+    const before = this.last;
+    const turn = finishTurn(this.deps, { item, samples, text: text ?? new TurnText({ unfixedTokens: 0, unfixedChunks: 0 }, true), config, before }).finally(() => this.running.delete(turn));
+    this.last = turn;
+    this.running.add(turn);
+  }
+}
