@@ -174,6 +174,31 @@ t.test('one partial in flight per session: audio arriving meanwhile goes to the 
   await s.closed;
 });
 
+t.test('partials of all sessions share max_partials_running (1 here): one held back, the other session skips its partial until it ends', async (t) => {
+  const a = await manualSession('en');
+  const b = await manualSession('en');
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  asr.gate = (r) => (isPartial(r) ? held : Promise.resolve());
+  const start = asr.requests.length;
+  appendAudio(a.rt, wordAudio(1, 5));
+  const first = await asr.request((r) => isPartial(r) && asr.requests.indexOf(r) >= start, false);
+  const before = await skipped();
+  appendAudio(b.rt, wordAudio(1, 5));
+  b.rt.send({ type: 'session.update', session: { type: 'transcription' } });
+  await b.next(ofType('session.updated'), { from: 2 });
+  t.equal(asr.requests.filter((r) => isPartial(r) && asr.requests.indexOf(r) >= start).length, 1, "b's partial does not start while a's runs");
+  t.equal((await skipped()) - before, 1, 'counted once as skipped');
+  release();
+  await asr.request((r) => r === first);
+  appendAudio(b.rt, wordAudio(6, 1));
+  const bs = await asr.request((r) => isPartial(r) && asr.requests.indexOf(r) > asr.requests.indexOf(first));
+  t.not(bs.id.replace(/-p\d+$/, ''), first.id.replace(/-p\d+$/, ''), "b's partial runs once a's has ended");
+  asr.gate = async () => undefined;
+  for (const s of [a, b]) s.rt.close();
+  await Promise.all([a.closed, b.closed]);
+});
+
 async function skipped(): Promise<number> {
   const text = await (await fetch(`${base}/metrics`)).text();
   const line = text.split('\n').find((l) => l.includes('realtime_partials_total') && l.includes('outcome="skipped"'));
