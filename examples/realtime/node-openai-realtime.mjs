@@ -67,13 +67,12 @@ rt.on('session.updated', () => {
   sent = true;
   finish();
 });
-rt.on('input_audio_buffer.committed', (e) => {
-  open++;
-  text.set(e.item_id, '');
-});
-rt.on('conversation.item.input_audio_transcription.delta', (e) => text.set(e.item_id, text.get(e.item_id) + e.delta));
+rt.on('input_audio_buffer.committed', () => open++);
+// Deltas of a long turn start while it is spoken, before its commit (only text that will not change).
+rt.on('conversation.item.input_audio_transcription.delta', (e) => text.set(e.item_id, (text.get(e.item_id) ?? '') + e.delta));
 rt.on('conversation.item.input_audio_transcription.completed', (e) => {
   console.log(`turn: ${e.transcript}  (${e.usage.seconds.toFixed(2)} s of audio)`);
+  if ((text.get(e.item_id) ?? '') !== e.transcript) console.error('the deltas, joined, differ from the transcript');
   open--;
   finish();
 });
