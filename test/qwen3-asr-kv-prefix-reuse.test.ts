@@ -38,7 +38,7 @@ async function scheduler(prefixCacheBytes: number, prefillChunkTokens = 64) {
 const [speech, synth] = golden.inputs.map((input) => ({ audio: golden.floats(`${input}.enc`), tokens: golden.manifest.inputs[input].audio_tokens }));
 const rowSize = speech.audio.length / speech.tokens;
 const spec = (clip: { audio: Float32Array; tokens: number }, answer?: string): SequenceSpec => ({
-  promptIds: codec.promptIds('Cars, trains.', clip.tokens, undefined, answer), embeds: clip.audio, maxNewTokens: NEW_TOKENS, temperature: 0, seed: 1,
+  promptIds: codec.promptIds('Cars, trains.', clip.tokens, undefined, answer), embeds: clip.audio, maxNewTokens: NEW_TOKENS, temperature: 0, seed: 1, keepPrefix: true,
 });
 const firstPad = (s: SequenceSpec) => s.promptIds.indexOf(text.audioTokenId);
 
@@ -114,4 +114,10 @@ t.test('bounded: the cache keeps at most its bytes; a cancelled sequence leaves 
   await small.submit(spec(speech, 'x')).result;
   t.equal(small.stats().prefixReusedTokens - before, firstPad(spec(speech)), 'the same prompt again starts from the kept synth system turn only');
   t.ok(small.stats().prefixCacheBytes <= bound);
+
+  const oneOff = await scheduler(64 << 20);
+  await oneOff.submit({ ...spec(speech), keepPrefix: false }).result;
+  t.equal(oneOff.stats().prefixCacheBytes, 0, 'a prompt that did not ask to be kept is not copied out');
+  await oneOff.submit(spec(speech)).result;
+  t.equal(oneOff.stats().prefixHits, 0);
 });

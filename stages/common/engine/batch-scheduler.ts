@@ -171,9 +171,9 @@ export class BatchScheduler {
     this.counters.prefixReusedTokens += found.length;
   }
 
-  /** Keeps a finished prompt's KV rows (only the prompt's: generated tokens are not part of a later prompt's start). */
+  /** Keeps a finished prompt's KV rows when it asked (only the prompt's: generated tokens are not part of a later prompt's start). */
   private keepPrefix(seq: Sequence): void {
-    if (!this.prefixes || seq.prefilled !== seq.promptLength) return;
+    if (!this.prefixes || !seq.spec.keepPrefix || seq.prefilled !== seq.promptLength) return;
     if (this.kvBytesPerToken * seq.promptLength > this.prefixes.maxBytes) return;
     const ids = seq.spec.promptIds.slice();
     const rows = seq.placeholdersIn(ids.length);

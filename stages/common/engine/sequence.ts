@@ -19,6 +19,12 @@ export interface SequenceSpec {
   repetitionPenalty?: number;
   /** Called with each generated token id (EOS excluded) and its logprob (NaN when not computed) as soon as it is sampled. */
   onToken?: (id: number, logprob: number) => void;
+  /**
+   * Keep this prompt's KV rows when it finishes (prefix-cache.ts), for a later prompt that starts the
+   * same: a streaming re-decode sets it. Copying them out costs ~65 ms for a 30 s prompt at the 0.6B
+   * shape, so a one-off request does not; any request may still start from kept rows.
+   */
+  keepPrefix?: boolean;
   /** Records the model's log-probability of `tokenId` as generated token number `index`. */
   probe?: { index: number; tokenId: number };
 }

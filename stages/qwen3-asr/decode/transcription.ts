@@ -110,6 +110,8 @@ function sequence(maxContext: number, codec: AsrTextCodec, job: TranscriptionJob
     seed: (job.seed + index * 0x9e3779b9) >>> 0,
     logprobs: job.logprobs,
     repetitionPenalty: job.repetitionPenalty,
+    // A request that forces an answer start is a streaming re-decode: its next one will start the same.
+    keepPrefix: job.answerPrefix !== undefined,
     // P("None") as the first word after "language " is the no-speech probability (unless the answer's start is forced).
     probe: job.language === undefined && !forced && codec.noSpeech ? { index: 1, tokenId: codec.noSpeech.tokenId } : undefined,
   };
