@@ -1,8 +1,8 @@
 // Deltas during a turn, against a decoder double (fixtures/realtime/scripted-asr.ts:
 // audio blocks spell words, the last word heard is unsure, answer_prefix honoured
 // as the Qwen3-ASR decoder does) behind the real /v1/realtime handler, driven by
-// the official SDK's OpenAIRealtimeWS: partials every 2 s of speech, forcing the
-// previous partial's answer less K tokens (none for the first two); only forced
+// the official SDK's OpenAIRealtimeWS: partials every 2 s of speech from 4 s on,
+// forcing the previous partial's answer less K tokens (not the first); only forced
 // text is sent, before the commit; the final decode forces exactly what was sent,
 // so the deltas join to the completed transcript; turns complete in commit order;
 // nothing of one turn reaches the next; one partial per session at a time, none
@@ -34,18 +34,18 @@ async function manualSession(language?: string): Promise<SdkSession> {
   return s;
 }
 
-/** Speaks `audio` in 2.1 s pieces, each time waiting until the partial it causes is answered. */
+/** Speaks `audio` in 2.1 s pieces, each time from the second on (the first partial is due at 4 s) waiting until the partial it causes is answered. */
 async function speak(s: SdkSession, audio: Buffer): Promise<void> {
   const piece = 2.1 * 48_000;
   for (let at = 0; at < audio.length; at += piece) {
     const before = asr.requests.filter(isPartial).length;
     appendAudio(s.rt, audio.subarray(at, at + piece));
-    if (audio.length - at >= piece) await asr.request((r) => isPartial(r) && asr.requests.filter(isPartial).indexOf(r) === before);
+    if (at > 0 && audio.length - at >= piece) await asr.request((r) => isPartial(r) && asr.requests.filter(isPartial).indexOf(r) === before);
   }
 }
 
 t.test('TurnText: a partial that revises sent text is not a base; the next forces exactly what was sent', async (t) => {
-  const text = new TurnText({ unfixedTokens: 2, unfixedChunks: 0 }, true);
+  const text = new TurnText(2, true);
   t.same(text.nextPartial(), {}, 'nothing to force yet');
   t.equal(text.accept({ text: 'a b c D', streamed: 'a b c D', language: 'English' }), '', 'nothing forced: nothing sent');
   t.same(text.nextPartial(), { answer_prefix: 'a b c D', answer_prefix_unfixed_tokens: 2 });
@@ -57,7 +57,7 @@ t.test('TurnText: a partial that revises sent text is not a base; the next force
   t.equal(text.accept({ text: 'a b c d e f g', streamed: ' f g h h h h', forced: 'a b c d e', language: 'English' }), ' c d e', 'a loop the decoder cleaned from the text does not hide what it forced');
   t.same(text.nextPartial(), { answer_prefix: 'a b c d e f g h h h h', answer_prefix_unfixed_tokens: 2 }, 'the next partial forces the raw answer, as the official _raw_decoded');
   t.same(text.final(true), { answer_prefix: 'a b c d e', answer_prefix_unfixed_tokens: 0 });
-  const auto = new TurnText({ unfixedTokens: 1, unfixedChunks: 0 }, false);
+  const auto = new TurnText(1, false);
   auto.accept({ text: 'a B', streamed: 'a B', language: 'English' });
   t.same(auto.nextPartial(), { answer_prefix: 'language English<asr_text>a B', answer_prefix_unfixed_tokens: 1 }, 'the detected language header starts the base, as the official raw output');
   auto.accept({ text: 'a b C', streamed: ' b C', forced: 'a', language: 'English' });
@@ -77,9 +77,10 @@ t.test('a long turn: fixed deltas before the commit, each partial forcing the la
   t.equal(deltasOf(s.events, item).join(''), completed.transcript, 'deltas concatenated = completed transcript');
   t.match(completed.transcript, /^w1 w2 w3 .* w17 W18$/, 'the whole turn, in order');
   const partials = partialsOf(item);
-  t.ok(partials.length >= 4, `${partials.length} partials`);
-  t.notOk(partials[0].params.answer_prefix ?? partials[1].params.answer_prefix, 'the first two force nothing (unfixed_chunk_num)');
-  for (let i = 2; i < partials.length; i++) {
+  t.ok(partials.length >= 3, `${partials.length} partials (from 4 s, every 2 s)`);
+  t.notOk(partials[0].params.answer_prefix, 'the first forces nothing');
+  t.ok(partials[0].seconds >= 3.9 && partials[0].seconds < 4.3, `and comes after 2 intervals (${partials[0].seconds.toFixed(2)} s: the official's unforced first chunk is never sent, so never run)`);
+  for (let i = 1; i < partials.length; i++) {
     t.same([partials[i].params.answer_prefix, partials[i].params.answer_prefix_unfixed_tokens], [partials[i - 1].text, 2], `partial ${i + 1} forces partial ${i}'s answer less 2 tokens`);
   }
   const final = asr.requests.find((r) => r.id === item)!;
@@ -181,17 +182,17 @@ t.test('partials of all sessions share max_partials_running (1 here): one held b
   const held = new Promise<void>((resolve) => (release = resolve));
   asr.gate = (r) => (isPartial(r) ? held : Promise.resolve());
   const start = asr.requests.length;
-  appendAudio(a.rt, wordAudio(1, 5));
+  appendAudio(a.rt, wordAudio(1, 9));
   const first = await asr.request((r) => isPartial(r) && asr.requests.indexOf(r) >= start, false);
   const before = await skipped();
-  appendAudio(b.rt, wordAudio(1, 5));
+  appendAudio(b.rt, wordAudio(1, 9));
   b.rt.send({ type: 'session.update', session: { type: 'transcription' } });
   await b.next(ofType('session.updated'), { from: 2 });
   t.equal(asr.requests.filter((r) => isPartial(r) && asr.requests.indexOf(r) >= start).length, 1, "b's partial does not start while a's runs");
   t.equal((await skipped()) - before, 1, 'counted once as skipped');
   release();
   await asr.request((r) => r === first);
-  appendAudio(b.rt, wordAudio(6, 1));
+  appendAudio(b.rt, wordAudio(10, 1));
   const bs = await asr.request((r) => isPartial(r) && asr.requests.indexOf(r) > asr.requests.indexOf(first));
   t.not(bs.id.replace(/-p\d+$/, ''), first.id.replace(/-p\d+$/, ''), "b's partial runs once a's has ended");
   asr.gate = async () => undefined;

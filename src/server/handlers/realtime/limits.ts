@@ -30,7 +30,8 @@ export interface RealtimeLimits {
   partial_interval_s: number;
   /** Tokens at the end of the last partial that the next may still revise (official: unfixed_token_num). */
   partial_unfixed_tokens: number;
-  /** First partials of a turn decoded without forcing anything (official: unfixed_chunk_num). */
+  /** Intervals before a turn's first partial, which forces nothing (official: unfixed_chunk_num; its earlier
+   *  unforced chunks are only shown, never sent on OpenAI's wire, so they are not run). */
   partial_unfixed_chunks: number;
   /** Partials stop past this turn length: the decoder forces a prefix on one segment, and the features
    *  stage cuts audio into 30 s segments (max_segment_s); the final decode still forces what was sent. */

@@ -4,6 +4,11 @@
 // At most one partial of a turn is in flight: audio arriving meanwhile waits for
 // the next, which takes all of it (a slow server gives fewer partials, never a
 // queue). A partial that the pipeline has no room for is skipped (PartialGate).
+// The official streaming decodes its first unfixed_chunk_num chunks without
+// forcing anything and shows their text; on OpenAI's wire unforced text is never
+// sent, so only the last of them is run (its answer is the next one's base): the
+// first partial comes after partial_unfixed_chunks intervals, the same deltas
+// for fewer decodes.
 // Once the turn is committed its partial is cancelled and no result of it is used.
 import type { FastifyBaseLogger } from 'fastify';
 import type { Pipeline } from '../../../runtime/contracts.js';
@@ -44,9 +49,10 @@ export class LiveTurn {
   private readonly stop = new AbortController();
 
   constructor(readonly item: string, start: number, forcedLanguage: boolean, private readonly deps: LiveTurnDeps) {
-    const { partial_unfixed_tokens, partial_unfixed_chunks } = deps.limits;
-    this.text = new TurnText({ unfixedTokens: Math.round(partial_unfixed_tokens), unfixedChunks: Math.round(partial_unfixed_chunks) }, forcedLanguage);
-    this.heardTo = start;
+    const { partial_unfixed_tokens, partial_unfixed_chunks, partial_interval_s } = deps.limits;
+    this.text = new TurnText(Math.round(partial_unfixed_tokens), forcedLanguage);
+    // The first partial is due after max(1, unfixed_chunks) intervals, each later one after one.
+    this.heardTo = start + (Math.max(1, Math.round(partial_unfixed_chunks)) - 1) * partial_interval_s * RATE;
   }
 
   /** Called after audio was added to the turn: starts a partial when one is due and none runs. */

@@ -20,10 +20,6 @@ import type { Pipeline } from '../../../runtime/contracts.js';
 /** The model writes `language X<asr_text>` before its answer when no language is forced. */
 const ASR_TEXT_TAG = '<asr_text>';
 
-export interface PartialSettings {
-  unfixedTokens: number;
-  unfixedChunks: number;
-}
 
 /** Params that make a decode start its answer with given text. */
 export type PrefixParams = { answer_prefix?: string; answer_prefix_unfixed_tokens?: number };
@@ -48,18 +44,15 @@ export class TurnText {
   private baseUnfixed = 0;
   /** The language header of the answer the text was fixed in (auto language only). */
   private header = '';
-  private partials = 0;
-
-  constructor(private readonly settings: PartialSettings, private readonly forcedLanguage: boolean) {}
+  constructor(private readonly unfixedTokens: number, private readonly forcedLanguage: boolean) {}
 
   get fixed(): string {
     return this.sent;
   }
 
-  /** Params of the next partial: nothing forced for the first unfixed_chunks ones (official). */
+  /** Params of the next partial: nothing forced for the first (its answer is the next one's base). */
   nextPartial(): PrefixParams {
-    this.partials++;
-    if (this.partials <= this.settings.unfixedChunks || this.base === '') return {};
+    if (this.base === '') return {};
     return { answer_prefix: this.base, answer_prefix_unfixed_tokens: this.baseUnfixed };
   }
 
@@ -81,7 +74,7 @@ export class TurnText {
       return '';
     }
     this.base = header + raw;
-    this.baseUnfixed = this.settings.unfixedTokens;
+    this.baseUnfixed = this.unfixedTokens;
     if (forced.length <= this.sent.length) return '';
     const delta = forced.slice(this.sent.length);
     this.sent = forced;
