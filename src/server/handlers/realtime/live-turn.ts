@@ -48,9 +48,9 @@ export class LiveTurn {
   private partials = 0;
   private readonly stop = new AbortController();
 
-  constructor(readonly item: string, start: number, forcedLanguage: boolean, private readonly deps: LiveTurnDeps) {
+  constructor(readonly item: string, start: number, private readonly deps: LiveTurnDeps) {
     const { partial_unfixed_tokens, partial_unfixed_chunks, partial_interval_s } = deps.limits;
-    this.text = new TurnText(Math.round(partial_unfixed_tokens), forcedLanguage);
+    this.text = new TurnText(Math.round(partial_unfixed_tokens));
     // The first partial is due after max(1, unfixed_chunks) intervals, each later one after one.
     this.heardTo = start + (Math.max(1, Math.round(partial_unfixed_chunks)) - 1) * partial_interval_s * RATE;
   }
@@ -85,12 +85,13 @@ export class LiveTurn {
 
   private async run(samples: Float32Array, config: SessionConfig, heardBefore: number | undefined): Promise<void> {
     const { pipeline, metrics, log, send } = this.deps;
-    const extra = { ...this.text.nextPartial(), max_new_tokens: PARTIAL_MAX_NEW_TOKENS };
+    const forcedLanguage = config.language !== undefined;
+    const extra = { ...this.text.nextPartial(forcedLanguage), max_new_tokens: PARTIAL_MAX_NEW_TOKENS };
     try {
       const out = await transcribeTurn(pipeline, { id: `${this.item}-p${++this.partials}`, samples, language: config.language, prompt: config.prompt, extra, signal: AbortSignal.any([this.stop.signal, this.deps.session]) });
       if (this.committed) return void metrics.partials.inc({ outcome: 'cancelled' });
       metrics.partials.inc({ outcome: 'completed' });
-      const delta = this.text.accept(out);
+      const delta = this.text.accept(out, forcedLanguage);
       if (delta === '') return;
       // The text fixed now was decoded by the partial before this one, from the audio it heard.
       if (heardBefore !== undefined) metrics.partialDeltaSeconds.observe((performance.now() - heardBefore) / 1000);

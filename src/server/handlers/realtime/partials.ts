@@ -36,45 +36,50 @@ export interface DecodeOutcome {
   language: string;
 }
 
+/**
+ * The text of one turn: what was sent and what the next decode forces. The session's language
+ * may change during the turn, so each call says whether it is forced now: without a forced
+ * language the model writes `language X<asr_text>` first, and a forced answer starts with it.
+ */
 export class TurnText {
   /** Text sent as deltas: every later decode of the turn forces it. */
   private sent = '';
-  /** The next partial's answer_prefix and how many of its last tokens stay unfixed. */
-  private base = '';
-  private baseUnfixed = 0;
-  /** The language header of the answer the text was fixed in (auto language only). */
+  /** The language header of the answer the sent text was fixed in ('' when none). */
   private header = '';
-  constructor(private readonly unfixedTokens: number, private readonly forcedLanguage: boolean) {}
+  /** The next partial's answer_prefix (without a header), its header, and how many of its last tokens stay unfixed. */
+  private base = '';
+  private baseHeader = '';
+  private baseUnfixed = 0;
+
+  constructor(private readonly unfixedTokens: number) {}
 
   get fixed(): string {
     return this.sent;
   }
 
   /** Params of the next partial: nothing forced for the first (its answer is the next one's base). */
-  nextPartial(): PrefixParams {
+  nextPartial(forcedLanguage: boolean): PrefixParams {
     if (this.base === '') return {};
-    return { answer_prefix: this.base, answer_prefix_unfixed_tokens: this.baseUnfixed };
+    return { answer_prefix: (forcedLanguage ? '' : this.baseHeader) + this.base, answer_prefix_unfixed_tokens: this.baseUnfixed };
   }
 
-  /** Params of the final decode: the text sent, all of it fixed (after the header the model wrote, unless the language is forced now). */
+  /** Params of the final decode: the text sent, all of it fixed. */
   final(forcedLanguage: boolean): PrefixParams {
     if (this.sent === '') return {};
     return { answer_prefix: (forcedLanguage ? '' : this.header) + this.sent, answer_prefix_unfixed_tokens: 0 };
   }
 
   /** Takes a partial's outcome; returns the text it fixed beyond what was sent ('' when none). */
-  accept(out: DecodeOutcome): string {
-    const header = this.forcedLanguage || out.language === '' ? '' : `language ${out.language}${ASR_TEXT_TAG}`;
+  accept(out: DecodeOutcome, forcedLanguage: boolean): string {
+    const header = forcedLanguage || out.language === '' ? '' : `language ${out.language}${ASR_TEXT_TAG}`;
     const forced = out.forced ?? '';
     const raw = forced + out.streamed;
-    if (!raw.startsWith(this.sent) || (this.sent !== '' && header !== this.header)) {
-      // It revised sent text: the next partial forces exactly that instead.
-      this.base = this.header + this.sent;
-      this.baseUnfixed = 0;
+    if (!raw.startsWith(this.sent) || (!forcedLanguage && this.sent !== '' && header !== this.header)) {
+      // It revised sent text (or its language): the next partial forces exactly the sent text instead.
+      [this.base, this.baseHeader, this.baseUnfixed] = [this.sent, this.header, 0];
       return '';
     }
-    this.base = header + raw;
-    this.baseUnfixed = this.unfixedTokens;
+    [this.base, this.baseHeader, this.baseUnfixed] = [raw, header, this.unfixedTokens];
     if (forced.length <= this.sent.length) return '';
     const delta = forced.slice(this.sent.length);
     this.sent = forced;

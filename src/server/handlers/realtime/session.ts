@@ -264,7 +264,7 @@ export class RealtimeSession {
 
   private liveTurn(item: string): LiveTurn {
     const { pipeline, gate, metrics, limits, log } = this.deps;
-    return new LiveTurn(item, this.buffer.start, this.config.language !== undefined, { pipeline, gate, metrics, limits, log, send: (e) => this.send(e), session: this.gone.signal });
+    return new LiveTurn(item, this.buffer.start, { pipeline, gate, metrics, limits, log, send: (e) => this.send(e), session: this.gone.signal });
   }
 
   /** The turn in progress is committed: its partial stops; returns what its deltas fixed. */

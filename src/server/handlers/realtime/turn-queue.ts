@@ -34,7 +34,7 @@ export class TurnQueue {
     const message = { id: item, object: 'realtime.item', type: 'message', role: 'user', status: 'completed', content: [{ type: 'input_audio', transcript: null }] };
     send({ type: this.generation === 'ga' ? 'conversation.item.added' : 'conversation.item.created', event_id: newId('event'), previous_item_id: previous, item: message });
     const before = this.last;
-    const turn = finishTurn(this.deps, { item, samples, text: text ?? new TurnText(0, true), config, before }).finally(() => this.running.delete(turn));
+    const turn = finishTurn(this.deps, { item, samples, text: text ?? new TurnText(0), config, before }).finally(() => this.running.delete(turn));
     this.last = turn;
     this.running.add(turn);
   }
