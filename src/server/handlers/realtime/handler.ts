@@ -6,6 +6,8 @@
 // SDK always sends one); `?intent=transcription` selects the beta event names.
 // A session past max_sessions, or naming an unknown model, gets an error event and
 // is closed (1013, 1008). On server close, sessions finish their open turns first.
+// The route's sessions share the admission of their partials (partials.ts
+// PartialGate) and the remembered verdicts on `language` values (language-check.ts).
 import websocket from '@fastify/websocket';
 import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
