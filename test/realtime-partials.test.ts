@@ -13,7 +13,7 @@ import { TurnText } from '../src/server/handlers/realtime/partials.js';
 import { ScriptedAsr, wordAudio, type ScriptedRequest } from './fixtures/realtime/scripted-asr.js';
 import { appendAudio, openRawSession, openSession, type SdkSession, type ServerEvent } from './fixtures/realtime/sdk-session.js';
 
-Object.assign(process.env, { SGL_OMNI_REALTIME_BURST_S: '120', SGL_OMNI_REALTIME_PARTIAL_UNFIXED_TOKENS: '2', SGL_OMNI_REALTIME_MAX_PARTIALS_RUNNING: '1' });
+Object.assign(process.env, { SGL_OMNI_REALTIME_BURST_S: '120', SGL_OMNI_REALTIME_PARTIAL_UNFIXED_TOKENS: '2', SGL_OMNI_REALTIME_MAX_PARTIALS_RUNNING: '2' });
 const asr = new ScriptedAsr();
 const app = await buildServer({ pipeline: asr, servedModelNames: ['scripted'] });
 const base = await app.listen({ port: 0, host: '127.0.0.1' });
@@ -180,29 +180,31 @@ t.test('one partial in flight per session: audio arriving meanwhile goes to the 
   await s.closed;
 });
 
-t.test('partials of all sessions share max_partials_running (1 here): one held back, the other session skips its partial until it ends', async (t) => {
-  const a = await manualSession('en');
-  const b = await manualSession('en');
+t.test('partials of all sessions share max_partials_running (2 here): with two held back, a third session skips its partial until one ends', async (t) => {
+  const [a, b, c] = [await manualSession('en'), await manualSession('en'), await manualSession('en')];
   let release!: () => void;
   const held = new Promise<void>((resolve) => (release = resolve));
   asr.gate = (r) => (isPartial(r) ? held : Promise.resolve());
   const start = asr.requests.length;
+  const newPartials = () => asr.requests.filter((r) => isPartial(r) && asr.requests.indexOf(r) >= start);
   appendAudio(a.rt, wordAudio(1, 9));
-  const first = await asr.request((r) => isPartial(r) && asr.requests.indexOf(r) >= start, false);
-  const before = await skipped();
+  await asr.request((r) => newPartials().length === 1 && r === newPartials()[0], false);
   appendAudio(b.rt, wordAudio(1, 9));
-  b.rt.send({ type: 'session.update', session: { type: 'transcription' } });
-  await b.next(ofType('session.updated'), { from: 2 });
-  t.equal(asr.requests.filter((r) => isPartial(r) && asr.requests.indexOf(r) >= start).length, 1, "b's partial does not start while a's runs");
+  await asr.request((r) => newPartials().length === 2 && r === newPartials()[1], false);
+  const before = await skipped();
+  appendAudio(c.rt, wordAudio(1, 9));
+  c.rt.send({ type: 'session.update', session: { type: 'transcription' } });
+  await c.next(ofType('session.updated'), { from: 2 });
+  t.equal(newPartials().length, 2, "c's partial does not start while two run");
   t.equal((await skipped()) - before, 1, 'counted once as skipped');
   release();
-  await asr.request((r) => r === first);
-  appendAudio(b.rt, wordAudio(10, 1));
-  const bs = await asr.request((r) => isPartial(r) && asr.requests.indexOf(r) > asr.requests.indexOf(first));
-  t.not(bs.id.replace(/-p\d+$/, ''), first.id.replace(/-p\d+$/, ''), "b's partial runs once a's has ended");
+  await asr.request((r) => r === newPartials()[0]);
+  appendAudio(c.rt, wordAudio(10, 1));
+  const third = await asr.request((r) => newPartials().length === 3 && r === newPartials()[2]);
+  t.notOk(newPartials().slice(0, 2).some((r) => r.id.split('-p')[0] === third.id.split('-p')[0]), "c's partial runs once the others have ended");
   asr.gate = async () => undefined;
-  for (const s of [a, b]) s.rt.close();
-  await Promise.all([a.closed, b.closed]);
+  for (const s of [a, b, c]) s.rt.close();
+  await Promise.all([a.closed, b.closed, c.closed]);
 });
 
 async function skipped(): Promise<number> {
