@@ -1,7 +1,8 @@
 // The decoder ONNX graph and runner against the float64 reference (full
 // recompute per step) on a tiny random checkpoint: prefill with spliced audio,
 // chunked prefill, 20 greedy steps, batched decode with different lengths per
-// slot, slot release and reuse, quantised variants, bad inputs.
+// slot, slot release and reuse, quantised variants, bad inputs; on the host-stored
+// and the in-place (GroupQueryAttention) cache layouts alike.
 import t, { type Test } from 'tap';
 import { referenceGreedy, referenceLogits } from '../stages/qwen3-asr/reference/decoder.js';
 import { relativeError } from '../stages/common/reference/golden-dir.js';

@@ -3,8 +3,9 @@
 // after its own optimisations (common/onnx/kernel-count.ts), which depends on
 // the structure only: a decoder of the 0.6B's 28 layers is built from the tiny
 // checkpoint's two layers repeated (the count does not depend on the widths;
-// measured on the real 0.6B int4 graph: 996, the same as here). The budget is
-// today's count, so a block that adds kernels fails here first.
+// measured on the real 0.6B int4 graph: 996, the same as here). The budgets are
+// today's counts (host-stored cache 996, in-place cache 505), so a block that
+// adds kernels fails here first.
 import path from 'node:path';
 import fs from 'node:fs';
 import t from 'tap';

@@ -5,17 +5,19 @@
 // windows just for onnxruntime's fused MultiHeadAttention (key padding mask) and
 // read back after it.
 //
-// Decoder: causal grouped-query attention over a KV cache the host owns. The
-// cache is not updated inside the graph: onnxruntime-node 1.30 never hands a
-// preallocated output buffer to onnxruntime (it copies the result back), so
-// GroupQueryAttention's past/present buffer sharing cannot work from Node, and
-// a present output costs a copy of the whole cache per layer per step (measured
-// ~120 ms per layer at batch 1 with 4096 positions). Instead the graph reads
-// zero-copy views of the cache rows [n, kvHeads, stride, headDim], masks
-// positions at or beyond each row's length, and returns only the new
-// keys/values, which the host writes into its cache. The cache may be stored in
-// half precision (half the memory per slot): its views are cast to float32 in
-// the graph and the new keys/values leave it as float16.
+// Decoder: causal grouped-query attention over a KV cache the host owns, in one
+// of two layouts. Host-stored: the graph reads zero-copy views of the cache rows
+// [n, kvHeads, stride, headDim], masks positions at or beyond each row's length,
+// and returns only the new keys/values, which the host writes into its cache
+// (a float32 or float16 cache: half precision halves the memory per slot; its
+// views are cast to float32 in the graph, the new keys/values leave as float16).
+// In place: onnxruntime's GroupQueryAttention with past and present sharing one
+// buffer does rotary, attention and the cache update in one kernel per layer;
+// onnxruntime-node writes a preallocated output into the JS buffer bound to it
+// (checked in 1.30: a Transpose bound to its own input comes back scrambled), so
+// the host binds present to the very views it feeds and nothing is copied back.
+// A present output the host does not bind would instead copy the whole cache
+// every step (~120 ms per layer measured at 4096 positions).
 import type { DataType, Dim, GraphBuilder } from '../onnx/graph-builder.js';
 import type { BlockContext } from './context.js';
 import { fusedLinear, linear, type LinearSpec } from './linear.js';
