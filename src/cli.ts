@@ -40,6 +40,7 @@ interface ServeFlags {
   apiKey?: string;
   maxUploadMb: number;
   requestTimeoutS?: number;
+  idleTimeoutS?: number;
   shutdownTimeoutS?: number;
   shutdownDelayS: number;
   logLevel: string;
@@ -141,6 +142,7 @@ async function serve(flags: ServeFlags, overrides: Override[], apiKeySource: str
       apiKey: flags.apiKey,
       maxUploadBytes: flags.maxUploadMb * 1024 * 1024,
       requestTimeoutMs: flags.requestTimeoutS === undefined ? undefined : flags.requestTimeoutS * 1000,
+      idleTimeoutMs: flags.idleTimeoutS === undefined ? undefined : flags.idleTimeoutS * 1000,
       logger,
     });
   } catch (err) {
@@ -278,6 +280,7 @@ function addServe(program: Command, extraFlags: ServeFlag[]): void {
     .option('--api-key <key>', 'require this bearer token (prefer the variable SGL_OMNI_API_KEY: other users can read flags in the process list)')
     .option('--max-upload-mb <n>', 'largest accepted upload', intIn(1, 1 << 20), DEFAULT_MAX_UPLOAD_MB)
     .option('--request-timeout-s <s>', 'time allowed to receive a whole request, upload included (default: 300)', intIn(1, 86_400))
+    .option('--idle-timeout-s <s>', 'time a connection may stay silent while the server waits on its client: an upload that stops arriving gets 408, an answer the client stops reading is dropped (default: 30)', intIn(1, 86_400))
     .option('--shutdown-timeout-s <s>', 'on SIGTERM, time open requests get to finish before they are failed with 503 (default: the pipelines\' longest drain_timeout_s)', intIn(0, 86_400))
     .option('--shutdown-delay-s <s>', 'on SIGTERM, time readiness (/readyz) fails while requests are still served, so load balancers stop routing here before the drain starts (behind Kubernetes or a balancer: longer than its probe interval x failures)', intIn(0, 3600), 0)
     .addOption(new Option('--log-level <level>', 'least severe log level written').choices(LOG_LEVELS).default('info'));

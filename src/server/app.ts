@@ -7,6 +7,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServ
 import type { Pipeline } from '../runtime/contracts.js';
 import bearerAuth from './auth.js';
 import bodyLimit from './body-limit.js';
+import connectionGuard from './connection-guard.js';
 import errorHandling, { writeClientError, writeFrameworkError } from './error-handling.js';
 import infoRoutes, { PROBE_PATHS } from './info-routes.js';
 import metricsPlugin, { METRICS_PATH, ServerMetrics } from './metrics.js';
@@ -33,15 +34,20 @@ export interface BuildServerOptions {
   maxUploadBytes?: number;
   /** Time allowed to receive a whole request, upload included (default 300 s). */
   requestTimeoutMs?: number;
-  /** Idle time after which a connection is dropped (default 900 s, longer than any single inference). */
-  connectionTimeoutMs?: number;
+  /** Time a connection may stay silent while the server waits on its client: a body or head that stops
+   *  arriving gets 408, an answer the client stops reading is dropped (default 30 s; connection-guard.ts). */
+  idleTimeoutMs?: number;
+  /** Time a kept-alive connection may wait for its next request (default 72 s, fastify's: longer than
+   *  the 60 s idle timeout of common balancers, so the balancer, not the server, closes first). */
+  keepAliveTimeoutMs?: number;
   /** false/true, fastify logger options, or a ready pino logger. */
   logger?: boolean | FastifyServerOptions['logger'] | FastifyBaseLogger;
 }
 
 export const DEFAULT_MAX_UPLOAD_BYTES = 25 * 2 ** 20;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 300_000;
-export const DEFAULT_CONNECTION_TIMEOUT_MS = 900_000;
+export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
+export const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 72_000;
 const MAX_FIELD_BYTES = 256 * 1024;
 const MAX_FIELDS = 64;
 /** What a form may add to its file: boundaries, part headers and the text fields (a prompt is a few KiB). */
@@ -72,7 +78,7 @@ export async function buildServer(opts: BuildServerOptions): Promise<FastifyInst
   const app = Fastify({
     ...loggerOptions(opts.logger),
     requestTimeout,
-    connectionTimeout: opts.connectionTimeoutMs ?? DEFAULT_CONNECTION_TIMEOUT_MS,
+    keepAliveTimeout: opts.keepAliveTimeoutMs ?? DEFAULT_KEEP_ALIVE_TIMEOUT_MS,
     http: {
       headersTimeout: Math.min(60_000, requestTimeout),
       connectionsCheckingInterval: Math.min(MAX_TIMEOUT_CHECK_INTERVAL_MS, Math.max(10, Math.floor(requestTimeout / 4))),
@@ -92,6 +98,7 @@ export async function buildServer(opts: BuildServerOptions): Promise<FastifyInst
   await app.register(errorHandling);
   await app.register(clientLeftLog, { controller: requestLog });
   await app.register(gracefulShutdown, { retryAfterS: CLOSING_RETRY_AFTER_S });
+  await app.register(connectionGuard, { idleTimeoutMs: opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS });
   await app.register(bodyLimit, { maxBodyBytes: maxUploadBytes + MAX_FORM_OVERHEAD_BYTES });
   if (opts.apiKey !== undefined) await app.register(bearerAuth, { apiKey: opts.apiKey, exemptPaths: PROBE_PATHS });
   await app.register(metricsPlugin, { metrics });

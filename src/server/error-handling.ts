@@ -5,6 +5,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { answeredMidBody } from './connection-guard.js';
 import { apiError, errorBody, toApiError, type ApiError } from './errors.js';
 import { noteFailure } from './request-log.js';
 
@@ -45,6 +46,12 @@ export function writeClientError(err: NodeJS.ErrnoException, socket: Socket): vo
     socket.destroy(err);
     return;
   }
+  // The request was answered before its body ended: a timeout or parse error in the rest of it
+  // gets no second, unsolicited answer on the wire.
+  if (answeredMidBody(socket)) {
+    socket.destroy();
+    return;
+  }
   const apiError = clientErrorOf(err);
   clientErrorAnswers.set(socket, apiError);
   endSocketWithError(socket, apiError);
@@ -55,7 +62,9 @@ export function endSocketWithError(socket: Socket, apiError: ApiError): void {
   const body = JSON.stringify(errorBody(apiError));
   const retryAfter = apiError.retryAfterS === undefined ? '' : `Retry-After: ${Math.max(1, Math.ceil(apiError.retryAfterS))}\r\n`;
   const head = `HTTP/1.1 ${apiError.status} ${STATUS_CODES[apiError.status]}\r\nConnection: close\r\n${retryAfter}Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
-  socket.end(head + body);
+  // Closed once written: a client that keeps its side open (or still sends) holds nothing, and the
+  // request still reading its body learns it was cut off.
+  socket.end(head + body, () => socket.destroy());
 }
 
 /** fastify's frameworkErrors: failures found before routing (a URL that does not decode,

@@ -109,8 +109,9 @@ const PARSE_STALLED = apiError('invalid_multipart', ['Malformed multipart body: 
 /**
  * Races each step of the parts iterator against `stop` and a watchdog: a parser that has had the whole body
  * (raw.complete, set by Node's HTTP parser; no event says so when the parser stops reading) for
- * a full period without finishing fails the form, whatever a parser bug does with it. Slow
- * uploads are left to the request timeout.
+ * a full period without finishing fails the form, whatever a parser bug does with it. A body
+ * that stops arriving gets its 408 from the connection guard (idle timeout), a slow one from the
+ * request timeout; either cuts the request off, which ends the reading here.
  */
 function parseStallGuard(raw: IncomingMessage, stop?: AbortSignal) {
   let fail!: (err: unknown) => void;
