@@ -11,15 +11,22 @@
 //    high-water mark is another matter: none is in this corpus);
 //  - a normal 11 s WAV sent 200 ms after each hostile upload: its latency against its idle
 //    latency (median of 5 before the run).
+// Then stalls (connection-guard.ts): 20 connections of each kind that stop part-way (chunked
+// upload cut off, Content-Length larger than sent, head cut off, WebSocket upgrade head cut off,
+// silent, a 404's body left unsent), opened together with a normal WAV beside them: each must end
+// (408, or a close) within --idle-timeout-s (30 s) + 10 s. Trickles (bounded by --request-timeout-s,
+// 300 s) and unread answers are in test/security-http-stalls.test.ts, with small timeouts.
 // Signal timing is not here: test/reliability-signals.test.ts sends double SIGTERMs under load.
 // Corpus: the 49 nested-open uploads of test/security-media.test.ts; random bytes behind every
 // magic the sniffer knows; each fixture truncated at half and with 1 % of its bytes flipped;
 // AMR headers over text and noise; decompression bombs (4 h FLAC, the same in WAV 0xF1AC,
 // 120 s at 383,990 Hz); empty and 1-byte files; WAV headers that lie about their data.
-//   node dist/bench/hostile.js [--answer-s 60] [--only REGEX]   (quiet machine: ~3 min)
+//   node dist/bench/hostile.js [--answer-s 60] [--only REGEX]   (quiet machine: ~4 min)
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { DEFAULT_IDLE_TIMEOUT_MS } from '../src/server/app.js';
 import { repoRoot } from '../src/util/paths.js';
 import { buildConstantFlac, wavWrappedFlac } from '../test/fixtures/audio/flac-writer.js';
 import { hostileUploads } from '../test/fixtures/audio/hostile-media.js';
@@ -127,15 +134,53 @@ for (const [name, bytes] of cases) {
     ok: answered(name, answer.status) && beside.status === 200 && ratio <= RSS_BOUND ? 'PASS' : 'FAIL',
   });
 }
+/** A raw connection that sends `bytes` and stops: when it ended, and the first status line it got (0: none). */
+function stall(bytes: string): Promise<{ status: number; ms: number }> {
+  const t0 = performance.now();
+  const socket = net.connect(Number(new URL(server.base).port), '127.0.0.1');
+  if (bytes) socket.write(bytes);
+  let received = '';
+  socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+  socket.on('error', () => {});
+  const limit = setTimeout(() => socket.destroy(), STALL_BOUND_MS * 2);
+  return new Promise((resolve) => socket.once('close', () => {
+    clearTimeout(limit);
+    resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(received)?.[1] ?? 0), ms: performance.now() - t0 });
+  }));
+}
+const STALL_BOUND_MS = DEFAULT_IDLE_TIMEOUT_MS + 10_000;
+const STALL_COPIES = 20;
+const upload = `POST /v1/audio/transcriptions HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=X\r\n`;
+const stalls: [string, string, number][] = (
+  [
+    ['stall: chunked upload cut off', `${upload}Transfer-Encoding: chunked\r\n\r\n3\r\n--X\r\n`, 408],
+    ['stall: Content-Length larger than sent', `${upload}Content-Length: 100000\r\n\r\n--X\r\n`, 408],
+    ['stall: request head cut off', 'POST /v1/audio/transcriptions HTTP/1.1\r\nHost: x\r\n', 408],
+    ['stall: WebSocket upgrade head cut off', 'GET /v1/realtime HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n', 408],
+    ['stall: silent connection', '', 0],
+    ['stall: body of a 404 left unsent', 'POST /nope HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nabc', 404],
+  ] as [string, string, number][]
+).filter(([name]) => !args.only || new RegExp(args.only).test(name));
+const stallRuns = stalls.map(([, bytes]) => Promise.all(Array.from({ length: STALL_COPIES }, () => stall(bytes))));
+await pause(200);
+const besideStalls = await post(normal);
+for (const [i, ended] of (await Promise.all(stallRuns)).entries()) {
+  const [name, , want] = stalls[i];
+  const slowest = Math.max(...ended.map((e) => e.ms));
+  const ok = ended.every((e) => e.status === want && e.ms <= STALL_BOUND_MS) && besideStalls.status === 200;
+  rows.push({ case: `${name} (x${STALL_COPIES})`, answer: `${[...new Set(ended.map((e) => e.status))].join('/')}${want ? '' : ' closed'}`, 'hostile ms': Math.round(slowest), 'normal ms': Math.round(besideStalls.ms), 'normal status': besideStalls.status, 'rss / warm': +(process.memoryUsage().rss / warmIdle).toFixed(2), refuse: 'must', ok: ok ? 'PASS' : 'FAIL' });
+}
+const stallsEnded = rows.filter((r) => r.case.startsWith('stall:')).every((r) => r.ok === 'PASS');
 const atimeMoved = fs.statSync(target).atimeMs !== PAST.getTime();
 console.table(rows);
-const normalMs = rows.map((r) => r['normal ms']);
+const normalMs = rows.filter((r) => !r.case.startsWith('stall:')).map((r) => r['normal ms']);
 const idleMs = median(idleLatency);
 console.log(`normal 11 s WAV: idle ${Math.round(idleMs)} ms; beside hostile uploads median ${median(normalMs)} ms (${(median(normalMs) / idleMs).toFixed(1)}x), max ${Math.max(...normalMs)} ms (${(Math.max(...normalMs) / idleMs).toFixed(1)}x)`);
 const checks = {
   'file outside the upload untouched (atime)': !atimeMoved,
-  [`every hostile request answered within ${ANSWER_MS / 1000} s`]: rows.every((r) => !r.answer.startsWith('0')),
-  'no 5xx; every upload that must be refused got 4xx': rows.every((r) => answered(r.case, Number(r.answer.slice(0, 3)))),
+  [`every hostile request answered within ${ANSWER_MS / 1000} s`]: rows.every((r) => r.case.startsWith('stall:') || !r.answer.startsWith('0')),
+  'no 5xx; every upload that must be refused got 4xx': rows.every((r) => r.case.startsWith('stall:') || answered(r.case, Number(r.answer.slice(0, 3)))),
+  [`every stalled connection ended (408, 404 or closed) within ${STALL_BOUND_MS / 1000} s`]: stallsEnded,
   'every normal request beside them answered 200': rows.every((r) => r['normal status'] === 200),
   [`RSS after each within ${RSS_BOUND} x warm idle (${Math.round(warmIdle / MB)} MB)`]: rows.every((r) => r['rss / warm'] <= RSS_BOUND),
 };
