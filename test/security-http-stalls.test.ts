@@ -124,6 +124,13 @@ t.test('a body still arriving after its answer is dropped with the connection, w
     t.equal(statuses.length, 1, `${name}: exactly one answer (${statuses.join(', ')})`);
     t.ok(statuses[0] >= 400 && statuses[0] < 500, `${name}: a 4xx`);
   }
+
+  // Trickling (never idle) until the request timeout: Node's own 408 for it must not follow the 404 either.
+  const slow = await listen(t, { requestTimeoutMs: 1000, idleTimeoutMs: 5000 });
+  const { socket, closed } = client(slow.port, 'POST /nope HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n');
+  const trickle = setInterval(() => socket.write('a'), 100);
+  const { statuses } = answers(await within(closed, ANSWER_WITHIN_MS, 'trickled body after a 404').finally(() => clearInterval(trickle)));
+  t.same(statuses, [404], 'trickled body after its 404: exactly one answer at the request timeout');
 });
 
 t.test('an answer the client does not read is dropped', async (t) => {
