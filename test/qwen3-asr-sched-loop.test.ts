@@ -104,6 +104,15 @@ t.test('a looping sequence leaves the batch; its neighbour decodes on unchanged'
   t.same(normal.tokens, [5, ...SCRIPTS[7].unit, ...SCRIPTS[7].unit, ...SCRIPTS[7].unit]);
 });
 
+t.test('the copies a loop leaves out are never streamed: the tokens streamed are the tokens kept', async (t) => {
+  const { scheduler } = setup(GUARD);
+  for (const script of Object.keys(SCRIPTS).map(Number)) {
+    const streamed: number[] = [];
+    const out = await scheduler.submit({ promptIds: Int32Array.from([script, 60, 61]), maxNewTokens: 500, temperature: 0, seed: 1, onToken: (id) => void streamed.push(id) }).result;
+    t.same(streamed, out.tokens, `script ${script} (${out.finishReason}${out.loop ? `, ${out.loop.extra} copies dropped` : ''})`);
+  }
+});
+
 t.test('bad guard settings are refused when the scheduler is made', async (t) => {
   t.throws(() => setup({ maxPeriod: 8, minRepeats: 1, minTokens: 40 }), RangeError);
   t.throws(() => setup({ maxPeriod: 1.5, minRepeats: 4, minTokens: 40 }), RangeError);
@@ -146,10 +155,12 @@ t.test('transcribe: a looping segment comes back cleaned after a bounded number 
       // 5 + 42 and 6 + 40 tokens sampled; the first of each from prefill
       t.equal(scheduler.stats().generatedTokens, 47 + 46);
       t.ok(events.length <= 47 + 46, 'the streamed deltas stop with them');
+      t.equal(events.map((e) => e.delta).join(''), out.text, 'the deltas joined are the text: the dropped copies were never streamed');
     } else {
       t.equal(scheduler.stats().generatedTokens, 2000, 'without the guard both run to max_new_tokens');
       // The official cleanup alone collapses the long loops but keeps the copy cut short by the limit.
       t.same(out.segments.map((s) => s.text), ['Hello I think. I think', '哎可是我像']);
+      t.equal(events.map((e) => e.delta).join(''), out.text, 'the deltas joined are the text: the copies the cleanup trims were never streamed');
     }
   }
 });

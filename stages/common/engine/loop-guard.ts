@@ -13,6 +13,12 @@
 // no sooner than the unit itself, so the smallest period found is the loop's own.
 // Cost: maxPeriod comparisons per generated token (a counter per period, kept
 // incrementally), nothing next to a decode step.
+//
+// The copies a loop leaves out must not have been streamed: `pending` is how many
+// of the newest tokens a loop found later could still drop (the longest run, over
+// all periods, of tokens equal to the token a period before them; a token outside
+// every such run can never become a dropped copy). The sequence streams a token
+// once it has left that window, or when the sequence ends.
 
 export interface LoopGuardOptions {
   /** Longest unit looked for, in tokens (0 turns the guard off). */
@@ -41,6 +47,8 @@ export function checkLoopGuardOptions(opts: LoopGuardOptions): void {
 export class LoopGuard {
   /** matched[p]: how many of the newest tokens equal the token p places before them, in a row. */
   private readonly matched: Int32Array;
+  /** The newest tokens a loop found later could drop: the largest matched[p]. */
+  pending = 0;
 
   constructor(private readonly opts: LoopGuardOptions) {
     checkLoopGuardOptions(opts);
@@ -52,8 +60,10 @@ export class LoopGuard {
     const n = tokens.length;
     const last = tokens[n - 1];
     let found: LoopFound | undefined;
+    this.pending = 0;
     for (let p = 1; p <= this.opts.maxPeriod && p < n; p++) {
       this.matched[p] = tokens[n - 1 - p] === last ? this.matched[p] + 1 : 0;
+      this.pending = Math.max(this.pending, this.matched[p]);
       if (found) continue;
       // The newest matched[p] + p tokens have period p: that many whole copies of the unit.
       const copies = Math.floor((this.matched[p] + p) / p);

@@ -17,7 +17,8 @@ export interface SequenceSpec {
   logprobs?: boolean;
   /** Penalty on the logits of tokens this sequence already generated (sampler.ts); 1 or absent = off. */
   repetitionPenalty?: number;
-  /** Called with each generated token id (EOS excluded) and its logprob (NaN when not computed) as soon as it is sampled. */
+  /** Called with each generated token id (EOS excluded) and its logprob (NaN when not computed) as soon as it is
+   *  sampled, or, while the loop guard may still drop it as a loop's copy, once it cannot (never for a dropped one). */
   onToken?: (id: number, logprob: number) => void;
   /**
    * Keep this prompt's KV rows when it finishes (prefix-cache.ts), for a later prompt that starts the
@@ -61,6 +62,8 @@ export class Sequence {
   /** Set by cancel(): the scheduler drops it at its next safe point. */
   cancelled = false;
   loop?: LoopFound;
+  /** Tokens passed to spec.onToken so far. */
+  private streamed = 0;
 
   constructor(
     readonly spec: SequenceSpec,
@@ -118,14 +121,20 @@ export class Sequence {
     if (this.spec.probe?.index === this.tokens.length) this.probeLogprob = logSoftmaxAt(logits, this.spec.probe.tokenId);
     const next: SampledToken = this.sampler.sample(logits, this.tokens, this.spec.repetitionPenalty);
     this.logprobs.push(next.logprob);
-    if (eosIds.has(next.id)) return 'stop';
+    if (eosIds.has(next.id)) return this.streamUpTo(this.tokens.length, 'stop');
     this.tokens.push(next.id);
-    this.spec.onToken?.(next.id, next.logprob);
-    if (this.endsInLoop()) return 'loop';
-    return this.tokens.length >= this.spec.maxNewTokens ? 'length' : undefined;
+    if (this.endsInLoop()) return this.streamUpTo(this.tokens.length, 'loop');
+    if (this.tokens.length >= this.spec.maxNewTokens) return this.streamUpTo(this.tokens.length, 'length');
+    return this.streamUpTo(this.tokens.length - (this.loopGuard?.pending ?? 0), undefined);
   }
 
-  /** True when the newest tokens are a loop; its extra copies (already streamed) leave tokens and logprobs. */
+  /** Streams the tokens before `end` not yet streamed; passes `reason` through. */
+  private streamUpTo<R extends FinishReason | undefined>(end: number, reason: R): R {
+    for (; this.streamed < end; this.streamed++) this.spec.onToken?.(this.tokens[this.streamed], this.logprobs[this.streamed]);
+    return reason;
+  }
+
+  /** True when the newest tokens are a loop; its extra copies (never streamed) leave tokens and logprobs. */
   private endsInLoop(): boolean {
     const loop = this.loopGuard?.push(this.tokens);
     if (!loop) return false;
