@@ -1,6 +1,8 @@
-// docs/ERRORS.md, written from the error catalogue (src/server/errors.ts) and the
-// runtime's codes (src/runtime/errors.ts), so the page cannot drift from what the
-// server answers (test/server-errors.test.ts compares them).
+// docs/ERRORS.md, written from the error catalogue (src/server/errors.ts), the
+// runtime's codes (src/runtime/errors.ts) and the codes the built-in stages raise
+// (stage-error-codes.ts reads them from the plugin folders), so the page cannot
+// drift from what the server answers (test/server-errors.test.ts compares them,
+// test/server-error-codes.test.ts checks every code reachable on the wire is there).
 // Regenerate: npm run build && node dist/src/server/error-docs.js --write
 import fs from 'node:fs';
 import path from 'node:path';
@@ -8,7 +10,9 @@ import { fileURLToPath } from 'node:url';
 import { ERROR_KINDS } from '../runtime/contracts.js';
 import { RUNTIME_ERRORS } from '../runtime/errors.js';
 import { repoRoot } from '../util/paths.js';
+import { builtinRoots } from '../config/discovery.js';
 import { ERRORS, errorType, KIND_STATUS, wireCode } from './errors.js';
+import { scanStageErrorCodes } from './stage-error-codes.js';
 
 export function errorDocsPath(): string {
   return path.join(repoRoot(), 'docs', 'ERRORS.md');
@@ -21,6 +25,10 @@ export function renderErrorReference(): string {
   const kinds = Object.entries(KIND_STATUS).map(([kind, status]) => `| \`${kind}\` | ${status} | ${errorType(status)} | ${cell(ERROR_KINDS[kind as keyof typeof ERROR_KINDS])} |`);
   const server = Object.entries(ERRORS).map(([code, e]) => `| \`${code}\` | ${e.status} | ${e.type} | ${template(e.message)} |`);
   const runtime = Object.entries(RUNTIME_ERRORS).map(([code, e]) => `| \`${wireCode(code)}\` (${code}) | \`${e.kind}\` | ${KIND_STATUS[e.kind]} | ${cell(e.means)} |`);
+  const stages = scanStageErrorCodes(builtinRoots(), repoRoot())
+    .filter((e) => !(e.code in RUNTIME_ERRORS))
+    .sort((a, b) => a.code.localeCompare(b.code) || a.kind.localeCompare(b.kind))
+    .map((e) => `| \`${wireCode(e.code)}\` (${e.code}) | \`${e.kind}\` | ${KIND_STATUS[e.kind]} | ${e.folders.join(', ')} | ${cell(e.message)} |`);
   return [
     '# Errors',
     '',
@@ -53,6 +61,15 @@ export function renderErrorReference(): string {
     '| code | kind | status | when |',
     '|---|---|---|---|',
     ...runtime,
+    '',
+    '## Codes the built-in stages raise',
+    '',
+    'Read from the sources of the plugin folders (src/server/stage-error-codes.ts). A 500\'s message never shows',
+    'the stage\'s text; other statuses show it (absolute paths removed).',
+    '',
+    '| code | kind | status | raised in | message |',
+    '|---|---|---|---|---|',
+    ...stages,
     '',
   ].join('\n');
 }

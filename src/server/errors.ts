@@ -36,6 +36,7 @@ const spec = (status: number, message = '%s'): ErrorSpec => ({ status, type: err
 export const ERRORS = {
   invalid_value: spec(400),
   missing_file: spec(400, "The audio file is required as the multipart file field 'file'%s."),
+  missing_text: spec(400, "'text' is required: the transcript to align with the audio."),
   too_many_files: spec(400, 'Send exactly one audio file per request.'),
   invalid_multipart: spec(400),
   bad_http_request: spec(400, 'Malformed HTTP request.'),

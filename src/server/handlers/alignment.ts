@@ -7,7 +7,7 @@
 // words (docs/PAYLOADS.md).
 import type { Payload } from '../../runtime/contracts.js';
 import { clientAbortSignal } from '../client-abort.js';
-import { ApiError, invalidValue } from '../errors.js';
+import { apiError, invalidValue } from '../errors.js';
 import { readUploadForm } from '../upload-form.js';
 import type { RouteHandler } from './types.js';
 
@@ -37,7 +37,7 @@ const handler: RouteHandler = {
       const unknown = [...form.fields.keys()].filter((k) => !FIELDS.has(k));
       if (unknown.length > 0) throw invalidValue(unknown[0], `unknown field '${unknown[0]}'; this route takes file, text, language and model.`);
       const text = single(form.fields, 'text');
-      if (text === undefined || text.trim() === '') throw new ApiError(400, 'missing_text', "'text' is required: the transcript to align with the audio.", 'text');
+      if (text === undefined || text.trim() === '') throw apiError('missing_text', [], { param: 'text' });
       const language = single(form.fields, 'language');
       const model = catalog.resolve(single(form.fields, 'model'));
       const { bytes, filename, contentType } = form.file;
