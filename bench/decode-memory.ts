@@ -8,13 +8,16 @@
 // resample workers, and the first model runs size onnxruntime's buffers: +27-61 MB measured.
 // Cases come in two kinds. Refused ones (over the cap) never reach the model. Admitted ones
 // (1000 s, legal) are transcribed in full: 4 x 1000 s at once hold 4 x (64 MB of 16 kHz samples
-// + 51 MB of mel) in the workers, and RSS afterwards stays at that high-water mark (+335 MB
-// measured, the same after a second round: not a leak). The last session's "+337-359 MB after
-// every case" was that mark: cases were interleaved run by run and each case's reading was the
-// max over runs, so every case after the first admitted one inherited it. Admitted cases now run
-// after every refused one. Where the mark lives (measured 30 Nov, loaded machine): in the stage
-// workers (closing the pipeline gives it back); onnxruntime's CPU arena off: no change;
-// MALLOC_ARENA_MAX=2: -45 MB.
+// + 51 MB of mel) in the workers. RSS afterwards stayed at warm idle + 335 MB: buffers the stage
+// workers had dropped (dead, not leaked), which V8 frees only when it collects, and an idle
+// worker never collects. Found 1 Dec (diagnostic build reading each worker's v8 heap statistics;
+// 2 x 1000 s): 3, 13 and 43 s after the last answer RSS 557 MB (warm 319), dead buffers 122 MB
+// in features, 100 MB in encoder, 56 MB in decode; one gc() per worker: 369 MB. Not the ORT
+// arena, glibc arenas or the encoder cache (its worker held 3 MB after gc). Fix: workers collect
+// when they go idle after large allocations (src/runtime/idle-gc.ts), and the segmenter no
+// longer holds 8 bytes per sample of the file (128 MB per 1000 s request) for its energy sums.
+// 4 x 1000 s, loaded machine (load 9-18): after / warm 1.92 -> 1.06, peak - warm 574 -> 291 MB.
+// Admitted cases run after every refused one (their reading was once the max over interleaved runs).
 // Time to the last answer: min/median over --reps (the machine is shared; quiet it first).
 // Issue 11 at 5b77086: the 4 h FLAC took RSS 200 MB → 4.3 GB and kept it; four 1000 s
 // 8-channel FLACs peaked at 8.4 GB and kept 5.2 GB. Measured 30 Nov (2 shared cores, load 3-6):

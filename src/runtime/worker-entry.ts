@@ -12,6 +12,7 @@ import { pathToFileURL } from 'node:url';
 import type { ItemContext, ItemResult, Payload, StageEnv, StageInstance, StageLogLevel, StagePlugin } from './contracts.js';
 import { ERR_SHUTTING_DOWN, ERR_STAGE_FAILED, ERR_STAGE_UNAVAILABLE, runtimeErrorInfo, toErrorInfo } from './errors.js';
 import type { CancelMessage, DisposeMessage, StageTask, StageWorkerData, TaskMessage, WorkerStatus } from './protocol.js';
+import { IdleCollector } from './idle-gc.js';
 import { collectTransferables } from './transfer.js';
 
 const data = workerData as StageWorkerData;
@@ -57,6 +58,8 @@ const stopFlag = new Int32Array(data.stopFlag);
 /** Batches being processed, with the contexts a dispose cancels. */
 const running = new Map<Promise<unknown>, WorkerItemContext[]>();
 let disposing: Promise<void> | undefined;
+/** Frees the buffers finished batches dropped once the worker goes idle (idle-gc.ts; gc exposed by the stage runner). */
+const idleCollector = new IdleCollector((globalThis as { gc?: () => void }).gc);
 
 const instanceReady = Atomics.load(stopFlag, 0) ? Promise.resolve(undefined) : createInstance();
 
@@ -128,6 +131,7 @@ async function processBatch(instance: StageInstance, task: StageTask, contexts: 
 }
 
 export default async function runTask(task: StageTask): Promise<void> {
+  idleCollector.busy();
   const contexts = task.items.map((item, index) => new WorkerItemContext(item.id, index, task.port));
   task.port.on('message', (m: CancelMessage) => {
     if (m.type === 'cancel') contexts[m.index]?.cancel();
@@ -145,4 +149,5 @@ export default async function runTask(task: StageTask): Promise<void> {
   task.port.postMessage(message, collectTransferables(results));
   // The main thread closes the port once it has drained it.
   task.port.unref();
+  if (running.size === 0) idleCollector.idle();
 }

@@ -27,9 +27,10 @@ export function splitAtQuietPoints(samples: Float32Array, opts: SplitOptions): S
   if (samples.length <= maxLength) return [{ start: 0, end: samples.length }];
   const window = Math.max(1, Math.round(windowS * sampleRate));
   const search = Math.round(searchS * sampleRate);
-  // energy of any window in O(1) from running sums of squares
-  const energy = new Float64Array(samples.length + 1);
-  for (let i = 0; i < samples.length; i++) energy[i + 1] = energy[i] + samples[i] * samples[i];
+  const half = window >> 1;
+  // Running sums of squares over each search range only (energy of any window there in O(1)):
+  // one range's worth of memory, not 8 bytes per sample of the file (128 MB for 1000 s: issue 11).
+  let energy = new Float64Array(0);
 
   const bounds: SegmentBounds[] = [];
   let start = 0;
@@ -38,10 +39,14 @@ export function splitAtQuietPoints(samples: Float32Array, opts: SplitOptions): S
     // keep at least half a window on each side of a cut inside the audio and past the segment start
     const lo = Math.max(start + window, target - search);
     const hi = Math.min(samples.length - window, target + search);
+    const from = Math.ceil(lo / step) * step - half; // energy[i] sums samples [from, from + i)
+    const length = Math.max(0, hi + half - from + 1);
+    if (energy.length < length) energy = new Float64Array(length);
+    for (let i = 1; i < length; i++) energy[i] = energy[i - 1] + samples[from + i - 1] * samples[from + i - 1];
     let cut = target;
     let best = Infinity;
-    for (let c = Math.ceil(lo / step) * step; c <= hi; c += step) {
-      const e = energy[c + (window >> 1)] - energy[c - (window >> 1)];
+    for (let c = from + half; c <= hi; c += step) {
+      const e = energy[c + half - from] - energy[c - half - from];
       if (e < best) (best = e), (cut = c);
     }
     bounds.push({ start, end: cut });
