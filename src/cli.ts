@@ -8,7 +8,7 @@ import { Command, Help, InvalidArgumentError, Option } from 'commander';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { ConfigError, explainPipelineConfig, loadPipelineConfig, OverrideArgsError, parseOverrideArgs, type Override, type ResolvedPipelineConfig } from './config/index.js';
-import { builtinCatalogue } from './config/discovery.js';
+import { builtinCatalogue, dependencyPackages } from './config/discovery.js';
 import { ModelPipelineError, pipelineForModel } from './config/models.js';
 import { applyServeFlags, stageNames, type ServeFlag, type ServeFlagUse } from './config/serve-flags.js';
 import type { CloseOptions, Pipeline } from './runtime/contracts.js';
@@ -303,13 +303,16 @@ function addServe(program: Command, extraFlags: ServeFlag[]): void {
     });
 }
 
-/** The serve flags the model folders declare; a broken catalogue is reported by addExtensions. */
+/** The serve flags the model folders and the project's plugin packages declare; a broken catalogue is reported by addExtensions. */
 function declaredServeFlags(): ServeFlag[] {
+  let builtin: ServeFlag[] = [];
   try {
-    return [...builtinCatalogue().serveFlags.values()];
+    builtin = [...builtinCatalogue().serveFlags.values()];
   } catch {
-    return [];
+    // reported by addExtensions
   }
+  const packages = dependencyPackages(process.cwd(), (dir, err) => process.stderr.write(`sgl-omni: skipping the serve flags of ${dir}: ${err.message}\n`));
+  return [...builtin, ...packages.flatMap((p) => p.serveFlags)];
 }
 
 function addConfig(program: Command): void {

@@ -107,3 +107,18 @@ t.test('a pipeline elsewhere names it by package name, found in its node_modules
   const loud = await loadPipelineConfig(path.join(app, 'loud.yaml')).catch((e: unknown) => e);
   t.match((loud as Error).message, 'loud.yaml:7:64: stages.gain.options.gain: must be <= 16 (got 20)', 'options checked against the package descriptor');
 });
+
+t.test('a plugin package the project depends on adds its serve flag (package.json "sgl-omni".serve_flags)', async (t) => {
+  const app = path.join(tmp, 'flag-app');
+  fs.mkdirSync(path.join(app, 'node_modules'), { recursive: true });
+  fs.symlinkSync(pkg, path.join(app, 'node_modules', 'sgl-omni-example-gain'), 'dir');
+  fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'flag-app', private: true, dependencies: { 'sgl-omni-example-gain': '*' } }));
+  fs.writeFileSync(path.join(app, 'pipeline.yaml'), 'name: app\nroutes: [/v1/audio/features]\nentry: decode\nstages:\n  decode: { plugin: audio/decode, next: resample }\n  resample: { plugin: audio/resample, next: gain }\n  gain: { plugin: sgl-omni-example-gain, next: mel, options: { gain: 0.5 } }\n  mel: { plugin: audio/whisper-mel }\n');
+  const cli = (args: string[], cwd: string) => spawnSync(process.execPath, [path.join(repoRoot(), 'bin', 'sgl-omni.js'), ...args], { encoding: 'utf8', cwd, timeout: 60_000 });
+  const help = cli(['serve', '--help'], app);
+  t.match(help.stdout, /--gain <FACTOR>\s+gain of the example\/gain stage/, 'listed in serve --help');
+  t.notMatch(cli(['serve', '--help'], tmp).stdout, /--gain/, 'not where no project depends on the package');
+  const loud = cli(['serve', '--pipeline', 'pipeline.yaml', '--gain', '20', '--port', '0'], app);
+  t.equal(loud.status, 1);
+  t.match(loud.stderr, /stages\.gain\.options\.gain: must be <= 16 \(got 20\)/, 'the flag sets the stage option, checked against the package descriptor');
+});

@@ -1,10 +1,12 @@
 // Finds plugins, route handlers, models and CLI extensions from their own folders
 // instead of central lists: every folder directly under stages/, the built-in
-// handlers under src/server/handlers/, and any plugin package a pipeline names.
+// handlers under src/server/handlers/, and any plugin package a pipeline names;
+// `serve` flags also from the plugin packages the project depends on.
 // A folder declares what it holds in sgl-omni.yaml (a package: the "sgl-omni"
 // field of its package.json); without one, its *.plugin.yaml and *.handler.yaml
 // files are what it holds. Adding a model is a folder plus a pipeline YAML.
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import {
   checkManifest,
@@ -113,4 +115,35 @@ export function builtinCatalogue(): Catalogue {
     catalogue.cli.push(...folder.cli);
   }
   return (builtins = catalogue);
+}
+
+/**
+ * The plugin packages (a package.json with an "sgl-omni" field) that the project in `cwd` depends
+ * on: its nearest package.json's dependencies, devDependencies and optionalDependencies, found as
+ * Node finds them. Their serve_flags join the built-in ones (a package a pipeline names is found
+ * when the pipeline loads, too late for the command line). `skipped` gets a package whose
+ * manifest is broken, which is left out.
+ */
+export function dependencyPackages(cwd: string, skipped: (dir: string, err: Error) => void = () => {}): FolderContents[] {
+  let dir = path.resolve(cwd);
+  while (!fs.existsSync(path.join(dir, 'package.json'))) {
+    if (path.dirname(dir) === dir) return [];
+    dir = path.dirname(dir);
+  }
+  const pkgFile = path.join(dir, 'package.json');
+  const pkg = JSON.parse(fs.readFileSync(pkgFile, 'utf8')) as Record<string, Record<string, string> | undefined>;
+  const names = Object.keys({ ...pkg.dependencies, ...pkg.devDependencies, ...pkg.optionalDependencies });
+  const paths = createRequire(pkgFile).resolve.paths('') ?? [];
+  const found: FolderContents[] = [];
+  for (const name of names) {
+    const home = paths.map((modules) => path.join(modules, name)).find((p) => fs.existsSync(path.join(p, 'package.json')));
+    if (!home) continue;
+    try {
+      const folder = readFolder(home, true);
+      if (folder) found.push(folder);
+    } catch (err) {
+      skipped(home, err as Error);
+    }
+  }
+  return found;
 }
