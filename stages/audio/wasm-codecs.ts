@@ -58,8 +58,39 @@ const FEED_BYTES = 4096;
  *  requests the decode stage runs concurrently get their turn: ~3 s of 48 kHz stereo, ~10 ms of work. */
 const YIELD_EVERY_SAMPLES = 2 ** 18;
 
+/**
+ * The codec libraries print every corrupt frame to the console ("libopus -4 OPUS_INVALID_PACKET",
+ * "mpg123-decoder: ...", FLAC errors): an upload of bit-flipped Opus wrote 26 lines to stderr,
+ * so one client could flood the server's output. They return the same errors in their results,
+ * which this module uses (the refusal's message names the first), so while any decode runs in
+ * this worker the console's error and warn lines are dropped. Installed once per worker; the
+ * decode worker runs nothing else that writes to the console (stages log through env.log).
+ */
+let decodesRunning = 0;
+let consoleQuieted = false;
+function quietConsole(): void {
+  if (consoleQuieted) return;
+  consoleQuieted = true;
+  for (const level of ['error', 'warn'] as const) {
+    const original = console[level].bind(console);
+    console[level] = (...args: unknown[]) => {
+      if (decodesRunning === 0) original(...args);
+    };
+  }
+}
+
 /** Decodes a whole file into `sink`, until the end or `signal` aborts; frames the codec reports as corrupt are skipped, as players do. */
 export async function decodeWithWasm(codec: WasmCodec, bytes: Uint8Array, sink: MonoSink, signal?: AbortSignal): Promise<void> {
+  quietConsole();
+  decodesRunning++;
+  try {
+    await decodeQuietly(codec, bytes, sink, signal);
+  } finally {
+    decodesRunning--;
+  }
+}
+
+async function decodeQuietly(codec: WasmCodec, bytes: Uint8Array, sink: MonoSink, signal?: AbortSignal): Promise<void> {
   const decoder = await createDecoder(codec);
   await decoder.ready;
   const name = CODEC_NAMES[codec];
