@@ -34,7 +34,7 @@ t.test('the shipped pipelines pass, each route with its handler', async (t) => {
   const asr = await loadPipelineConfig(path.join(pipelines, 'qwen3-asr.yaml'));
   t.same(asr.routes.map((r) => [r.path, r.handler]), [['/v1/audio/transcriptions', 'openai-transcription'], ['/v1/realtime', 'openai-realtime']]);
   t.same(asr.config.routes, ['/v1/audio/transcriptions', '/v1/realtime'], 'the runtime still sees the paths');
-  t.same(Object.keys(asr.request), ['chunking_strategy', 'language', 'prompt', 'temperature', 'max_new_tokens', 'seed', 'stream', 'logprobs', 'include', 'repetition_penalty'], 'request fields the stages accept, in graph order');
+  t.same(Object.keys(asr.request), ['chunking_strategy', 'language', 'prompt', 'temperature', 'max_new_tokens', 'seed', 'stream', 'logprobs', 'include', 'repetition_penalty', 'answer_prefix', 'answer_prefix_unfixed_tokens'], 'request fields the stages accept, in graph order');
   const features = await loadPipelineConfig(path.join(pipelines, 'features.yaml'));
   t.same(features.routes.map((r) => [r.path, r.handler]), [['/v1/audio/features', 'features']]);
   t.same(features.request, {});
