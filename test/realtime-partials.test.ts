@@ -93,6 +93,27 @@ t.test('a long turn: fixed deltas before the commit, each partial forcing the la
   await s.closed;
 });
 
+t.test('a turn cleared after its deltas were sent ends in a failed event for its item; the next turn is its own', async (t) => {
+  const s = await manualSession('en');
+  await speak(s, wordAudio(1, 18));
+  const delta = await s.next(ofType(DELTA));
+  const item = delta.item_id as string;
+  s.rt.send({ type: 'input_audio_buffer.clear' });
+  const failed = await s.next((e) => e.type === 'conversation.item.input_audio_transcription.failed' && e.item_id === item);
+  t.match(failed.error, { type: 'invalid_request_error', code: 'turn_discarded', message: /input_audio_buffer\.clear/ }, 'the deltas sent are voided, naming why');
+  await s.next(ofType('input_audio_buffer.cleared'));
+  t.ok(s.events.indexOf(failed) < s.events.findIndex(ofType('input_audio_buffer.cleared')), 'before the cleared event');
+  appendAudio(s.rt, wordAudio(31, 4));
+  s.rt.send({ type: 'input_audio_buffer.commit' });
+  const next = (await s.next(ofType('input_audio_buffer.committed'))).item_id as string;
+  const completed = await s.next((e) => e.type === COMPLETED && e.item_id === next);
+  t.not(next, item, 'a new item');
+  t.match(completed.transcript, /^w31 w32 w33 W34$/, 'only the audio after the clear');
+  t.notOk(s.events.some((e) => e.type === COMPLETED && e.item_id === item), 'the cleared item never completes');
+  s.rt.close();
+  await s.closed;
+});
+
 t.test('a turn longer than one decoder segment: partials stop at partial_max_turn_s; the final, refused a forced start, is decoded whole and its rest appended', async (t) => {
   const s = await manualSession('en');
   await speak(s, wordAudio(1, 56)); // 28 s, partials all along

@@ -10,6 +10,9 @@
 // first partial comes after partial_unfixed_chunks intervals, the same deltas
 // for fewer decodes.
 // Once the turn is committed its partial is cancelled and no result of it is used.
+// A turn dropped before its commit (input_audio_buffer.clear, a turn detection
+// change) whose deltas were already sent ends in a failed event for its item, so a
+// client never holds deltas of an item that neither completes nor fails.
 import type { FastifyBaseLogger } from 'fastify';
 import type { Pipeline } from '../../../runtime/contracts.js';
 import { newId } from './events.js';
@@ -81,6 +84,14 @@ export class LiveTurn {
     this.committed = true;
     this.stop.abort();
     return this.text;
+  }
+
+  /** The turn will never be committed: its partial stops; deltas already sent are voided by a failed event. */
+  discard(why: string): void {
+    this.commit();
+    if (this.text.fixed === '') return;
+    const error = { type: 'invalid_request_error', code: 'turn_discarded', message: `The turn was dropped before it was committed (${why}); the deltas sent for it are void.`, param: null };
+    this.deps.send({ type: 'conversation.item.input_audio_transcription.failed', event_id: newId('event'), item_id: this.item, content_index: 0, error });
   }
 
   private async run(samples: Float32Array, config: SessionConfig, heardBefore: number | undefined): Promise<void> {

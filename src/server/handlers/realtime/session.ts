@@ -220,7 +220,7 @@ export class RealtimeSession {
       if (vadChanged) {
         this.detector = next.turnDetection ? new TurnDetector(next.turnDetection) : undefined;
         this.speechItem = undefined;
-        this.dropLive();
+        this.dropLive('turn detection changed');
       }
       const updated = generation === 'ga' ? 'session.updated' : 'transcription_session.updated';
       this.send({ type: updated, event_id: newId('event'), session: this.render() });
@@ -270,13 +270,14 @@ export class RealtimeSession {
   /** The turn in progress is committed: its partial stops; returns what its deltas fixed. */
   private takeLive(item: string): TurnText | undefined {
     const live = this.live?.item === item ? this.live : undefined;
-    this.dropLive();
+    if (live) this.live = undefined;
+    else this.dropLive('another turn was committed');
     return live?.commit();
   }
 
-  /** The turn in progress is gone (cleared, turn detection changed, session closed). */
-  private dropLive(): void {
-    this.live?.commit();
+  /** The turn in progress is gone without a commit (`why`: cleared, turn detection changed, session closed). */
+  private dropLive(why: string): void {
+    this.live?.discard(why);
     this.live = undefined;
   }
 
@@ -285,7 +286,7 @@ export class RealtimeSession {
     const from = Math.max(this.buffer.start, at - (this.config.turnDetection!.prefix_padding_ms * RATE) / 1000);
     this.buffer.dropBefore(from);
     this.send({ type: 'input_audio_buffer.speech_started', event_id: newId('event'), audio_start_ms: ms(from), item_id: this.speechItem });
-    this.dropLive();
+    this.dropLive('new speech started');
     this.live = this.liveTurn(this.speechItem);
   }
 
@@ -312,7 +313,7 @@ export class RealtimeSession {
     this.buffer.take(this.buffer.end);
     this.detector?.reset();
     this.speechItem = undefined;
-    this.dropLive();
+    this.dropLive('input_audio_buffer.clear');
     this.send({ type: 'input_audio_buffer.cleared', event_id: newId('event') });
   }
 
@@ -337,7 +338,7 @@ export class RealtimeSession {
     clearTimeout(this.idleTimer);
     clearTimeout(this.lifeTimer);
     this.buffer.take(this.buffer.end);
-    this.dropLive();
+    this.dropLive('the session closed');
     void this.chain.finally(() => this.deps.audio.close(this.id)).catch(() => undefined);
   }
 }
