@@ -63,9 +63,11 @@ t.test('a plugin\'s request field reaches its stage, converted and checked; unde
     [{ gain: '20' }, "gain must be a decimal number above 0 and at most 16 (got '20')."],
     [{ gain: ['1', '2'] }, "'gain' was sent 2 times; send it once."],
     [{ invert: 'yes' }, "invert must be true or false (got 'yes')."],
+    // A long value is not reflected whole: its first 80 characters (with the opening quote) and its length.
+    [{ invert: 'y'.repeat(8000) }, `invert must be true or false (got '${'y'.repeat(79)}… (8002 characters)).`],
   ] as [Record<string, string | string[]>, string][]) {
     const res = await post(app, '/v1/audio/features', fields);
-    t.equal(res.statusCode, 400, JSON.stringify(fields));
+    t.equal(res.statusCode, 400, JSON.stringify(fields).slice(0, 60));
     const param = Object.keys(fields)[0];
     t.same(res.json().error, { message: `${says} Fields this route accepts: file, gain, invert, model.`, type: 'invalid_request_error', param, code: 'invalid_value' });
   }

@@ -70,6 +70,15 @@ function reason(name: string, schema: FieldSchema, shown: string, validate: Vali
   return `${name}${error?.instancePath ?? ''} ${error?.message ?? 'is invalid'} (got ${shown}).`;
 }
 
+/** Longest piece of a sent value an error message repeats: enough to recognise it, never a reflected 8 KB payload. */
+const MAX_SHOWN_CHARS = 80;
+
+/** The sent value as an error shows it: quoted, cut to MAX_SHOWN_CHARS with the total length named. */
+function shownValue(text: string): string {
+  if (text.length <= MAX_SHOWN_CHARS) return text;
+  return `${text.slice(0, MAX_SHOWN_CHARS)}… (${text.length} characters)`;
+}
+
 /**
  * Reads one field from its form text(s): converted to the schema's type and checked. An array
  * schema takes every value; any other takes one. Throws the reason as a 400 naming the field
@@ -80,7 +89,7 @@ export function readFormValue(name: string, values: string[], schema: FieldSchem
   if (!isArray && values.length > 1) throw invalidValue(name, describe(`'${name}' was sent ${values.length} times; send it once.`));
   const value = isArray ? values.map((v) => convert(v, schema.items)) : convert(values[0], schema);
   const validate = validator(schema);
-  if (!validate(value)) throw invalidValue(name, describe(reason(name, schema, isArray ? JSON.stringify(values) : `'${values[0]}'`, validate)));
+  if (!validate(value)) throw invalidValue(name, describe(reason(name, schema, shownValue(isArray ? JSON.stringify(values) : `'${values[0]}'`), validate)));
   return value;
 }
 
