@@ -48,10 +48,10 @@ async function startPipeline(overrides: Override[] = []): Promise<Pipeline> {
 }
 
 /** Greedy transcription of `audio` straight on the runners: one sequence, argmax, no scheduler. */
-async function reference(audio: Float32Array): Promise<number[]> {
+async function reference(audio: Float32Array, kv: { kvCache?: 'float16'; kvInPlace?: true } = {}): Promise<number[]> {
   const opts = { modelPath, cacheDir, precision: 'fp32' as const, device: 'cpu', threads: 1 };
   const encoder = await createEncoderRunner(opts);
-  const decoder = await createDecoderRunner({ ...opts, maxSlots: 1, maxContext: MAX_CONTEXT });
+  const decoder = await createDecoderRunner({ ...opts, ...kv, maxSlots: 1, maxContext: MAX_CONTEXT });
   try {
     const [embeddings] = await encoder.encode([whisperLogMel(audio, 128)]);
     const prompt = text.codec.promptIds('', embeddings.length / encoder.outputDim, undefined);
@@ -116,6 +116,19 @@ t.test('one segment: the pipeline gives the independent greedy loop’s tokens a
 
   // max_new_tokens from the request.
   t.equal(((await pipeline.submit(request({ max_new_tokens: 5 }))).segments as Segment[])[0].tokens.length, Math.min(5, expected.length));
+});
+
+t.test('kv_cache float16 and float32-in-place are served: their own decoder graph, the greedy tokens of a loop on it', async (t) => {
+  const graphs = (tag: string) => fs.readdirSync(cacheDir).filter((f) => f.startsWith('qwen3-asr-decoder-') && f.includes(tag));
+  for (const [option, kv, tag] of [['float16', { kvCache: 'float16' }, '-kv16-'], ['float32-in-place', { kvInPlace: true }, '-gqa-']] as const) {
+    t.same(graphs(tag), [], `no ${tag} graph before`);
+    const pipeline = await startPipeline([['stages.decoder.options.kv_cache', option]]);
+    const out = await pipeline.submit(request());
+    await pipeline.close();
+    t.equal(graphs(tag).length, 1, `kv_cache ${option}: the decoder stage built and ran its ${tag} graph`);
+    t.same((out.segments as Segment[])[0].tokens, await reference(samples, kv), `kv_cache ${option}: tokens of the greedy loop on that graph`);
+  }
+  await t.rejects(loadPipelineConfig(path.join(repoRoot(), 'pipelines/qwen3-asr.yaml'), { overrides: [['stages.decoder.options.kv_cache', 'int8']] }), /kv_cache/, 'another value is a config error naming the option');
 });
 
 t.test('bad params are 400s naming the field; the pipeline keeps serving', async (t) => {

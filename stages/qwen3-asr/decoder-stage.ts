@@ -11,6 +11,7 @@ import { createDecoderRunner } from './runner/index.js';
 import { BatchScheduler, type SchedulerStats } from '../common/engine/batch-scheduler.js';
 import { badPayload } from '../common/engine/errors.js';
 import { runnerOptions, type ModelStageOptions } from '../common/engine/runner-options.js';
+import type { KvCacheType } from '../common/graph/attention.js';
 import type { QuantKernel } from '../common/graph/context.js';
 import type { SpinPolicy } from '../common/onnx/session.js';
 import { readDecodeParams } from './decode/request-params.js';
@@ -23,6 +24,7 @@ interface DecoderOptions extends ModelStageOptions {
   int8_kernel: QuantKernel;
   prefill_int8_kernel?: QuantKernel;
   spin: SpinPolicy;
+  kv_cache: KvCacheType | 'float32-in-place';
   max_running: number;
   max_context: number;
   prefill_chunk: number;
@@ -63,6 +65,8 @@ const plugin: StagePlugin = {
       quantKernel: options.int8_kernel,
       prefillQuantKernel: options.prefill_int8_kernel,
       spin: options.spin,
+      kvCache: options.kv_cache === 'float16' ? 'float16' : 'float32',
+      kvInPlace: options.kv_cache === 'float32-in-place',
       maxSlots: options.max_running,
       maxContext: options.max_context,
     });
