@@ -12,6 +12,8 @@ import v8 from 'node:v8';
 const MIN_GROWTH_BYTES = 16 * 2 ** 20;
 /** Idle time before collecting: work arriving meanwhile cancels it (an allocating worker collects on its own). */
 const IDLE_DELAY_MS = 250;
+/** Time after a collection before what is left is read as live. */
+const SETTLE_MS = 1000;
 
 const held = () => {
   const stats = v8.getHeapStatistics();
@@ -19,7 +21,8 @@ const held = () => {
 };
 
 export class IdleCollector {
-  private baseline = held();
+  /** The least memory the worker has held when idle or after collecting: growth is counted from it. */
+  private floor = held();
   private timer: NodeJS.Timeout | undefined;
 
   /** `collect` is V8's gc (exposed to workers by the stage runner); without it nothing is done. */
@@ -31,13 +34,25 @@ export class IdleCollector {
     this.timer = undefined;
   }
 
-  /** The worker has no work left: collect soon if enough memory was allocated since the last time. */
+  /**
+   * The worker has no work left: collect soon if it holds MIN_GROWTH_BYTES more than its floor.
+   * The floor is the lowest level seen, not the level right after the last collection: V8 frees
+   * a dead ArrayBuffer's memory on a background sweeper, so external_memory read just after gc()
+   * can still count it, and a floor set there once (measured: the decode worker's 170 MB) made
+   * every later collection look unneeded.
+   */
   idle(): void {
-    if (!this.collect || this.timer || held() - this.baseline < MIN_GROWTH_BYTES) return;
+    if (!this.collect || this.timer) return;
+    const now = held();
+    this.floor = Math.min(this.floor, now);
+    if (now - this.floor < MIN_GROWTH_BYTES) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.collect!();
-      this.baseline = held();
+      // Read once the sweeper has run: what is left is live (a cache, a codec's WASM memory) and becomes the floor.
+      setTimeout(() => {
+        if (this.timer === undefined) this.floor = held();
+      }, SETTLE_MS).unref();
     }, IDLE_DELAY_MS);
     this.timer.unref();
   }
