@@ -142,6 +142,7 @@ export class Series {
 
   /** "min / median (n, k disturbed, others ≤ x cores)". */
   describe(digits = 1): string {
+    if (this.samples.length === 0) return 'n/a (no samples)';
     const d = this.disturbed ? `, ${this.disturbed} DISTURBED` : '';
     return `${this.min().toFixed(digits)} / ${this.median().toFixed(digits)} (n=${this.samples.length}${d}, others ≤ ${this.worstOtherCores.toFixed(2)} cores)`;
   }
