@@ -14,9 +14,9 @@ import { cancelledError, ERR_QUEUE_FULL, ERR_STAGE_CRASHED, ERR_STAGE_FAILED, ER
 import type { Logger } from './logger.js';
 import { isWorkerStatus, type CancelMessage, type DisposeMessage, type StageTask, type StageWorkerData, type TaskMessage, type WorkerStatus } from './protocol.js';
 import { collectTransferables } from './transfer.js';
+import { workerExecArgv } from './worker-exec-argv.js';
 
 const WORKER_ENTRY = fileURLToPath(new URL('./worker-entry.js', import.meta.url));
-const LOADER_FLAGS = ['--import', '--loader', '--experimental-loader', '--require', '-r'];
 /** How long close waits for workers to end their batches and loads: a model load can take tens of seconds. */
 const DISPOSE_TIMEOUT_MS = 120_000;
 
@@ -127,7 +127,7 @@ export class StageRunner {
       niceIncrement: stage.nice,
       // Workers run compiled JavaScript: loader hooks of the parent (test
       // runners, TypeScript loaders) would only slow every worker's start.
-      execArgv: process.execArgv.filter((arg) => !LOADER_FLAGS.some((flag) => arg.startsWith(flag))),
+      execArgv: workerExecArgv(),
       workerData,
     });
     this.pool.on('message', (m: unknown) => {
