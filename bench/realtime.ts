@@ -244,7 +244,15 @@ for (const n of counts) {
   console.log(`  delta cadence: ${stat(done.flatMap((t) => t.deltas.slice(1).map((d, i) => d - t.deltas[i])))}`);
   console.log(`  decoder: ${steps} batched steps; ${prefilled} tokens prefilled + ${generated} generated for ${audioS.toFixed(0)} s of turns = ${asRun.toFixed(1)} per audio second vs ~${scratch.toFixed(1)} re-decoding from scratch every ${RECIPE_CHUNK_S} s (${(scratch / Math.max(asRun, 1e-9)).toFixed(1)}x; estimated on the same turns) and ${once.toFixed(1)} decoding each turn once`);
   console.log(`  CPU: ${((cpu.user + cpu.system) / 1e6 / (quiet.wallMs / 1000) / n).toFixed(3)} cores per stream (${((cpu.user + cpu.system) / 1e6 / (quiet.wallMs / 1000)).toFixed(2)} in all)`);
-  console.log(`  RSS by quarter: ${[0, 0.25, 0.5, 0.75, 1].map(quarter).join(' / ')} MB, peak ${mb(Math.max(...rss))} MB; growth over the second half ${mb(half[half.length - 1] - Math.min(...half))} MB`);
+  // The decoder's KV prefix cache fills up to prefix_cache_mb with the prompts of partials: growth it explains is bounded.
+  const prefixCache = await metricValue(base, 'sgl_omni_worker_prefix_cache_bytes');
+  // The main thread's share (server and these simulated clients): its V8 heap grows until a major collection.
+  const main = process.memoryUsage();
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  const afterGc = process.memoryUsage();
+  console.log(`  RSS by quarter: ${[0, 0.25, 0.5, 0.75, 1].map(quarter).join(' / ')} MB, peak ${mb(Math.max(...rss))} MB; growth over the second half ${mb(half[half.length - 1] - Math.min(...half))} MB; decoder prefix cache ${mb(prefixCache)} MB at the end`);
+  console.log(`  main thread at the end: heap used ${mb(main.heapUsed)} MB of ${mb(main.heapTotal)}, array buffers ${mb(main.arrayBuffers)} MB${gc ? `; after a collection (node --expose-gc): heap used ${mb(afterGc.heapUsed)} MB, RSS ${mb(afterGc.rss)} MB` : ''}`);
   if (failed || lost || run.dropped || unjoined) failedRuns++;
 }
 await app.close();
