@@ -101,4 +101,15 @@ t.test('the transcription route passes on what the stages declare, reads OpenAI\
   });
   const temperature = await post(app, '/v1/audio/transcriptions', { temperature: '1.5' }, FAKE_WAV);
   t.same(temperature.json().error.message, "temperature must be a decimal number from 0 to 1 (got '1.5').", 'OpenAI fields keep the handler\'s own checks and messages');
+  // The handler's own fields repeat a long value as the declared ones do: its first 80 characters and its length.
+  const cut = `'${'x'.repeat(79)}… (9002 characters)`;
+  for (const [field, says] of [
+    ['response_format', `response_format must be one of json, text, verbose_json, srt, vtt (got ${cut}).`],
+    ['include[]', `include[] takes 'logprobs' only (got ${cut}).`],
+    ['timestamp_granularities[]', `timestamp_granularities[] must be 'segment' or 'word' (got ${cut}).`],
+  ]) {
+    const long = await post(app, '/v1/audio/transcriptions', { [field]: 'x'.repeat(9000) }, FAKE_WAV);
+    t.equal(long.statusCode, 400, field);
+    t.same(long.json().error.message, says, `${field}: a 9000-character value is not reflected whole`);
+  }
 });

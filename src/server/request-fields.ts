@@ -73,8 +73,8 @@ function reason(name: string, schema: FieldSchema, shown: string, validate: Vali
 /** Longest piece of a sent value an error message repeats: enough to recognise it, never a reflected 8 KB payload. */
 const MAX_SHOWN_CHARS = 80;
 
-/** The sent value as an error shows it: quoted, cut to MAX_SHOWN_CHARS with the total length named. */
-function shownValue(text: string): string {
+/** A sent value as an error message shows it: cut to MAX_SHOWN_CHARS with the total length named. */
+export function shownValue(text: string): string {
   if (text.length <= MAX_SHOWN_CHARS) return text;
   return `${text.slice(0, MAX_SHOWN_CHARS)}… (${text.length} characters)`;
 }

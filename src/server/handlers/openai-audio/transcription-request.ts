@@ -9,7 +9,7 @@ import type { Payload } from '../../../runtime/contracts.js';
 import { ApiError, ERR_UNSUPPORTED_FEATURE, invalidValue } from '../../errors.js';
 import type { ModelCatalog } from '../../model-catalog.js';
 import { isResponseFormat, RESPONSE_FORMATS, type ResponseFormat } from './response-formats.js';
-import { readFormValue, type FieldSchema } from '../../request-fields.js';
+import { readFormValue, shownValue, type FieldSchema } from '../../request-fields.js';
 import type { UploadedFile } from '../../upload-form.js';
 
 /** `params` of the entry payload: the transcription contract's fields, plus how this route formats the answer. */
@@ -55,7 +55,7 @@ function readField<T>(fields: Map<string, string[]>, name: keyof typeof FIELD_SC
 
 function parseResponseFormat(raw: string | undefined): ResponseFormat {
   if (raw === undefined) return 'json';
-  if (!isResponseFormat(raw)) throw invalidValue('response_format', `response_format must be one of ${RESPONSE_FORMATS.join(', ')} (got '${raw}').`);
+  if (!isResponseFormat(raw)) throw invalidValue('response_format', `response_format must be one of ${RESPONSE_FORMATS.join(', ')} (got ${shownValue(`'${raw}'`)}).`);
   return raw;
 }
 
@@ -67,7 +67,7 @@ const LOGPROB_FORMATS: ResponseFormat[] = ['json'];
 function readInclude(fields: Map<string, string[]>, format: ResponseFormat, available: boolean): string[] {
   const values = INCLUDE_FIELDS.flatMap((name) => fields.get(name) ?? []).filter((value) => value !== '');
   for (const value of values) {
-    if (value !== 'logprobs') throw invalidValue('include', `include[] takes 'logprobs' only (got '${value}').`);
+    if (value !== 'logprobs') throw invalidValue('include', `include[] takes 'logprobs' only (got ${shownValue(`'${value}'`)}).`);
   }
   if (values.length && !available) {
     throw new ApiError(400, ERR_UNSUPPORTED_FEATURE, 'Token log-probabilities are not available from this pipeline: none of its stages declares include (pipelines/qwen3-asr.yaml does).', 'include');
@@ -94,7 +94,7 @@ function readGranularities(fields: Map<string, string[]>, words: boolean, format
     if (value === 'word' && !WORD_FORMATS.includes(format)) {
       throw invalidValue('timestamp_granularities', `word timestamps come with response_format ${WORD_FORMATS.join(', ')} (got '${format}').`);
     }
-    if (value !== 'segment' && value !== 'word') throw invalidValue('timestamp_granularities', `timestamp_granularities[] must be 'segment' or 'word' (got '${value}').`);
+    if (value !== 'segment' && value !== 'word') throw invalidValue('timestamp_granularities', `timestamp_granularities[] must be 'segment' or 'word' (got ${shownValue(`'${value}'`)}).`);
   }
   return values;
 }
