@@ -24,12 +24,15 @@ export class IdleCollector {
   /** The least memory the worker has held when idle or after collecting: growth is counted from it. */
   private floor = held();
   private timer: NodeJS.Timeout | undefined;
+  /** Between busy() and the next idle(): memory read then is the work's, not what is left. */
+  private working = false;
 
   /** `collect` is V8's gc (exposed to workers by the stage runner); without it nothing is done. */
   constructor(private readonly collect: (() => void) | undefined) {}
 
   /** Work started: a pending collection waits for the next idle moment. */
   busy(): void {
+    this.working = true;
     clearTimeout(this.timer);
     this.timer = undefined;
   }
@@ -42,6 +45,7 @@ export class IdleCollector {
    * every later collection look unneeded.
    */
   idle(): void {
+    this.working = false;
     if (!this.collect || this.timer) return;
     const now = held();
     this.floor = Math.min(this.floor, now);
@@ -49,9 +53,10 @@ export class IdleCollector {
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.collect!();
-      // Read once the sweeper has run: what is left is live (a cache, a codec's WASM memory) and becomes the floor.
+      // Read once the sweeper has run, if still idle: what is left is live (a cache, a codec's WASM
+      // memory) and becomes the floor. Work that started meanwhile would raise it by its own buffers.
       setTimeout(() => {
-        if (this.timer === undefined) this.floor = held();
+        if (!this.working) this.floor = held();
       }, SETTLE_MS).unref();
     }, IDLE_DELAY_MS);
     this.timer.unref();
