@@ -16,7 +16,9 @@
 //                                re-decoding each turn from scratch every 2 s (the
 //                                official recipe without KV reuse) would take
 //   CPU per stream (cores); stability: failed turns, error events, sessions closed
-//                                by the server, turns whose deltas do not join to
+//                                by the server (apart from those shed or refused
+//                                because it was behind: load.ts, a capacity verdict
+//                                that is counted and printed), turns whose deltas do not join to
 //                                the completed text, RSS by quarter of the run and
 //                                its growth over the second half.
 // The machine is checked quiet first (bench/quiet.ts) and the verdict printed.
@@ -75,7 +77,7 @@ function clips(): { name: string; pcm: Buffer; seconds: number }[] {
 }
 
 interface Turn { item: string; startedAt: number; endOfSpeech?: number; stoppedAt?: number; deltas: number[]; text: string[]; transcript?: string; completedAt?: number; failed?: boolean; seconds?: number }
-interface Run { turns: Turn[]; errors: string[]; dropped: number }
+interface Run { turns: Turn[]; errors: string[]; dropped: number; shed: number }
 
 /** One speaker: streams clips and gaps at real time until `until`; records its turns. */
 async function speaker(who: number, url: string, audio: Buffer, until: number, run: Run): Promise<void> {
@@ -83,7 +85,9 @@ async function speaker(who: number, url: string, audio: Buffer, until: number, r
   const ws = new WebSocket(url);
   await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)));
   let closing = false;
-  ws.once('close', (code: number) => void (closing || (run.dropped++, errors.push(`session closed by the server: ${code}`))));
+  // Shed or refused because the server is behind (load.ts): told so, closed with 1013 once its turns are answered.
+  let shed = false;
+  ws.once('close', (code: number) => void (closing || (shed && code === 1013) || (run.dropped++, errors.push(`session closed by the server: ${code}`))));
   const started = performance.now();
   const byItem = new Map<string, Turn>();
   ws.on('message', (data: Buffer) => {
@@ -105,13 +109,16 @@ async function speaker(who: number, url: string, audio: Buffer, until: number, r
     } else if (e.type === 'conversation.item.input_audio_transcription.failed') {
       if (turn) turn.failed = true;
       errors.push(JSON.stringify(e.error));
+    } else if (e.type === 'error' && (e.error as { code?: string }).code === 'server_overloaded') {
+      shed = true;
+      run.shed++;
     } else if (e.type === 'error') errors.push(JSON.stringify(e.error));
   });
   const step = 48 * CHUNK_MS;
   // Each speaker starts at its own place and each pass over the clips gets its own gain, so no
   // two turns carry the same samples: the encoder's and decoder's caches must not hit across them.
   const chunk = Buffer.alloc(step);
-  for (let at = (who * 37 * step) % audio.length, n = 0, pass = 0; performance.now() < until; n++) {
+  for (let at = (who * 37 * step) % audio.length, n = 0, pass = 0; performance.now() < until && !shed; n++) {
     const gain = 1 - 0.003 * ((who * 31 + pass) % 97);
     for (let i = 0; i < step; i += 2) chunk.writeInt16LE(Math.round(audio.readInt16LE((at + i) % audio.length) * gain), i);
     ws.send(JSON.stringify({ type: 'input_audio_buffer.append', audio: chunk.toString('base64') }));
@@ -121,7 +128,7 @@ async function speaker(who: number, url: string, audio: Buffer, until: number, r
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - performance.now())));
   }
   // the last turn: silence long enough for the VAD to end it, then wait for its transcript
-  for (let i = 0; i < 10; i++) ws.send(JSON.stringify({ type: 'input_audio_buffer.append', audio: Buffer.alloc(step).toString('base64') }));
+  for (let i = 0; i < 10 && !shed; i++) ws.send(JSON.stringify({ type: 'input_audio_buffer.append', audio: Buffer.alloc(step).toString('base64') }));
   const deadline = performance.now() + 60_000;
   while (turns.some((t) => byItem.has(t.item) && t.stoppedAt && !t.completedAt && !t.failed) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   closing = true;
@@ -191,7 +198,7 @@ let failedRuns = 0;
 const partialOutcomes = ['completed', 'skipped', 'failed', 'cancelled'] as const;
 const partialCounts = async () => Promise.all(partialOutcomes.map((o) => metricValue(base, `sgl_omni_realtime_partials_total{outcome="${o}"}`)));
 for (const n of counts) {
-  const run: Run = { turns: [], errors: [], dropped: 0 };
+  const run: Run = { turns: [], errors: [], dropped: 0, shed: 0 };
   const { turns, errors } = run;
   const worker = async () => Promise.all(['decode_steps', 'generated_tokens', 'prefill_tokens'].map((m) => metricValue(base, `sgl_omni_worker_${m}`)));
   const workerBefore = await worker();
@@ -233,7 +240,7 @@ for (const n of counts) {
   const mb = (b: number) => (b / 2 ** 20).toFixed(0);
   const quarter = (f: number) => mb(rss[Math.min(rss.length - 1, Math.round(f * (rss.length - 1)))]);
   const half = rss.slice(Math.floor(rss.length / 2));
-  console.log(`\nN=${n}: ${ended.length} turns, ${done.length} completed, ${failed} failed, ${lost} without an answer, ${run.dropped} sessions dropped, ${errors.length} errors${errors.length ? ` (first: ${errors[0]})` : ''}; machine ${quiet.disturbed ? `DISTURBED (others used ${quiet.otherCores.toFixed(2)} cores)` : 'quiet'}`);
+  console.log(`\nN=${n}: ${ended.length} turns, ${done.length} completed, ${failed} failed, ${lost} without an answer, ${run.dropped} sessions dropped, ${run.shed} shed or refused as the server fell behind (${n - run.shed} served to the end), ${errors.length} errors${errors.length ? ` (first: ${errors[0]})` : ''}; machine ${quiet.disturbed ? `DISTURBED (others used ${quiet.otherCores.toFixed(2)} cores)` : 'quiet'}`);
   console.log(`  deltas joined = completed: ${done.length - unjoined}/${done.length} turns; deltas during speech: ${during}/${done.length} turns; partials: ${partials}`);
   console.log(`  partial latency (audio → delta): ${latency}`);
   console.log(`  end of speech → completed: ${stat(done.map((t) => t.completedAt! - t.endOfSpeech!))}`);

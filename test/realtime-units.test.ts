@@ -3,9 +3,14 @@
 // hysteresis at threshold - 0.15, silence_duration_ms to stop; events the same
 // however the windows are split across pushes), the session's sample buffer, the
 // float WAV a turn is submitted as (read back by the decode stage's WAV reader),
-// session.update of both generations, and the SGL_OMNI_REALTIME_* limits.
+// session.update of both generations, the SGL_OMNI_REALTIME_* limits, and the
+// route's load (when a turn is overdue, one shed at a time) and partial gate.
 import t from 'tap';
+import { Gauge, Registry } from 'prom-client';
 import { DEFAULT_LIMITS, readLimits } from '../src/server/handlers/realtime/limits.js';
+import { RealtimeLoad } from '../src/server/handlers/realtime/load.js';
+import { PartialGate } from '../src/server/handlers/realtime/partials.js';
+import type { Pipeline } from '../src/runtime/contracts.js';
 import { SampleBuffer } from '../src/server/handlers/realtime/sample-buffer.js';
 import { applyUpdate, defaultConfig } from '../src/server/handlers/realtime/session-config.js';
 import { TurnDetector, type TurnEvent } from '../src/server/handlers/realtime/turn-detector.js';
@@ -77,4 +82,73 @@ t.test('limits from the environment; a bad value names its variable', async (t) 
   t.same(readLimits({}), DEFAULT_LIMITS);
   t.equal(readLimits({ SGL_OMNI_REALTIME_MAX_SESSIONS: '8' }).max_sessions, 8);
   t.throws(() => readLimits({ SGL_OMNI_REALTIME_IDLE_TIMEOUT_S: 'soon' }), /SGL_OMNI_REALTIME_IDLE_TIMEOUT_S must be a positive number \(got 'soon'\)/);
+});
+
+t.test('load: a turn is due max_turn_lag_s + turn_lag_rtf x its length after its commit; one shed at a time', async (t) => {
+  let now = 0;
+  const sheds: (() => void)[] = [];
+  const load = new RealtimeLoad({ max_turn_lag_s: 10, turn_lag_rtf: 0.5 }, () => new Promise<void>((closed) => sheds.push(closed)), () => now);
+  t.teardown(() => load.close());
+  const short = load.track(4); // due at 12 s
+  now = 2000;
+  const long = load.track(60); // due at 2 + 40 = 42 s
+  t.equal(load.oldestOpenS(), 2);
+  now = 12_000;
+  t.notOk(load.overdue, 'the 4 s turn is due at 12 s, not before');
+  load.check();
+  t.equal(sheds.length, 0);
+  now = 12_001;
+  t.ok(load.overdue);
+  load.check();
+  load.check();
+  t.equal(sheds.length, 1, 'one session shed; no other while it finishes its turns');
+  short();
+  t.notOk(load.overdue, 'the long turn is not due yet');
+  now = 43_000;
+  load.check();
+  t.equal(sheds.length, 1, 'still one while the shed session has not closed');
+  sheds[0]();
+  await new Promise((resolve) => setImmediate(resolve));
+  now = 52_999;
+  load.check();
+  t.equal(sheds.length, 1, 'the next waits max_turn_lag_s after the shed session closed');
+  now = 53_000;
+  load.check();
+  t.equal(sheds.length, 2);
+  long();
+  t.equal(load.oldestOpenS(), 0);
+  t.notOk(load.overdue);
+});
+
+t.test('load: nothing to shed leaves it ready to shed at the next check', async (t) => {
+  let now = 0;
+  let calls = 0;
+  const load = new RealtimeLoad({ max_turn_lag_s: 1, turn_lag_rtf: 0 }, () => (calls++, undefined), () => now);
+  t.teardown(() => load.close());
+  const done = load.track(1);
+  now = 1001;
+  load.check();
+  load.check();
+  t.equal(calls, 2);
+  done();
+});
+
+t.test('partial gate: skipped at max_running, while requests wait, and while a turn is open longer than yield_s', async (t) => {
+  let waiting = 0;
+  let oldest = 0;
+  const pipeline = { admissionCounts: () => ({ running: 0, waiting }) } as unknown as Pipeline;
+  const gauge = new Gauge({ name: 'partials_running', help: 'test', registers: [new Registry()] });
+  const gate = new PartialGate({ pipeline, maxRunning: 2, gauge, load: { oldestOpenS: () => oldest }, yieldS: 2 });
+  t.ok(gate.tryAcquire());
+  t.ok(gate.tryAcquire());
+  t.notOk(gate.tryAcquire(), 'two running: the third is skipped');
+  gate.release();
+  waiting = 1;
+  t.notOk(gate.tryAcquire(), 'a request waits for admission');
+  waiting = 0;
+  oldest = 2.5;
+  t.notOk(gate.tryAcquire(), 'a committed turn has been open 2.5 s, longer than one partial interval');
+  oldest = 1.5;
+  t.ok(gate.tryAcquire());
+  t.equal((await gauge.get()).values[0].value, 2);
 });

@@ -5,7 +5,9 @@
 // subprotocol, auth.ts), refusal while closing. `?model=` names a served model (the
 // SDK always sends one); `?intent=transcription` selects the beta event names.
 // A session past max_sessions, or naming an unknown model, gets an error event and
-// is closed (1013, 1008). On server close, sessions finish their open turns first.
+// is closed (1013, 1008); so is one arriving while the server is behind, when the
+// newest session is also shed (load.ts). On server close, sessions finish their
+// open turns first.
 // The route's sessions share the admission of their partials (partials.ts
 // PartialGate) and the remembered verdicts on `language` values (language-check.ts).
 import websocket from '@fastify/websocket';
@@ -16,6 +18,7 @@ import { AudioPool } from './audio-pool.js';
 import { errorEvent, RealtimeError } from './events.js';
 import { LanguageCheck } from './language-check.js';
 import { readLimits } from './limits.js';
+import { RealtimeLoad } from './load.js';
 import { RealtimeMetrics } from './metrics.js';
 import { PartialGate } from './partials.js';
 import { CLOSE, RealtimeSession } from './session.js';
@@ -35,7 +38,15 @@ async function realtimeRoute(app: FastifyInstance, route: RouteContext): Promise
   const metrics = RealtimeMetrics.of(route.metrics);
   const audio = new AudioPool(Math.max(1, Math.round(limits.audio_threads)));
   const sessions = new Set<RealtimeSession>();
-  const gate = new PartialGate(route.pipeline, limits.max_partials_running, metrics.partialsRunning);
+  // Newest first: the session that came last gives its place back, the older ones keep their service.
+  const shedNewest = () => {
+    const newest = [...sessions].reverse().find((s) => !s.ending);
+    if (!newest) return undefined;
+    metrics.shed.inc();
+    return newest.shed();
+  };
+  const load = new RealtimeLoad(limits, shedNewest);
+  const gate = new PartialGate({ pipeline: route.pipeline, maxRunning: limits.max_partials_running, gauge: metrics.partialsRunning, load, yieldS: limits.partial_interval_s });
   const languages = new LanguageCheck(route.pipeline);
 
   await app.register(websocket, {
@@ -49,13 +60,20 @@ async function realtimeRoute(app: FastifyInstance, route: RouteContext): Promise
       await Promise.allSettled([...sessions].map((s) => s.shutdown()));
     },
   });
-  app.addHook('onClose', async () => audio.destroy());
+  app.addHook('onClose', async () => {
+    load.close();
+    await audio.destroy();
+  });
 
   app.get(route.path, { websocket: true }, (socket, request) => {
     const query = request.query as { model?: string; intent?: string };
     if (sessions.size >= limits.max_sessions) {
       metrics.refused.inc({ reason: 'max_sessions' });
       return refuse(socket, CLOSE.tryLater, new RealtimeError('too_many_sessions', `The server has ${limits.max_sessions} sessions open, its limit; retry later.`, null, 'server_error'));
+    }
+    if (load.overdue) {
+      metrics.refused.inc({ reason: 'overloaded' });
+      return refuse(socket, CLOSE.tryLater, new RealtimeError('server_overloaded', 'The server is behind with the turns of the sessions it has open; retry later.', null, 'server_error'));
     }
     let model: string;
     try {
@@ -65,7 +83,7 @@ async function realtimeRoute(app: FastifyInstance, route: RouteContext): Promise
       return refuse(socket, CLOSE.policy, new RealtimeError('model_not_found', (err as Error).message, 'model'));
     }
     const generation = query.intent === 'transcription' ? 'beta' : 'ga';
-    const session = new RealtimeSession({ socket, pipeline: route.pipeline, catalog: route.catalog, audio, metrics, limits, gate, languages, log: request.log, generation, model });
+    const session = new RealtimeSession({ socket, pipeline: route.pipeline, catalog: route.catalog, audio, metrics, limits, gate, load, languages, log: request.log, generation, model });
     sessions.add(session);
     metrics.sessions.inc();
     request.log.info({ session: session.id, generation, model }, 'realtime session opened');

@@ -6,6 +6,7 @@
 // partial_interval_s of new speech the turn so far is re-decoded, forcing the last
 // partial's answer less its partial_unfixed_tokens last tokens (the official
 // qwen-asr streaming's chunk_size_sec, unfixed_token_num, unfixed_chunk_num).
+// max_turn_lag_s and turn_lag_rtf say when the server is behind (load.ts).
 // RateCredit applies burst_s to a session's appends.
 import { RealtimeError } from './events.js';
 
@@ -38,6 +39,11 @@ export interface RealtimeLimits {
   partial_max_turn_s: number;
   /** Partials of all sessions in the pipeline at once; past it, and while requests wait for admission, partials are skipped. */
   max_partials_running: number;
+  /** A committed turn is overdue this long plus turn_lag_rtf x its length after it ended: while one is,
+   *  new sessions are refused and the newest is shed (load.ts). */
+  max_turn_lag_s: number;
+  /** Seconds of transcription per second of a turn's audio that its due time allows (0: max_turn_lag_s alone). */
+  turn_lag_rtf: number;
 }
 
 export const DEFAULT_LIMITS: RealtimeLimits = {
@@ -55,10 +61,12 @@ export const DEFAULT_LIMITS: RealtimeLimits = {
   partial_max_turn_s: 28,
   // Half of admission.max_running (32): final turns and HTTP requests always find room.
   max_partials_running: 16,
+  max_turn_lag_s: 10,
+  turn_lag_rtf: 0.5,
 };
 
 /** Limits that may be 0 (off / none). */
-const ZERO_ALLOWED = new Set<keyof RealtimeLimits>(['partial_interval_s', 'partial_unfixed_tokens', 'partial_unfixed_chunks']);
+const ZERO_ALLOWED = new Set<keyof RealtimeLimits>(['partial_interval_s', 'partial_unfixed_tokens', 'partial_unfixed_chunks', 'turn_lag_rtf']);
 
 const PREFIX = 'SGL_OMNI_REALTIME_';
 

@@ -1,5 +1,5 @@
 // Prometheus metrics of the realtime handler, in the server's registry: sessions
-// open now and refused, turns by outcome, and per turn the time from the end of
+// open now, refused and shed (load.ts), turns by outcome, and per turn the time from the end of
 // its audio (commit or detected end of speech) to the first delta and to the
 // completed transcript; partials (decodes during a turn) by outcome, and the time
 // from the audio a delta's text was decoded from to the delta.
@@ -17,6 +17,7 @@ export type PartialOutcome = TurnOutcome | 'skipped';
 export class RealtimeMetrics {
   readonly sessions: Gauge;
   readonly refused: Counter<'reason'>;
+  readonly shed: Counter;
   readonly turns: Counter<'outcome'>;
   readonly turnSeconds: Histogram;
   readonly firstDeltaSeconds: Histogram;
@@ -28,6 +29,7 @@ export class RealtimeMetrics {
     const registers = [registry];
     this.sessions = new Gauge({ name: `${prefix}realtime_sessions_open`, help: 'Realtime transcription sessions open now', registers });
     this.refused = new Counter({ name: `${prefix}realtime_sessions_refused_total`, help: 'Realtime sessions refused at connect, by reason', labelNames: ['reason'], registers });
+    this.shed = new Counter({ name: `${prefix}realtime_sessions_shed_total`, help: 'Realtime sessions closed (1013) because the server was behind with their turns', registers });
     this.turns = new Counter({ name: `${prefix}realtime_turns_total`, help: 'Realtime turns transcribed, by outcome', labelNames: ['outcome'], registers });
     this.turnSeconds = new Histogram({ name: `${prefix}realtime_turn_latency_seconds`, help: 'Time from the end of a turn (commit or end of speech) to its completed transcript', buckets: LATENCY_BUCKETS_S, registers });
     this.firstDeltaSeconds = new Histogram({ name: `${prefix}realtime_first_delta_seconds`, help: 'Time from the end of a turn to its first transcript delta', buckets: LATENCY_BUCKETS_S, registers });

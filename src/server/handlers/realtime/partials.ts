@@ -16,6 +16,7 @@
 // A TurnText belongs to one turn: nothing of it reaches the next turn.
 import type { Gauge } from 'prom-client';
 import type { Pipeline } from '../../../runtime/contracts.js';
+import type { RealtimeLoad } from './load.js';
 
 /** The model writes `language X<asr_text>` before its answer when no language is forced. */
 const ASR_TEXT_TAG = '<asr_text>';
@@ -91,23 +92,26 @@ export class TurnText {
 /**
  * Admission of partials across all sessions of the route. The pipeline has no priorities, so
  * partials yield instead: one is skipped (never queued) while any request waits for admission,
- * or while max_running partials are already in the pipeline. Final turns and HTTP requests thus
+ * while max_running partials are already in the pipeline, or while a committed turn has been
+ * open longer than yield_s (a final decode slower than a partial interval: the CPU is short, and a
+ * partial would slow the turns it competes with; load.ts). Final turns and HTTP requests thus
  * always find the slots partials leave (at least max_running - max_partials_running).
  */
 export class PartialGate {
   private running = 0;
 
-  constructor(private readonly pipeline: Pipeline, private readonly maxRunning: number, private readonly gauge: Gauge) {}
+  constructor(private readonly deps: { pipeline: Pipeline; maxRunning: number; gauge: Gauge; load: Pick<RealtimeLoad, 'oldestOpenS'>; yieldS: number }) {}
 
   /** True (and counted as running) when a partial may start now; release() when it ends. */
   tryAcquire(): boolean {
-    const waiting = this.pipeline.admissionCounts?.().waiting ?? 0;
-    if (this.running >= this.maxRunning || waiting > 0) return false;
-    this.gauge.set(++this.running);
+    const { pipeline, maxRunning, gauge, load, yieldS } = this.deps;
+    const waiting = pipeline.admissionCounts?.().waiting ?? 0;
+    if (this.running >= maxRunning || waiting > 0 || load.oldestOpenS() > yieldS) return false;
+    gauge.set(++this.running);
     return true;
   }
 
   release(): void {
-    this.gauge.set(--this.running);
+    this.deps.gauge.set(--this.running);
   }
 }

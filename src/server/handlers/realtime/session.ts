@@ -17,6 +17,7 @@ import { HeldFrames, MAX_HELD_BYTES } from './held-frames.js';
 import type { LanguageCheck } from './language-check.js';
 import { RateCredit, type RealtimeLimits } from './limits.js';
 import { LiveTurn } from './live-turn.js';
+import type { RealtimeLoad } from './load.js';
 import type { RealtimeMetrics } from './metrics.js';
 import type { PartialGate, TurnText } from './partials.js';
 import { SampleBuffer } from './sample-buffer.js';
@@ -43,6 +44,8 @@ export interface SessionDeps {
   limits: RealtimeLimits;
   /** Partials of all the route's sessions (partials.ts). */
   gate: PartialGate;
+  /** The route's load: tracks committed turns until they answer. */
+  load: Pick<RealtimeLoad, 'track'>;
   languages: LanguageCheck;
   log: FastifyBaseLogger;
   /** beta when the client connected with ?intent=transcription. */
@@ -78,7 +81,7 @@ export class RealtimeSession {
     this.detector = this.config.turnDetection ? new TurnDetector(this.config.turnDetection) : undefined;
     this.rate = new RateCredit(deps.limits.burst_s);
     const { pipeline, metrics, log } = deps;
-    this.queue = new TurnQueue({ pipeline, metrics, log: log.child({ session: this.id }), send: (e) => this.send(e), session: this.gone.signal }, deps.generation);
+    this.queue = new TurnQueue({ pipeline, metrics, log: log.child({ session: this.id }), send: (e) => this.send(e), session: this.gone.signal }, deps.generation, deps.load);
     this.expiresAt = Math.floor(Date.now() / 1000) + deps.limits.max_session_s;
     this.lifeTimer = setTimeout(() => this.expire('session_expired', `The session reached its ${deps.limits.max_session_s} s limit.`), deps.limits.max_session_s * 1000);
     this.touch();
@@ -93,9 +96,20 @@ export class RealtimeSession {
     return this.queue.open;
   }
 
+  /** Stopped reading: closing, or closed. */
+  get ending(): boolean {
+    return this.closing;
+  }
+
   /** Server shutdown: speech in progress becomes a last turn, open turns finish, then the socket closes (1001). */
   shutdown(): Promise<void> {
     return this.end(CLOSE.goingAway, 'server shutting down', true);
+  }
+
+  /** The server is behind (load.ts): told why, the session's speech and open turns finish, then it closes (1013). */
+  shed(): Promise<void> {
+    this.send(errorEvent(new RealtimeError('server_overloaded', 'The server cannot keep up with the sessions it has open; this session is closed once its open turns are transcribed. Retry later.', null, 'server_error')));
+    return this.end(CLOSE.tryLater, 'server overloaded', true);
   }
 
   private render(): object {

@@ -1,9 +1,11 @@
 // A session's committed turns: each is announced (input_audio_buffer.committed and
 // the conversation item of the client's generation, linked to the turn before),
 // then decoded (final-turn.ts) while the session goes on; their completed or
-// failed events leave in commit order, however their decodes overlap.
+// failed events leave in commit order, however their decodes overlap. Each is
+// tracked by the route's load (load.ts) from its commit until it has answered.
 import { newId } from './events.js';
 import { finishTurn, type FinalTurnDeps } from './final-turn.js';
+import type { RealtimeLoad } from './load.js';
 import { TurnText } from './partials.js';
 import type { Generation, SessionConfig } from './session-config.js';
 
@@ -13,7 +15,7 @@ export class TurnQueue {
   /** Settles once the last committed turn has sent its completed or failed event. */
   private last: Promise<void> = Promise.resolve();
 
-  constructor(private readonly deps: FinalTurnDeps, private readonly generation: Generation) {}
+  constructor(private readonly deps: FinalTurnDeps, private readonly generation: Generation, private readonly load: Pick<RealtimeLoad, 'track'>) {}
 
   /** Turns still being transcribed. */
   get open(): number {
@@ -34,7 +36,11 @@ export class TurnQueue {
     const message = { id: item, object: 'realtime.item', type: 'message', role: 'user', status: 'completed', content: [{ type: 'input_audio', transcript: null }] };
     send({ type: this.generation === 'ga' ? 'conversation.item.added' : 'conversation.item.created', event_id: newId('event'), previous_item_id: previous, item: message });
     const before = this.last;
-    const turn = finishTurn(this.deps, { item, samples, text: text ?? new TurnText(0), config, before }).finally(() => this.running.delete(turn));
+    const answered = this.load.track(samples.length / 16_000);
+    const turn = finishTurn(this.deps, { item, samples, text: text ?? new TurnText(0), config, before }).finally(() => {
+      answered();
+      this.running.delete(turn);
+    });
     this.last = turn;
     this.running.add(turn);
   }
