@@ -207,8 +207,10 @@ for (const n of counts) {
   const rss: number[] = [process.memoryUsage().rss];
   const rssTimer = setInterval(() => rss.push(process.memoryUsage().rss), 1000);
   const cpuBefore = process.cpuUsage();
+  let startedAt = 0;
   const { quiet } = await meter.measure(async () => {
-    const until = performance.now() + durationS * 1000;
+    startedAt = performance.now();
+    const until = startedAt + durationS * 1000;
     await Promise.all(Array.from({ length: n }, (_, who) => speaker(who, `${base.replace('http', 'ws')}/v1/realtime?model=bench`, audio, until, run)));
   });
   clearInterval(rssTimer);
@@ -245,6 +247,9 @@ for (const n of counts) {
   console.log(`  partial latency (audio → delta): ${latency}`);
   console.log(`  end of speech → completed: ${stat(done.map((t) => t.completedAt! - t.endOfSpeech!))}`);
   console.log(`  speech_stopped → completed: ${stat(done.map((t) => t.completedAt! - t.stoppedAt!))}`);
+  // Once the server has shed what it cannot serve (load.ts), the turns of the sessions left show its steady state.
+  const late = done.filter((t) => t.endOfSpeech! >= startedAt + (durationS * 1000) / 2);
+  console.log(`  second half of the run (${late.length} turns): end of speech → completed ${stat(late.map((t) => t.completedAt! - t.endOfSpeech!))}`);
   console.log(`  speech start → first delta: ${stat(done.filter((t) => t.deltas.length).map((t) => t.deltas[0] - t.startedAt))}`);
   const afterEnd = done.flatMap((t) => t.deltas.filter((d) => d >= t.endOfSpeech!).slice(0, 1).map((d) => d - t.endOfSpeech!));
   console.log(`  end of speech → first delta after it: ${stat(afterEnd)}`);

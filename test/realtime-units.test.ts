@@ -84,53 +84,70 @@ t.test('limits from the environment; a bad value names its variable', async (t) 
   t.throws(() => readLimits({ SGL_OMNI_REALTIME_IDLE_TIMEOUT_S: 'soon' }), /SGL_OMNI_REALTIME_IDLE_TIMEOUT_S must be a positive number \(got 'soon'\)/);
 });
 
-t.test('load: a turn is due max_turn_lag_s + turn_lag_rtf x its length after its commit; one shed at a time', async (t) => {
+t.test('load: a turn is due max_turn_lag_s + turn_lag_rtf x its length after its commit', async (t) => {
   let now = 0;
-  const sheds: (() => void)[] = [];
-  const load = new RealtimeLoad({ max_turn_lag_s: 10, turn_lag_rtf: 0.5 }, () => new Promise<void>((closed) => sheds.push(closed)), () => now);
+  const load = new RealtimeLoad({ max_turn_lag_s: 10, turn_lag_rtf: 0.5 }, () => [], () => now);
+  const owner = {};
   t.teardown(() => load.close());
-  const short = load.track(4); // due at 12 s
+  const short = load.track(4, owner); // due at 12 s
   now = 2000;
-  const long = load.track(60); // due at 2 + 40 = 42 s
+  const long = load.track(60, owner); // due at 2 + 40 = 42 s
   t.equal(load.oldestOpenS(), 2);
   now = 12_000;
   t.notOk(load.overdue, 'the 4 s turn is due at 12 s, not before');
-  load.check();
-  t.equal(sheds.length, 0);
   now = 12_001;
   t.ok(load.overdue);
-  load.check();
-  load.check();
-  t.equal(sheds.length, 1, 'one session shed; no other while it finishes its turns');
   short();
   t.notOk(load.overdue, 'the long turn is not due yet');
-  now = 43_000;
-  load.check();
-  t.equal(sheds.length, 1, 'still one while the shed session has not closed');
-  sheds[0]();
-  await new Promise((resolve) => setImmediate(resolve));
-  now = 52_999;
-  load.check();
-  t.equal(sheds.length, 1, 'the next waits max_turn_lag_s after the shed session closed');
-  now = 53_000;
-  load.check();
-  t.equal(sheds.length, 2);
+  t.equal(load.oldestOpenS(), 10.001);
   long();
   t.equal(load.oldestOpenS(), 0);
-  t.notOk(load.overdue);
 });
 
-t.test('load: nothing to shed leaves it ready to shed at the next check', async (t) => {
+t.test('load: while a turn is overdue, sheds the fraction 1 - answered/committed (at most half) of the last 2 x max_turn_lag_s', async (t) => {
   let now = 0;
-  let calls = 0;
-  const load = new RealtimeLoad({ max_turn_lag_s: 1, turn_lag_rtf: 0 }, () => (calls++, undefined), () => now);
+  const [a, b, c, d] = [{}, {}, {}, {}];
+  const sheds: number[] = [];
+  let shedNext: object[] = [d];
+  const load = new RealtimeLoad({ max_turn_lag_s: 10, turn_lag_rtf: 0 }, (fraction) => (sheds.push(fraction), shedNext), () => now);
   t.teardown(() => load.close());
-  const done = load.track(1);
-  now = 1001;
+  const stuck = load.track(5, a); // due at 10 s
+  now = 5000;
+  const answers = [load.track(5, b), load.track(5, c), load.track(5, d), load.track(5, b)];
+  now = 8000;
+  answers[0]();
+  answers[1](); // 10 s answered of 25 s committed
   load.check();
+  t.same(sheds, [], 'nothing overdue yet: nothing shed');
+  now = 10_001;
   load.check();
-  t.equal(calls, 2);
-  done();
+  t.same(sheds, [0.5], 'overdue, 25 s committed and 10 s answered: 1 - 10/25 = 0.6, capped at half the sessions');
+  now = 15_000;
+  load.check();
+  t.equal(sheds.length, 1, 'the next look is max_turn_lag_s after the shed');
+  now = 20_001;
+  const later = load.track(2, b);
+  answers[2]();
+  answers[3](); // 20 s answered; from 0.001 s the window holds 17 s committed by sessions not shed (a's 5 s left it, d's no longer count)
+  load.check();
+  t.equal(sheds.length, 1, '17 s committed, 20 s answered: still overdue, but no fraction to shed');
+  const more = load.track(4, c);
+  load.check();
+  t.same(sheds.at(-1), 1 - 20 / 21, 'then 21 s against 20 s: the fraction 1/21');
+  stuck();
+  later();
+  more();
+  shedNext = [];
+  const hung = load.track(1, a);
+  now = 50_000;
+  const last = load.track(3, b);
+  load.check();
+  t.same(sheds.at(-1), 0.5, 'nothing answered in the window: half');
+  now = 55_000;
+  load.check();
+  t.equal(sheds.length, 4, 'a look that shed nothing does not hold off the next');
+  hung();
+  last();
 });
 
 t.test('partial gate: skipped at max_running, while requests wait, and while a turn is open longer than yield_s', async (t) => {

@@ -6,7 +6,7 @@
 // SDK always sends one); `?intent=transcription` selects the beta event names.
 // A session past max_sessions, or naming an unknown model, gets an error event and
 // is closed (1013, 1008); so is one arriving while the server is behind, when the
-// newest session is also shed (load.ts). On server close, sessions finish their
+// newest sessions may also be shed (load.ts). On server close, sessions finish their
 // open turns first.
 // The route's sessions share the admission of their partials (partials.ts
 // PartialGate) and the remembered verdicts on `language` values (language-check.ts).
@@ -38,14 +38,17 @@ async function realtimeRoute(app: FastifyInstance, route: RouteContext): Promise
   const metrics = RealtimeMetrics.of(route.metrics);
   const audio = new AudioPool(Math.max(1, Math.round(limits.audio_threads)));
   const sessions = new Set<RealtimeSession>();
-  // Newest first: the session that came last gives its place back, the older ones keep their service.
-  const shedNewest = () => {
-    const newest = [...sessions].reverse().find((s) => !s.ending);
-    if (!newest) return undefined;
-    metrics.shed.inc();
-    return newest.shed();
+  // Newest first: the sessions that came last give their places back, the older ones keep their service.
+  // The oldest is never shed: a server that cannot serve one session is slow, not overloaded.
+  const shed = (fraction: number) => {
+    const active = [...sessions].filter((s) => !s.ending);
+    const count = Math.max(0, Math.min(active.length - 1, Math.ceil(active.length * fraction)));
+    const shedding = active.slice(active.length - count);
+    for (const session of shedding) void session.shed();
+    metrics.shed.inc(count);
+    return shedding;
   };
-  const load = new RealtimeLoad(limits, shedNewest);
+  const load = new RealtimeLoad(limits, shed);
   const gate = new PartialGate({ pipeline: route.pipeline, maxRunning: limits.max_partials_running, gauge: metrics.partialsRunning, load, yieldS: limits.partial_interval_s });
   const languages = new LanguageCheck(route.pipeline);
 

@@ -40,7 +40,7 @@ export interface RealtimeLimits {
   /** Partials of all sessions in the pipeline at once; past it, and while requests wait for admission, partials are skipped. */
   max_partials_running: number;
   /** A committed turn is overdue this long plus turn_lag_rtf x its length after it ended: while one is,
-   *  new sessions are refused and the newest is shed (load.ts). */
+   *  new sessions are refused and, when turns come faster than they are answered, the newest shed (load.ts). */
   max_turn_lag_s: number;
   /** Seconds of transcription per second of a turn's audio that its due time allows (0: max_turn_lag_s alone). */
   turn_lag_rtf: number;

@@ -6,12 +6,20 @@
 // of the 0.6B shape on 2 cores answering after 50 s and leaving a quarter of the
 // turns unanswered. While a turn is overdue:
 //  - new sessions are refused (error event, close 1013: retry later);
-//  - the newest session is shed: it is told why, its open turns finish, and it
-//    closes with 1013, so the older sessions get the capacity it took; one at a
-//    time, the next no sooner than max_turn_lag_s after the last one closed, so
-//    each shed shows its effect before the next.
+//  - if, over the last 2 x max_turn_lag_s, the sessions not shed committed turns
+//    faster than turns were answered (in audio seconds: their demand D against what
+//    the saturated pipeline delivered, its capacity C), the newest sessions are
+//    shed, the fraction 1 - C/D of them but at most half at a time: each is told
+//    why, its speech and open turns still finish, and it closes with 1013, so the
+//    older sessions get the capacity it took. The next look comes max_turn_lag_s
+//    later. While the server answers as fast as turns come, nothing is shed: its
+//    backlog drains.
+// Measured (bench/realtime, 0.6B shape, 8 sessions on 2 cores): shedding one session
+// at a time, each waiting for its backlog, shed 2 of 8 in 60 s and turns still waited
+// 42 s; the fraction over one lag window, uncapped, shed 7 of 8 at the first look,
+// the window's answers being lumpy while the first batch was still decoding.
 // Partials are optional work: they yield while any turn has been open longer than
-// yieldS (partials.ts), before anything is overdue.
+// a partial interval (partials.ts), before anything is overdue.
 
 export interface LoadLimits {
   max_turn_lag_s: number;
@@ -19,28 +27,33 @@ export interface LoadLimits {
 }
 
 export class RealtimeLoad {
-  /** Open final turns: when each is due (ms on `now`'s clock) and when it began. */
+  /** Open final turns: when each began and is due (ms on `now`'s clock). */
   private readonly open = new Map<symbol, { began: number; due: number }>();
-  /** When the last shed session closed (Infinity while it is still finishing its turns). */
+  /** Audio seconds of turns committed (and by whom) and answered, by time, over the last 2 x max_turn_lag_s. */
+  private readonly committed: [at: number, seconds: number, owner: object][] = [];
+  private readonly answered: [at: number, seconds: number][] = [];
+  /** Owners shed: their commits no longer count as demand. */
+  private readonly gone = new WeakSet<object>();
   private lastShed = -Infinity;
   private timer: NodeJS.Timeout | undefined;
 
-  /** `shed` closes a session while a turn is overdue, settling once it has closed; undefined when there is none to shed. */
+  /** `shed(fraction)` closes that fraction of the sessions, newest first, and returns the owners (track's) it shed. */
   constructor(
     private readonly limits: LoadLimits,
-    private readonly shed: () => Promise<void> | undefined,
+    private readonly shed: (fraction: number) => object[],
     private readonly now: () => number = () => performance.now(),
   ) {}
 
-  /** A committed turn of `audioS` seconds goes to the pipeline; call the returned function once it has answered. */
-  track(audioS: number): () => void {
+  /** `owner`'s committed turn of `audioS` seconds goes to the pipeline; call the returned function once it has answered. */
+  track(audioS: number, owner: object): () => void {
     const key = Symbol('turn');
     const began = this.now();
     this.open.set(key, { began, due: began + (this.limits.max_turn_lag_s + this.limits.turn_lag_rtf * audioS) * 1000 });
+    this.committed.push([began, audioS, owner]);
     this.timer ??= setInterval(() => this.check(), Math.min(1000, this.limits.max_turn_lag_s * 500)).unref();
     return () => {
       this.open.delete(key);
-      if (this.open.size === 0) this.stopTimer();
+      this.answered.push([this.now(), audioS]);
     };
   }
 
@@ -58,17 +71,27 @@ export class RealtimeLoad {
     return began === Infinity ? 0 : (this.now() - began) / 1000;
   }
 
-  /** Sheds a session when a turn is overdue and the last shed session closed long enough ago (called by the timer). */
+  /** While a turn is overdue and turns come faster than they are answered, sheds sessions (called by the timer). */
   check(): void {
-    if (!this.overdue || this.now() - this.lastShed < this.limits.max_turn_lag_s * 1000) return;
-    const closed = this.shed();
-    if (!closed) return;
-    this.lastShed = Infinity;
-    void closed.finally(() => (this.lastShed = this.now()));
+    const now = this.now();
+    const demand = this.recent(this.committed, now, (owner) => !this.gone.has(owner));
+    const capacity = this.recent(this.answered, now);
+    if (this.open.size === 0 && this.committed.length === 0 && this.answered.length === 0) return this.stopTimer();
+    if (!this.overdue || now - this.lastShed < this.limits.max_turn_lag_s * 1000 || demand <= capacity) return;
+    const shed = this.shed(Math.min(0.5, 1 - capacity / demand));
+    for (const owner of shed) this.gone.add(owner);
+    if (shed.length > 0) this.lastShed = now;
   }
 
   close(): void {
     this.stopTimer();
+  }
+
+  /** Audio seconds in `events` (those of owners `counts`) over the last 2 x max_turn_lag_s; older ones are dropped. */
+  private recent<E extends [number, number, ...object[]]>(events: E[], now: number, counts: (owner: object) => boolean = () => true): number {
+    const from = now - 2 * this.limits.max_turn_lag_s * 1000;
+    while (events.length > 0 && events[0][0] < from) events.shift();
+    return events.reduce((sum, [, seconds, owner]) => sum + (owner === undefined || counts(owner) ? seconds : 0), 0);
   }
 
   private stopTimer(): void {

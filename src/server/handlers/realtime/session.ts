@@ -81,7 +81,7 @@ export class RealtimeSession {
     this.detector = this.config.turnDetection ? new TurnDetector(this.config.turnDetection) : undefined;
     this.rate = new RateCredit(deps.limits.burst_s);
     const { pipeline, metrics, log } = deps;
-    this.queue = new TurnQueue({ pipeline, metrics, log: log.child({ session: this.id }), send: (e) => this.send(e), session: this.gone.signal }, deps.generation, deps.load);
+    this.queue = new TurnQueue({ pipeline, metrics, log: log.child({ session: this.id }), send: (e) => this.send(e), session: this.gone.signal }, deps.generation, deps.load, this);
     this.expiresAt = Math.floor(Date.now() / 1000) + deps.limits.max_session_s;
     this.lifeTimer = setTimeout(() => this.expire('session_expired', `The session reached its ${deps.limits.max_session_s} s limit.`), deps.limits.max_session_s * 1000);
     this.touch();
@@ -106,7 +106,7 @@ export class RealtimeSession {
     return this.end(CLOSE.goingAway, 'server shutting down', true);
   }
 
-  /** The server is behind (load.ts): told why, the session's speech and open turns finish, then it closes (1013). */
+  /** The server is behind (load.ts): told why, the session's speech and open turns finish, then it closes (1013); settles then. */
   shed(): Promise<void> {
     this.send(errorEvent(new RealtimeError('server_overloaded', 'The server cannot keep up with the sessions it has open; this session is closed once its open turns are transcribed. Retry later.', null, 'server_error')));
     return this.end(CLOSE.tryLater, 'server overloaded', true);

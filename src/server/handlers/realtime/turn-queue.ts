@@ -15,7 +15,8 @@ export class TurnQueue {
   /** Settles once the last committed turn has sent its completed or failed event. */
   private last: Promise<void> = Promise.resolve();
 
-  constructor(private readonly deps: FinalTurnDeps, private readonly generation: Generation, private readonly load: Pick<RealtimeLoad, 'track'>) {}
+  /** `owner`: the session, as the load knows it. */
+  constructor(private readonly deps: FinalTurnDeps, private readonly generation: Generation, private readonly load: Pick<RealtimeLoad, 'track'>, private readonly owner: object) {}
 
   /** Turns still being transcribed. */
   get open(): number {
@@ -36,7 +37,7 @@ export class TurnQueue {
     const message = { id: item, object: 'realtime.item', type: 'message', role: 'user', status: 'completed', content: [{ type: 'input_audio', transcript: null }] };
     send({ type: this.generation === 'ga' ? 'conversation.item.added' : 'conversation.item.created', event_id: newId('event'), previous_item_id: previous, item: message });
     const before = this.last;
-    const answered = this.load.track(samples.length / 16_000);
+    const answered = this.load.track(samples.length / 16_000, this.owner);
     const turn = finishTurn(this.deps, { item, samples, text: text ?? new TurnText(0), config, before }).finally(() => {
       answered();
       this.running.delete(turn);
