@@ -10,6 +10,8 @@
 // first-start cost of hashing the weights for the cache key is measured apart.
 // Each precision's decode-step graph also gets its kernel count (nodes after
 // onnxruntime's optimisations: load-independent, common/onnx/kernel-count.ts).
+// Last, the machine's limits (bench/machine-limits.ts) and each precision's
+// encoder, prefill and step as a fraction of the floor those limits set.
 import fs from 'node:fs';
 import path from 'node:path';
 import { contentDigest, type ByteRange } from '../stages/common/weights/digest.js';
@@ -22,7 +24,9 @@ import { planEncoderRuns } from '../stages/qwen3-asr/runner/encoder-plan.js';
 import { MAX_CHUNKS_PER_RUN } from '../stages/qwen3-asr/runner/encoder-runner.js';
 import { benchCacheDir, parseScriptArgs, parseVariant, type Variant } from './args.js';
 import { BATCH, OursUnderTest, PHASES, ensureRandomCheckpoint, quietRound, requestShape } from './peer-ours.js';
+import { limitsLine, measureMachineLimits, phaseFloors } from './machine-limits.js';
 import { QuietMeter, ratioLine, refusal, runLine } from './quiet.js';
+import { CHECKPOINT_SHAPES } from '../stages/qwen3-asr/checkpoint/sizes.js';
 
 const USAGE = `Usage: node dist/bench/model.js [--size 0.6b|1.7b] [--precisions fp32,int8,int4,int8+pc,int4+pc-prefill] [--threads 2]
        [--audio-s 10] [--new-tokens 32] [--runs 5] [--retries 3] [--max-other-cores 0.1] [--cache-dir DIR]
@@ -100,13 +104,13 @@ async function keyHashCost(): Promise<void> {
 }
 
 // Every precision's runners stay open and the rounds interleave them.
-const loaded: { precision: string; convertS: number; stepKernels: number; ours: OursUnderTest }[] = [];
+const loaded: { precision: string; variant: Variant; convertS: number; stepKernels: number; ours: OursUnderTest }[] = [];
 for (const variant of variants) {
   log(`[${variant.label}] converting (cached after the first time)`);
   const conv = await meter.measure(() => convertVariant(variant));
   const stepKernels = (await optimizedKernelCount(conv.value)).total;
   const ours = await OursUnderTest.open(variant.label, { modelPath: modelDir, cacheDir: graphs, variant, threads, newTokens, maxContext: prompt.length + newTokens + 8 });
-  loaded.push({ precision: variant.label, convertS: conv.quiet.wallMs / 1000, stepKernels, ours });
+  loaded.push({ precision: variant.label, variant, convertS: conv.quiet.wallMs / 1000, stepKernels, ours });
 }
 
 /** Builds (or finds) every graph the variant opens, so opening it times no conversion; returns the decode-step graph. */
@@ -150,3 +154,14 @@ for (const m of why ? [] : loaded.slice(1)) {
   for (const p of PHASES) console.log(`  ${ratioLine(p, m.ours.series.get(p)!, base.ours.series.get(p)!, run)}`);
 }
 console.log(runLine(run, meter.maxOtherCores));
+
+log('measuring the machine limits');
+const limits = await measureMachineLimits(threads, meter);
+console.log(`\n${limitsLine(limits, threads)}`);
+console.log('floor at those limits / our min (1.00 = at the limit):');
+for (const m of loaded) {
+  const kvBytes = m.variant.kvCache === 'float16' ? 2 : 4;
+  const floor = phaseFloors(CHECKPOINT_SHAPES[size], limits, { audioTokens, promptTokens: prompt.length, precision: m.variant.precision, kvBytes });
+  const at = (p: 'encoder ms' | 'prefill ms' | 'step ms b=1', f: number) => `${p.split(' ')[0]} ${f.toFixed(0)} ms floor, ${(f / m.ours.series.get(p)!.min()).toFixed(2)}`;
+  console.log(`  ${m.precision.padEnd(16)} ${at('encoder ms', floor.encoder)}; ${at('prefill ms', floor.prefill)}; ${at('step ms b=1', floor.step)}`);
+}
