@@ -1,35 +1,26 @@
-// One realtime transcription session on one WebSocket: client events in order,
-// audio through the audio thread (one call at a time, so appends, commits and
-// clears keep their order), turns found by the VAD or committed by the client,
-// each transcribed through the pipeline while the session goes on; the turn in
-// progress is decoded while it is spoken (live-turn.ts) for deltas before it ends.
-// Turns complete (completed / failed events) in the order they were committed. The
-// session's own buffer holds the audio of the turn in progress (with server_vad,
-// only the prefix padding while nobody speaks); its bounds are limits.ts.
+// One realtime transcription session on one WebSocket: client events read in order
+// (bad ones answered with error events, the session closed after too many in a
+// row), settings from session.update, appends paced against real time, the idle
+// and total time limits, and the session's end: a shutdown or a shed finishes its
+// speech and open turns first, a disconnect lets everything go at once. The audio
+// and its turns are session-turns.ts; every audio call runs after the ones queued
+// before it, so appends, commits and clears keep their order.
 import type { FastifyBaseLogger } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { Pipeline } from '../../../runtime/contracts.js';
 import type { ModelCatalog } from '../../model-catalog.js';
-import { bytesPerSecond, type AudioFormat } from './audio-formats.js';
+import { bytesPerSecond } from './audio-formats.js';
 import type { AudioPool } from './audio-pool.js';
 import { decodeAudio, errorEvent, eventIdOf, newId, readClientEvent, RealtimeError, type ClientEvent } from './events.js';
 import { HeldFrames, MAX_HELD_BYTES } from './held-frames.js';
 import type { LanguageCheck } from './language-check.js';
 import { RateCredit, type RealtimeLimits } from './limits.js';
-import { LiveTurn } from './live-turn.js';
 import type { RealtimeLoad } from './load.js';
 import type { RealtimeMetrics } from './metrics.js';
-import type { PartialGate, TurnText } from './partials.js';
-import { SampleBuffer } from './sample-buffer.js';
+import type { PartialGate } from './partials.js';
 import { applyUpdate, defaultConfig, renderSession, type Generation, type SessionConfig } from './session-config.js';
-import { TAIL_PADDING_MS, TurnDetector } from './turn-detector.js';
-import { TurnQueue } from './turn-queue.js';
+import { SessionTurns } from './session-turns.js';
 
-const RATE = 16_000;
-/** OpenAI refuses commits of less audio than this. */
-const MIN_COMMIT_MS = 100;
-/** Speech is confirmed 250 ms after it starts (turn-detector.ts): kept besides the prefix padding while idle. */
-const IDLE_KEEP_MS = 500;
 /** Server events a client has not read yet, past which it is dropped (it would hold memory without bound). */
 const MAX_UNREAD_BYTES = 8 * 2 ** 20;
 
@@ -53,20 +44,12 @@ export interface SessionDeps {
   model: string;
 }
 
-const ms = (samples: number) => Math.round((samples * 1000) / RATE);
-
 export class RealtimeSession {
   readonly id = newId('sess');
   private config: SessionConfig;
   private readonly expiresAt: number;
-  private readonly buffer = new SampleBuffer();
   private chain: Promise<void> = Promise.resolve();
-  private detector: TurnDetector | undefined;
-  /** The item of the speech in progress (server_vad), from speech_started on. */
-  private speechItem: string | undefined;
-  /** The turn in progress while it is decoded for deltas (its item: speechItem, or the next manual commit's). */
-  private live: LiveTurn | undefined;
-  private readonly queue: TurnQueue;
+  private readonly turns: SessionTurns;
   /** Frames that arrived while a session.update waited for its language check, read after it in order. */
   private readonly held = new HeldFrames();
   private readonly gone = new AbortController();
@@ -78,10 +61,12 @@ export class RealtimeSession {
 
   constructor(private readonly deps: SessionDeps) {
     this.config = defaultConfig(deps.model);
-    this.detector = this.config.turnDetection ? new TurnDetector(this.config.turnDetection) : undefined;
     this.rate = new RateCredit(deps.limits.burst_s);
-    const { pipeline, metrics, log } = deps;
-    this.queue = new TurnQueue({ pipeline, metrics, log: log.child({ session: this.id }), send: (e) => this.send(e), session: this.gone.signal }, deps.generation, deps.load, this);
+    const { pipeline, audio, metrics, limits, gate, load, generation, log } = deps;
+    this.turns = new SessionTurns({
+      id: this.id, owner: this, pipeline, audio, metrics, limits, gate, load, generation, log: log.child({ session: this.id }),
+      config: () => this.config, send: (e) => this.send(e), session: this.gone.signal,
+    });
     this.expiresAt = Math.floor(Date.now() / 1000) + deps.limits.max_session_s;
     this.lifeTimer = setTimeout(() => this.expire('session_expired', `The session reached its ${deps.limits.max_session_s} s limit.`), deps.limits.max_session_s * 1000);
     this.touch();
@@ -93,7 +78,7 @@ export class RealtimeSession {
 
   /** Turns still being transcribed. */
   get openTurns(): number {
-    return this.queue.open;
+    return this.turns.open;
   }
 
   /** Stopped reading: closing, or closed. */
@@ -137,7 +122,7 @@ export class RealtimeSession {
     clearTimeout(this.idleTimer);
     const idle = this.deps.limits.idle_timeout_s;
     // A client waiting for its turns' transcripts is not idle: the clock restarts once they are done.
-    this.idleTimer = setTimeout(() => (this.queue.open > 0 ? this.touch() : this.expire('idle_timeout', `Nothing was received for ${idle} s.`)), idle * 1000);
+    this.idleTimer = setTimeout(() => (this.turns.open > 0 ? this.touch() : this.expire('idle_timeout', `Nothing was received for ${idle} s.`)), idle * 1000);
   }
 
   private expire(code: string, message: string): void {
@@ -182,9 +167,9 @@ export class RealtimeSession {
         case 'input_audio_buffer.append':
           return this.append(event.audio, id);
         case 'input_audio_buffer.commit':
-          return this.enqueue(id, async () => this.commit(id));
+          return this.enqueue(id, () => this.turns.commit());
         case 'input_audio_buffer.clear':
-          return this.enqueue(id, async () => this.clear());
+          return this.enqueue(id, async () => this.turns.clear());
       }
     } catch (err) {
       throw wrap(err);
@@ -231,11 +216,7 @@ export class RealtimeSession {
     this.config = next;
     this.enqueue(clientEventId, async () => {
       if (formatChanged) await this.deps.audio.close(this.id); // the stream restarts at the new rate
-      if (vadChanged) {
-        this.detector = next.turnDetection ? new TurnDetector(next.turnDetection) : undefined;
-        this.speechItem = undefined;
-        this.dropLive('turn detection changed');
-      }
+      if (vadChanged) this.turns.detect(next.turnDetection);
       const updated = generation === 'ga' ? 'session.updated' : 'transcription_session.updated';
       this.send({ type: updated, event_id: newId('event'), session: this.render() });
     });
@@ -246,89 +227,7 @@ export class RealtimeSession {
     const bytes = decodeAudio(audio, format === 'pcm16' ? 2 : 1);
     if (bytes.length === 0) return;
     this.rate.spend(bytes.length / bytesPerSecond(format));
-    this.enqueue(clientEventId, () => this.push(format, bytes, false));
-  }
-
-  private async push(format: AudioFormat, bytes: Uint8Array, flush: boolean): Promise<void> {
-    const vad = this.detector !== undefined;
-    const { samples, probs } = await this.deps.audio.push(this.id, format, bytes, { vad, flush });
-    if (this.gone.signal.aborted) return;
-    const maxTurn = this.deps.limits.max_turn_s * RATE;
-    if (!vad && this.buffer.length + samples.length > maxTurn) {
-      throw new RealtimeError('input_audio_buffer_full', `The buffer holds ${this.deps.limits.max_turn_s} s, the longest turn; commit or clear it. This audio was dropped.`, 'audio');
-    }
-    this.buffer.push(samples);
-    if (!this.detector) {
-      // Manual commits: the turn in progress is all the buffer holds; its item is named when its audio starts.
-      if (this.buffer.length > 0) this.live ??= this.liveTurn(newId('item'));
-      if (!flush) this.live?.tick(this.buffer, this.config);
-      return;
-    }
-    for (const turn of this.detector.push(probs)) {
-      if (turn.type === 'start') this.speechStarted(turn.at);
-      else this.speechStopped(Math.min(this.buffer.end, turn.at + (TAIL_PADDING_MS * RATE) / 1000));
-    }
-    if (this.speechItem && this.buffer.length >= maxTurn) {
-      this.detector.reset();
-      this.speechStopped(this.buffer.end);
-    }
-    if (!this.detector.speaking && !this.speechItem) this.buffer.keepLast(((this.config.turnDetection!.prefix_padding_ms + IDLE_KEEP_MS) * RATE) / 1000);
-    if (!flush) this.live?.tick(this.buffer, this.config); // a flush is a commit's: its turn ends now
-  }
-
-  private liveTurn(item: string): LiveTurn {
-    const { pipeline, gate, metrics, limits, log } = this.deps;
-    return new LiveTurn(item, this.buffer.start, { pipeline, gate, metrics, limits, log, send: (e) => this.send(e), session: this.gone.signal });
-  }
-
-  /** The turn in progress is committed: its partial stops; returns what its deltas fixed. */
-  private takeLive(item: string): TurnText | undefined {
-    const live = this.live?.item === item ? this.live : undefined;
-    if (live) this.live = undefined;
-    else this.dropLive('another turn was committed');
-    return live?.commit();
-  }
-
-  /** The turn in progress is gone without a commit (`why`: cleared, turn detection changed, session closed). */
-  private dropLive(why: string): void {
-    this.live?.discard(why);
-    this.live = undefined;
-  }
-
-  private speechStarted(at: number): void {
-    this.speechItem = newId('item');
-    const from = Math.max(this.buffer.start, at - (this.config.turnDetection!.prefix_padding_ms * RATE) / 1000);
-    this.buffer.dropBefore(from);
-    this.send({ type: 'input_audio_buffer.speech_started', event_id: newId('event'), audio_start_ms: ms(from), item_id: this.speechItem });
-    this.dropLive('new speech started');
-    this.live = this.liveTurn(this.speechItem);
-  }
-
-  private speechStopped(end: number): void {
-    const item = this.speechItem!;
-    this.speechItem = undefined;
-    this.send({ type: 'input_audio_buffer.speech_stopped', event_id: newId('event'), audio_end_ms: ms(end), item_id: item });
-    this.queue.commit(item, this.buffer.take(end), this.config, this.takeLive(item));
-  }
-
-  private async commit(clientEventId: string | null): Promise<void> {
-    await this.push(this.config.format, new Uint8Array(0), true);
-    if (this.buffer.length < (MIN_COMMIT_MS * RATE) / 1000) {
-      throw new RealtimeError('input_audio_buffer_commit_empty', `buffer too small. Expected at least ${MIN_COMMIT_MS}ms of audio, but buffer only has ${ms(this.buffer.length)}ms of audio.`);
-    }
-    const item = this.speechItem ?? this.live?.item ?? newId('item');
-    this.speechItem = undefined;
-    this.detector?.reset();
-    void clientEventId;
-    this.queue.commit(item, this.buffer.take(this.buffer.end), this.config, this.takeLive(item));
-  }
-
-  private async clear(): Promise<void> {
-    this.buffer.take(this.buffer.end);
-    this.detector?.reset();
-    this.speechItem = undefined;
-    this.dropLive('input_audio_buffer.clear');
-    this.send({ type: 'input_audio_buffer.cleared', event_id: newId('event') });
+    this.enqueue(clientEventId, () => this.turns.push(format, bytes, false));
   }
 
   /** Stops reading; with `finish`, the speech in progress is committed and open turns complete first. */
@@ -339,8 +238,7 @@ export class RealtimeSession {
     clearTimeout(this.lifeTimer);
     if (finish) {
       await this.chain;
-      if (this.speechItem && !this.gone.signal.aborted) this.speechStopped(this.buffer.end);
-      await this.queue.settled();
+      await this.turns.finish();
     }
     this.deps.socket.close(code, reason);
   }
@@ -351,8 +249,7 @@ export class RealtimeSession {
     this.gone.abort();
     clearTimeout(this.idleTimer);
     clearTimeout(this.lifeTimer);
-    this.buffer.take(this.buffer.end);
-    this.dropLive('the session closed');
+    this.turns.dispose();
     void this.chain.finally(() => this.deps.audio.close(this.id)).catch(() => undefined);
   }
 }
