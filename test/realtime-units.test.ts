@@ -169,3 +169,33 @@ t.test('partial gate: skipped at max_running, while requests wait, and while a t
   t.ok(gate.tryAcquire());
   t.equal((await gauge.get()).values[0].value, 2);
 });
+
+t.test('partial back-off: the interval doubles while most partials are cut short by their turn, halves back when few are', async (t) => {
+  const pipeline = { admissionCounts: () => ({ running: 0, waiting: 0 }) } as unknown as Pipeline;
+  const registry = new Registry();
+  const gauge = new Gauge({ name: 'partials_running', help: 'test', registers: [registry] });
+  const backoffGauge = new Gauge({ name: 'partial_backoff', help: 'test', registers: [registry] });
+  const gate = new PartialGate({ pipeline, maxRunning: 4, gauge, backoffGauge, load: { oldestOpenS: () => 0 }, yieldS: 2 });
+  const run = (ends: ('completed' | 'cancelled' | 'failed' | undefined)[]) => ends.forEach((end) => (gate.tryAcquire(), gate.release(end)));
+  const cut = (n: number, of = 12) => [...Array(n).fill('cancelled'), ...Array(of - n).fill('completed')];
+  run(cut(5, 11).reverse()); // 6 used, then 5 cut short
+  t.equal(gate.backoff, 1, 'fewer than 12 partials: no verdict');
+  run(['cancelled']);
+  t.equal(gate.backoff, 1, '6 of 12 cut short: not more than used');
+  run(['cancelled']);
+  t.equal(gate.backoff, 2, 'the window slides: 7 of the last 12 cut short, the interval doubles');
+  run([...Array(12).fill(undefined), ...Array(12).fill('failed')]);
+  t.equal(gate.backoff, 2, 'partials of sessions that went away, and failed ones, do not count');
+  run(cut(12));
+  t.equal(gate.backoff, 4);
+  run(cut(12));
+  t.equal(gate.backoff, 4, 'at most 4x');
+  run(cut(5));
+  t.equal(gate.backoff, 4, '5 of 12: between a third and a half, it stays');
+  run(cut(4).reverse());
+  t.equal(gate.backoff, 2, '4 of the last 12: it halves');
+  run(cut(0));
+  t.equal(gate.backoff, 1);
+  t.equal((await backoffGauge.get()).values[0].value, 1);
+  t.equal((await gauge.get()).values[0].value, 0, 'every partial released');
+});

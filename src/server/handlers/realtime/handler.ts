@@ -49,7 +49,7 @@ async function realtimeRoute(app: FastifyInstance, route: RouteContext): Promise
     return shedding;
   };
   const load = new RealtimeLoad(limits, shed);
-  const gate = new PartialGate({ pipeline: route.pipeline, maxRunning: limits.max_partials_running, gauge: metrics.partialsRunning, load, yieldS: limits.partial_interval_s });
+  const gate = new PartialGate({ pipeline: route.pipeline, maxRunning: limits.max_partials_running, gauge: metrics.partialsRunning, backoffGauge: metrics.partialBackoff, load, yieldS: limits.partial_interval_s });
   const languages = new LanguageCheck(route.pipeline);
 
   await app.register(websocket, {

@@ -3,7 +3,8 @@
 // partial (partials.ts says what it forces and which of its text becomes a delta).
 // At most one partial of a turn is in flight: audio arriving meanwhile waits for
 // the next, which takes all of it (a slow server gives fewer partials, never a
-// queue). A partial that the pipeline has no room for is skipped (PartialGate).
+// queue). A partial that the pipeline has no room for is skipped, and the interval
+// backs off while partials are mostly cut short by their turn's end (PartialGate).
 // The official streaming decodes its first unfixed_chunk_num chunks without
 // forcing anything and shows their text; on OpenAI's wire unforced text is never
 // sent, so only the last of them is run (its answer is the next one's base): the
@@ -18,7 +19,7 @@ import type { Pipeline } from '../../../runtime/contracts.js';
 import { newId } from './events.js';
 import type { RealtimeLimits } from './limits.js';
 import type { RealtimeMetrics } from './metrics.js';
-import { TurnText, type PartialGate } from './partials.js';
+import { TurnText, type PartialEnd, type PartialGate } from './partials.js';
 import type { SampleBuffer } from './sample-buffer.js';
 import type { SessionConfig } from './session-config.js';
 import { transcribeTurn } from './turn.js';
@@ -44,25 +45,25 @@ export class LiveTurn {
   private running = false;
   private committed = false;
   private waitingForRoom = false;
-  /** Buffer index up to which the last partial heard the turn. */
-  private heardTo: number;
+  /** Buffer index up to which the last partial heard the turn (none yet: undefined). */
+  private heardTo: number | undefined;
   /** When the audio the newest partial heard had arrived: its text is what the next one fixes. */
   private heardAt: number | undefined;
   private partials = 0;
   private readonly stop = new AbortController();
 
-  constructor(readonly item: string, start: number, private readonly deps: LiveTurnDeps) {
-    const { partial_unfixed_tokens, partial_unfixed_chunks, partial_interval_s } = deps.limits;
-    this.text = new TurnText(Math.round(partial_unfixed_tokens));
-    // The first partial is due after max(1, unfixed_chunks) intervals, each later one after one.
-    this.heardTo = start + (Math.max(1, Math.round(partial_unfixed_chunks)) - 1) * partial_interval_s * RATE;
+  constructor(readonly item: string, private readonly start: number, private readonly deps: LiveTurnDeps) {
+    this.text = new TurnText(Math.round(deps.limits.partial_unfixed_tokens));
   }
 
   /** Called after audio was added to the turn: starts a partial when one is due and none runs. */
   tick(buffer: SampleBuffer, config: SessionConfig): void {
-    const { partial_interval_s, partial_max_turn_s } = this.deps.limits;
+    const { partial_interval_s, partial_max_turn_s, partial_unfixed_chunks } = this.deps.limits;
     if (this.committed || this.running || !(partial_interval_s > 0)) return;
-    if (buffer.length > partial_max_turn_s * RATE || buffer.end - this.heardTo < partial_interval_s * RATE) return;
+    // The first partial is due after max(1, unfixed_chunks) intervals, each later one after one (x the gate's back-off).
+    const interval = partial_interval_s * this.deps.gate.backoff * RATE;
+    const due = this.heardTo === undefined ? this.start + Math.max(1, Math.round(partial_unfixed_chunks)) * interval : this.heardTo + interval;
+    if (buffer.length > partial_max_turn_s * RATE || buffer.end < due) return;
     if (!this.deps.gate.tryAcquire()) {
       if (!this.waitingForRoom) this.deps.metrics.partials.inc({ outcome: 'skipped' });
       this.waitingForRoom = true;
@@ -73,9 +74,9 @@ export class LiveTurn {
     this.heardTo = buffer.end;
     const heardBefore = this.heardAt;
     this.heardAt = performance.now();
-    void this.run(buffer.copy(), config, heardBefore).finally(() => {
+    void this.run(buffer.copy(), config, heardBefore).then((end) => {
       this.running = false;
-      this.deps.gate.release();
+      this.deps.gate.release(end);
     });
   }
 
@@ -94,24 +95,33 @@ export class LiveTurn {
     this.deps.send({ type: 'conversation.item.input_audio_transcription.failed', event_id: newId('event'), item_id: this.item, content_index: 0, error });
   }
 
-  private async run(samples: Float32Array, config: SessionConfig, heardBefore: number | undefined): Promise<void> {
+  /** Runs one partial; never rejects; says how it ended (undefined: the session went away). */
+  private async run(samples: Float32Array, config: SessionConfig, heardBefore: number | undefined): Promise<PartialEnd | undefined> {
     const { pipeline, metrics, log, send } = this.deps;
     const forcedLanguage = config.language !== undefined;
     const extra = { ...this.text.nextPartial(forcedLanguage), max_new_tokens: PARTIAL_MAX_NEW_TOKENS };
     try {
       const out = await transcribeTurn(pipeline, { id: `${this.item}-p${++this.partials}`, samples, language: config.language, prompt: config.prompt, extra, signal: AbortSignal.any([this.stop.signal, this.deps.session]) });
-      if (this.committed) return void metrics.partials.inc({ outcome: 'cancelled' });
+      if (this.committed) return this.cancelled();
       metrics.partials.inc({ outcome: 'completed' });
       const delta = this.text.accept(out, forcedLanguage);
-      if (delta === '') return;
+      if (delta === '') return 'completed';
       // The text fixed now was decoded by the partial before this one, from the audio it heard.
       if (heardBefore !== undefined) metrics.partialDeltaSeconds.observe((performance.now() - heardBefore) / 1000);
       send({ type: 'conversation.item.input_audio_transcription.delta', event_id: newId('event'), item_id: this.item, content_index: 0, delta });
+      return 'completed';
     } catch (err) {
-      if (this.committed || this.deps.session.aborted) return void metrics.partials.inc({ outcome: 'cancelled' });
+      if (this.committed || this.deps.session.aborted) return this.cancelled();
       metrics.partials.inc({ outcome: 'failed' });
       // The turn's final decode reports a problem with the request itself; a partial only loses its deltas.
       log.warn({ err, item: this.item }, 'realtime partial failed');
+      return 'failed';
     }
+  }
+
+  /** Cut short: by the turn's commit (it counts for the back-off), or by the session's end (it does not). */
+  private cancelled(): PartialEnd | undefined {
+    this.deps.metrics.partials.inc({ outcome: 'cancelled' });
+    return this.deps.session.aborted ? undefined : 'cancelled';
   }
 }

@@ -23,6 +23,7 @@ export class RealtimeMetrics {
   readonly firstDeltaSeconds: Histogram;
   readonly partials: Counter<'outcome'>;
   readonly partialsRunning: Gauge;
+  readonly partialBackoff: Gauge;
   readonly partialDeltaSeconds: Histogram;
 
   constructor(registry: Registry, prefix: string) {
@@ -35,6 +36,7 @@ export class RealtimeMetrics {
     this.firstDeltaSeconds = new Histogram({ name: `${prefix}realtime_first_delta_seconds`, help: 'Time from the end of a turn to its first transcript delta', buckets: LATENCY_BUCKETS_S, registers });
     this.partials = new Counter({ name: `${prefix}realtime_partials_total`, help: 'Decodes of turns in progress, by outcome (skipped: the pipeline was busy)', labelNames: ['outcome'], registers });
     this.partialsRunning = new Gauge({ name: `${prefix}realtime_partials_running`, help: 'Decodes of turns in progress in the pipeline now', registers });
+    this.partialBackoff = new Gauge({ name: `${prefix}realtime_partial_backoff`, help: 'What the partial interval is multiplied by now (1, 2 or 4): it doubles while partials are mostly cut short by their turn\'s end', registers });
     this.partialDeltaSeconds = new Histogram({ name: `${prefix}realtime_partial_delta_seconds`, help: 'Time from the arrival of the last audio a partial delta was decoded from to the delta', buckets: PARTIAL_BUCKETS_S, registers });
   }
 
