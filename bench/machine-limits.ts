@@ -109,16 +109,16 @@ function stemFlop(shape: CheckpointShape, audioTokens: number): number {
 }
 
 /** Floors of each phase at `limits`, ms. */
-export function phaseFloors(shape: CheckpointShape, limits: MachineLimits, opts: { audioTokens: number; promptTokens: number; precision: string; kvBytes: number }): { encoder: number; prefill: number; step: number } {
+export function phaseFloors(shape: CheckpointShape, limits: MachineLimits, opts: { audioTokens: number; promptTokens: number; newTokens: number; precision: string; kvBytes: number }): { encoder: number; prefill: number; step: number } {
   const { audio: a, text: t } = shape;
   const layerFlop = 2 * opts.audioTokens * a.layers * (4 * a.dModel ** 2 + 2 * a.dModel * a.ffn);
   const q = t.heads * t.headDim;
   const kv = t.kvHeads * t.headDim;
   const decoderWeights = t.layers * (t.hidden * (2 * q + 2 * kv) + 3 * t.hidden * t.intermediate);
   const head = t.hidden * (typeof t.vocabSize === 'number' ? t.vocabSize : 0);
-  const bytesPerWeight = BYTES_PER_WEIGHT[opts.precision.split('+')[0]] ?? 4;
-  // one token's K and V in every layer, for the prompt and the 32 new tokens
-  const kvRead = t.layers * 2 * kv * opts.kvBytes * (opts.promptTokens + 32);
+  const bytesPerWeight = BYTES_PER_WEIGHT[opts.precision] ?? 4;
+  // one token's K and V in every layer, for the prompt and the new tokens
+  const kvRead = t.layers * 2 * kv * opts.kvBytes * (opts.promptTokens + opts.newTokens);
   return {
     encoder: stemFlop(shape, opts.audioTokens) / limits.fp32Gflops / 1e6 + layerFlop / limits.int8Tops / 1e9,
     prefill: (2 * decoderWeights * opts.promptTokens) / limits.int8Tops / 1e9,

@@ -74,10 +74,12 @@ export class RealtimeLoad {
   /** While a turn is overdue and turns come faster than they are answered, sheds sessions (called by the timer). */
   check(): void {
     const now = this.now();
-    const demand = this.recent(this.committed, now, (owner) => !this.gone.has(owner));
-    const capacity = this.recent(this.answered, now);
+    this.forgetBefore(now - 2 * this.limits.max_turn_lag_s * 1000);
     if (this.open.size === 0 && this.committed.length === 0 && this.answered.length === 0) return this.stopTimer();
-    if (!this.overdue || now - this.lastShed < this.limits.max_turn_lag_s * 1000 || demand <= capacity) return;
+    if (!this.overdue || now - this.lastShed < this.limits.max_turn_lag_s * 1000) return;
+    const demand = this.committed.reduce((sum, [, seconds, owner]) => sum + (this.gone.has(owner) ? 0 : seconds), 0);
+    const capacity = this.answered.reduce((sum, [, seconds]) => sum + seconds, 0);
+    if (demand <= capacity) return;
     const shed = this.shed(Math.min(0.5, 1 - capacity / demand));
     for (const owner of shed) this.gone.add(owner);
     if (shed.length > 0) this.lastShed = now;
@@ -87,11 +89,10 @@ export class RealtimeLoad {
     this.stopTimer();
   }
 
-  /** Audio seconds in `events` (those of owners `counts`) over the last 2 x max_turn_lag_s; older ones are dropped. */
-  private recent<E extends [number, number, ...object[]]>(events: E[], now: number, counts: (owner: object) => boolean = () => true): number {
-    const from = now - 2 * this.limits.max_turn_lag_s * 1000;
-    while (events.length > 0 && events[0][0] < from) events.shift();
-    return events.reduce((sum, [, seconds, owner]) => sum + (owner === undefined || counts(owner) ? seconds : 0), 0);
+  /** Drops commits and answers older than `from` (ms). */
+  private forgetBefore(from: number): void {
+    while (this.committed.length > 0 && this.committed[0][0] < from) this.committed.shift();
+    while (this.answered.length > 0 && this.answered[0][0] < from) this.answered.shift();
   }
 
   private stopTimer(): void {
