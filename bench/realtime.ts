@@ -20,7 +20,11 @@
 //                                because it was behind: load.ts, a capacity verdict
 //                                that is counted and printed), turns whose deltas do not join to
 //                                the completed text, RSS by quarter of the run and
-//                                its growth over the second half.
+//                                its growth over the second half. Turns of a shed
+//                                session that were withdrawn (failed with
+//                                server_overloaded) are counted apart, as the shed.
+// Each N gets a server of its own, so what one level taught the server (partial
+// back-off, its measured capacity) does not carry into the next.
 // The machine is checked quiet first (bench/quiet.ts) and the verdict printed.
 // Exit 3 when a turn failed, a session was dropped or deltas did not join.
 import fs from 'node:fs';
@@ -76,7 +80,7 @@ function clips(): { name: string; pcm: Buffer; seconds: number }[] {
   });
 }
 
-interface Turn { item: string; startedAt: number; endOfSpeech?: number; stoppedAt?: number; deltas: number[]; text: string[]; transcript?: string; completedAt?: number; failed?: boolean; seconds?: number }
+interface Turn { item: string; startedAt: number; endOfSpeech?: number; stoppedAt?: number; deltas: number[]; text: string[]; transcript?: string; completedAt?: number; failed?: boolean; withdrawn?: boolean; seconds?: number }
 interface Run { turns: Turn[]; errors: string[]; dropped: number; shed: number }
 
 /** One speaker: streams clips and gaps at real time until `until`; records its turns. */
@@ -106,6 +110,8 @@ async function speaker(who: number, url: string, audio: Buffer, until: number, r
       turn.text.push(e.delta as string);
     } else if (e.type === 'conversation.item.input_audio_transcription.completed' && turn) {
       Object.assign(turn, { completedAt: now, seconds: (e.usage as { seconds: number }).seconds, transcript: e.transcript });
+    } else if (e.type === 'conversation.item.input_audio_transcription.failed' && shed && (e.error as { code?: string }).code === 'server_overloaded') {
+      if (turn) turn.withdrawn = true;
     } else if (e.type === 'conversation.item.input_audio_transcription.failed') {
       if (turn) turn.failed = true;
       errors.push(JSON.stringify(e.error));
@@ -130,7 +136,8 @@ async function speaker(who: number, url: string, audio: Buffer, until: number, r
   // the last turn: silence long enough for the VAD to end it, then wait for its transcript
   for (let i = 0; i < 10 && !shed; i++) ws.send(JSON.stringify({ type: 'input_audio_buffer.append', audio: Buffer.alloc(step).toString('base64') }));
   const deadline = performance.now() + 60_000;
-  while (turns.some((t) => byItem.has(t.item) && t.stoppedAt && !t.completedAt && !t.failed) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  const answered = (t: Turn) => t.completedAt || t.failed || t.withdrawn;
+  while (ws.readyState === ws.OPEN && turns.some((t) => byItem.has(t.item) && t.stoppedAt && !answered(t)) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   closing = true;
   ws.close();
 }
@@ -187,17 +194,23 @@ process.env.SGL_OMNI_REALTIME_PARTIAL_INTERVAL_S = values['partial-interval-s'];
 const resolved = await loadPipelineConfig(path.join(repoRoot(), 'pipelines/qwen3-asr.yaml'), {
   overrides: [['stages.encoder.options.precision', values.precision!], ['stages.decoder.options.precision', values.precision!]],
 });
-const pipeline = createPipeline(resolved, { modelPath, cacheDir: path.join(os.homedir(), '.cache', 'sgl-omni') });
-const app = await buildServer({ pipeline, servedModelNames: ['bench'] });
-const base = await app.listen({ port: 0, host: '127.0.0.1' });
-await pipeline.ready();
+/** A fresh pipeline and server for one level. */
+async function serve(): Promise<{ base: string; close(): Promise<void> }> {
+  const pipeline = createPipeline(resolved, { modelPath: modelPath!, cacheDir: path.join(os.homedir(), '.cache', 'sgl-omni') });
+  const app = await buildServer({ pipeline, servedModelNames: ['bench'] });
+  const base = await app.listen({ port: 0, host: '127.0.0.1' });
+  await pipeline.ready();
+  return { base, close: async () => (await app.close(), await pipeline.close()) };
+}
 const audio = Buffer.concat(clips().flatMap((c) => [c.pcm, Buffer.alloc(GAP_S * 48_000)]));
-console.log(`model: ${values['model-path'] ?? `made ${values.shape} checkpoint`} (${values.precision}); clips: ${clips().length} LibriVox utterances + ${GAP_S} s gaps, looped; ${durationS} s per run`);
+console.log(`model: ${values['model-path'] ?? `made ${values.shape} checkpoint`} (${values.precision}); clips: ${clips().length} LibriVox utterances + ${GAP_S} s gaps, looped; ${durationS} s per run, a server of its own per run`);
 
 let failedRuns = 0;
 const partialOutcomes = ['completed', 'skipped', 'failed', 'cancelled'] as const;
-const partialCounts = async () => Promise.all(partialOutcomes.map((o) => metricValue(base, `sgl_omni_realtime_partials_total{outcome="${o}"}`)));
 for (const n of counts) {
+  const server = await serve();
+  const { base } = server;
+  const partialCounts = async () => Promise.all(partialOutcomes.map((o) => metricValue(base, `sgl_omni_realtime_partials_total{outcome="${o}"}`)));
   const run: Run = { turns: [], errors: [], dropped: 0, shed: 0 };
   const { turns, errors } = run;
   const worker = async () => Promise.all(['decode_steps', 'generated_tokens', 'prefill_tokens'].map((m) => metricValue(base, `sgl_omni_worker_${m}`)));
@@ -223,7 +236,8 @@ for (const n of counts) {
   const ended = turns.filter((t) => t.stoppedAt);
   const done = ended.filter((t) => t.completedAt);
   const failed = ended.filter((t) => t.failed).length;
-  const lost = ended.length - done.length - failed;
+  const withdrawn = ended.filter((t) => t.withdrawn).length;
+  const lost = ended.length - done.length - failed - withdrawn;
   const unjoined = done.filter((t) => t.text.join('') !== t.transcript).length;
   const during = done.filter((t) => t.deltas.some((d) => d < t.stoppedAt!)).length;
   const audioS = done.reduce((sum, t) => sum + (t.seconds ?? 0), 0);
@@ -242,7 +256,7 @@ for (const n of counts) {
   const mb = (b: number) => (b / 2 ** 20).toFixed(0);
   const quarter = (f: number) => mb(rss[Math.min(rss.length - 1, Math.round(f * (rss.length - 1)))]);
   const half = rss.slice(Math.floor(rss.length / 2));
-  console.log(`\nN=${n}: ${ended.length} turns, ${done.length} completed, ${failed} failed, ${lost} without an answer, ${run.dropped} sessions dropped, ${run.shed} shed or refused as the server fell behind (${n - run.shed} served to the end), ${errors.length} errors${errors.length ? ` (first: ${errors[0]})` : ''}; machine ${quiet.disturbed ? `DISTURBED (others used ${quiet.otherCores.toFixed(2)} cores)` : 'quiet'}`);
+  console.log(`\nN=${n}: ${ended.length} turns, ${done.length} completed, ${failed} failed, ${lost} without an answer, ${run.dropped} sessions dropped, ${run.shed} shed or refused as the server fell behind (${n - run.shed} served to the end; ${withdrawn} turns of theirs withdrawn), ${errors.length} errors${errors.length ? ` (first: ${errors[0]})` : ''}; machine ${quiet.disturbed ? `DISTURBED (others used ${quiet.otherCores.toFixed(2)} cores)` : 'quiet'}`);
   console.log(`  deltas joined = completed: ${done.length - unjoined}/${done.length} turns; deltas during speech: ${during}/${done.length} turns; partials: ${partials}`);
   console.log(`  partial latency (audio → delta): ${latency}`);
   console.log(`  end of speech → completed: ${stat(done.map((t) => t.completedAt! - t.endOfSpeech!))}`);
@@ -266,9 +280,8 @@ for (const n of counts) {
   console.log(`  RSS by quarter: ${[0, 0.25, 0.5, 0.75, 1].map(quarter).join(' / ')} MB, peak ${mb(Math.max(...rss))} MB; growth over the second half ${mb(half[half.length - 1] - Math.min(...half))} MB; decoder prefix cache ${mb(prefixCache)} MB at the end`);
   console.log(`  main thread at the end: heap used ${mb(main.heapUsed)} MB of ${mb(main.heapTotal)}, array buffers ${mb(main.arrayBuffers)} MB${gc ? `; after a collection (node --expose-gc): heap used ${mb(afterGc.heapUsed)} MB, RSS ${mb(afterGc.rss)} MB` : ''}`);
   if (failed || lost || run.dropped || unjoined) failedRuns++;
+  await server.close();
 }
-await app.close();
-await pipeline.close();
 fs.rmSync(dir, { recursive: true, force: true });
 console.log(`\nload average at the end: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 if (failedRuns) {

@@ -3,9 +3,9 @@
 // hold it, until the test lets it go. Once a committed turn is overdue
 // (SGL_OMNI_REALTIME_MAX_TURN_LAG_S, here 0.5 s with TURN_LAG_RTF 0), a new session
 // is refused (error server_overloaded, close 1013) and the newest open session is
-// shed: told why, its open turn still transcribed, then closed with 1013; the
-// older session keeps its service, and sessions are admitted again once the
-// server has caught up. Metrics count both.
+// shed: told why, its turn (waiting, not streaming) withdrawn with the same error,
+// then closed with 1013; the older session keeps its service, and sessions are
+// admitted again once the server has caught up. Metrics count both.
 import path from 'node:path';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -35,7 +35,9 @@ const pipeline = createPipeline(resolved, { modelPath: path.join(dir, 'tiny'), c
 let held: Promise<void> | undefined;
 let release = () => {};
 const hold = () => (held = new Promise<void>((resolve) => (release = () => ((held = undefined), resolve()))));
-const submit = async (...args: Parameters<Pipeline['submit']>) => (await held, pipeline.submit(...args));
+// A request cancelled while held stops waiting, as one waiting for admission does (the pipeline then rejects it).
+const cancelled = (signal?: AbortSignal) => new Promise<void>((resolve) => signal?.addEventListener('abort', () => resolve(), { once: true }));
+const submit = async (...args: Parameters<Pipeline['submit']>) => (await Promise.race([held, cancelled(args[1]?.signal)]), pipeline.submit(...args));
 const slow = new Proxy(pipeline, {
   get: (target, key) => (key === 'submit' ? submit : typeof target[key as keyof Pipeline] === 'function' ? (target[key as keyof Pipeline] as () => unknown).bind(target) : target[key as keyof Pipeline]),
 });
@@ -80,17 +82,17 @@ t.test('behind: new sessions refused, the newest shed after its turn; caught up:
   const newerTurn = await commitTurn(newer);
 
   const shed = await newer.next(ofType('error'), { timeoutMs: 10_000 });
-  t.match(shed.error, { type: 'server_error', code: 'server_overloaded', message: /closed once its open turns are transcribed/ }, 'the newest session is told why');
+  t.match(shed.error, { type: 'server_error', code: 'server_overloaded', message: /closed once its turns being transcribed are done/ }, 'the newest session is told why');
   const refused = await openRawSession(ws);
   t.match((await refused.next(ofType('error'))).error, { type: 'server_error', code: 'server_overloaded' }, 'a new session is refused while a turn is overdue');
   t.equal(await refused.closed, 1013);
   t.notOk(older.events.some((e) => e.type === 'error'), 'the older session is not shed');
-  t.equal(newer.socket.readyState, newer.socket.OPEN, 'the shed session stays open until its turn is answered');
+  const withdrawn = await newer.next(ofType('conversation.item.input_audio_transcription.failed'));
+  t.match(withdrawn, { item_id: newerTurn.item_id, error: { type: 'server_error', code: 'server_overloaded' } }, "the shed session's waiting turn fails at once, with the reason");
+  t.equal(await newer.closed, 1013, 'then it closes: retry later');
+  t.notOk(newer.events.some((e) => e.type === 'conversation.item.input_audio_transcription.completed'));
 
   release();
-  const newerDone = await newer.next(ofType('conversation.item.input_audio_transcription.completed'));
-  t.equal(newerDone.item_id, newerTurn.item_id, "the shed session's open turn is transcribed");
-  t.equal(await newer.closed, 1013, 'then it closes: retry later');
   const olderDone = await older.next(ofType('conversation.item.input_audio_transcription.completed'));
   t.equal(olderDone.item_id, olderTurn.item_id);
   t.equal(await metric('sgl_omni_realtime_sessions_shed_total'), 1, 'one session shed');

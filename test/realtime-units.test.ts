@@ -4,7 +4,9 @@
 // however the windows are split across pushes), the session's sample buffer, the
 // float WAV a turn is submitted as (read back by the decode stage's WAV reader),
 // session.update of both generations, the SGL_OMNI_REALTIME_* limits, and the
-// route's load (when a turn is overdue, one shed at a time) and partial gate.
+// route's load (behind: a turn overdue or the open audio past the lag at the
+// measured capacity; the fraction shed), a shed session's turn queue (turns not yet
+// streaming withdrawn, the streaming one finished) and the partial gate.
 import t from 'tap';
 import { Gauge, Registry } from 'prom-client';
 import { DEFAULT_LIMITS, readLimits } from '../src/server/handlers/realtime/limits.js';
@@ -15,6 +17,9 @@ import { SampleBuffer } from '../src/server/handlers/realtime/sample-buffer.js';
 import { applyUpdate, defaultConfig } from '../src/server/handlers/realtime/session-config.js';
 import { TurnDetector, type TurnEvent } from '../src/server/handlers/realtime/turn-detector.js';
 import { floatWav } from '../src/server/handlers/realtime/turn.js';
+import { TurnQueue } from '../src/server/handlers/realtime/turn-queue.js';
+import { RealtimeMetrics } from '../src/server/handlers/realtime/metrics.js';
+import { RealtimeError } from '../src/server/handlers/realtime/events.js';
 import { decodeWavSamples, readWavLayout } from '../stages/audio/wav.js';
 
 const W = 512; // samples per window, 32 ms
@@ -148,6 +153,67 @@ t.test('load: while a turn is overdue, sheds the fraction 1 - answered/committed
   t.equal(sheds.length, 4, 'a look that shed nothing does not hold off the next');
   hung();
   last();
+});
+
+t.test('load: behind before any turn is overdue once the open audio would outlast the lag at the measured capacity; sheds 1 - C/D, uncapped', async (t) => {
+  let now = 0;
+  const sheds: [number, { capacity?: number; demand: number; waitS: number }][] = [];
+  const owners = Array.from({ length: 40 }, () => ({}));
+  const load = new RealtimeLoad({ max_turn_lag_s: 10, turn_lag_rtf: 0.5 }, (fraction, why) => (sheds.push([fraction, why]), owners.slice(20)), () => now);
+  t.teardown(() => load.close());
+  const first = owners.slice(0, 3).map((owner) => load.track(5, owner));
+  now = 2000;
+  first.forEach((answered) => answered()); // 15 s answered in 2 busy seconds: C = 7.5 audio s/s
+  now = 3000; // an idle second, which does not lower C
+  t.notOk(load.behind, 'nothing open');
+  const backlog = owners.map((owner) => load.track(5, owner)); // 200 s open: 26.7 s at C
+  t.notOk(load.overdue, 'nothing is overdue (due at 15.5 s)');
+  t.ok(load.behind, 'but the open audio would take longer than the lag');
+  t.equal(load.figures().capacity, 7.5);
+  load.check();
+  const [[fraction, why]] = sheds;
+  t.equal(why.demand, 21.5, '215 s committed over at least one lag (10 s): a first burst is not read as a lasting rate');
+  t.equal(fraction, 1 - 7.5 / 21.5, 'C known: the fraction 1 - C/D, not capped at half');
+  t.ok(fraction > 0.5);
+  now = 4000;
+  load.check();
+  t.equal(sheds.length, 1, 'the next look is max_turn_lag_s later');
+  backlog.slice(20).forEach((answered) => answered()); // the shed sessions' turns are withdrawn
+  t.equal(load.figures().waitS, 100 / (115 / 3), 'the shed turns gone: 100 s open at 115 s answered in 3 busy seconds');
+  t.notOk(load.behind);
+  backlog.slice(0, 20).forEach((answered) => answered());
+});
+
+t.test('turn queue: a shed withdraws the turns not yet streaming (failed with the reason, in commit order); the streaming one finishes', async (t) => {
+  // Each submit waits for the test; `streams` ones send a delta first, as a decoder past prefill does.
+  const submits: { id: string; signal: AbortSignal; finish(): void }[] = [];
+  const pipeline = {
+    submit: (payload: unknown, options: { id: string; signal: AbortSignal; onEvent(e: object): void }) =>
+      new Promise((resolve, reject) => {
+        options.signal.addEventListener('abort', () => reject(new Error('cancelled')), { once: true });
+        submits.push({ id: options.id, signal: options.signal, finish: () => resolve({ text: 'hello there', language: 'English' }) });
+        if (options.id === 'item_1') options.onEvent({ type: 'delta', delta: 'hello' });
+      }),
+  } as unknown as Pipeline;
+  const sent: { type: string; item_id?: string; delta?: string; transcript?: string; error?: { code: string } }[] = [];
+  const metrics = new RealtimeMetrics(new Registry(), 'test_');
+  const log = { warn() {}, error() {} } as never;
+  const answered: number[] = [];
+  const load = { track: (seconds: number) => () => answered.push(seconds) };
+  const queue = new TurnQueue({ pipeline, metrics, log, send: (e) => sent.push(e as never), session: new AbortController().signal }, 'ga', load, {});
+  for (const item of ['item_1', 'item_2', 'item_3']) queue.commit(item, new Float32Array(16_000), defaultConfig('tiny'));
+  await new Promise((resolve) => setImmediate(resolve));
+  t.equal(submits.length, 3);
+  queue.withdrawWaiting(new RealtimeError('server_overloaded', 'behind', null, 'server_error'));
+  t.same(submits.map((s) => s.signal.aborted), [false, true, true], 'the streaming turn is not withdrawn');
+  submits[0].finish();
+  await queue.settled();
+  const ends = sent.filter((e) => e.type.startsWith('conversation.item.input_audio_transcription.'));
+  t.same(ends.map((e) => [e.type.split('.').pop(), e.item_id]), [['delta', 'item_1'], ['delta', 'item_1'], ['completed', 'item_1'], ['failed', 'item_2'], ['failed', 'item_3']]);
+  t.equal(ends[2].transcript, 'hello there');
+  t.match(ends[3], { error: { type: 'server_error', code: 'server_overloaded', message: 'behind' } });
+  t.same(answered, [1, 1, 1], 'every turn answered to the load');
+  t.equal(queue.open, 0);
 });
 
 t.test('partial gate: skipped at max_running, while requests wait, and while a turn is open longer than yield_s', async (t) => {

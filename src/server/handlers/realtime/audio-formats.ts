@@ -6,6 +6,8 @@
 export type AudioFormat = 'pcm16' | 'g711_ulaw' | 'g711_alaw';
 
 export const PCM16_RATE = 24_000;
+/** The rate every session's audio is resampled to, the model's (audio-worker.ts): what turns and buffers count in. */
+export const SAMPLE_RATE = 16_000;
 const G711_RATE = 8_000;
 
 export function sourceRate(format: AudioFormat): number {

@@ -6,10 +6,13 @@
 // decodes' order. A turn long enough to be cut into several segments cannot have
 // its start forced (the decoder refuses answer_prefix then: one answer per
 // segment); it is decoded whole, and what follows the text sent is appended.
+// A turn can be withdrawn (its `withdrawn` signal, with a RealtimeError as reason)
+// until its final decode streams: it fails with that error (load.ts sheds a
+// session's waiting turns so the backlog goes with it).
 import type { FastifyBaseLogger } from 'fastify';
 import type { Pipeline } from '../../../runtime/contracts.js';
 import { toApiError } from '../../errors.js';
-import { newId } from './events.js';
+import { newId, RealtimeError } from './events.js';
 import type { RealtimeMetrics } from './metrics.js';
 import type { TurnText } from './partials.js';
 import type { SessionConfig } from './session-config.js';
@@ -32,6 +35,10 @@ export interface FinalTurn {
   config: SessionConfig;
   /** Settles once the turn committed before this one has sent its completed or failed event. */
   before: Promise<void>;
+  /** Aborted, with a RealtimeError as reason, to withdraw the turn; ignored once it streams. */
+  withdrawn: AbortSignal;
+  /** Called at the final decode's first delta: from then on the turn is not withdrawn. */
+  onStreaming(): void;
 }
 
 /** Transcribes the turn and sends its events; never rejects. */
@@ -43,14 +50,16 @@ export async function finishTurn(deps: FinalTurnDeps, turn: FinalTurn): Promise<
   // A turn whose partials sent deltas had its first one before it ended.
   let sent = text.fixed;
   if (sent !== '') metrics.firstDeltaSeconds.observe(0);
+  let streaming = false;
   const delta = (piece: string) => {
+    if (!streaming) ((streaming = true), turn.onStreaming());
     if (sent === '') metrics.firstDeltaSeconds.observe(since());
     sent += piece;
     send({ type: 'conversation.item.input_audio_transcription.delta', event_id: newId('event'), item_id: item, content_index: 0, delta: piece });
   };
   try {
     const { language, prompt } = config;
-    const request = { id: item, samples: turn.samples, language, prompt, signal: deps.session };
+    const request = { id: item, samples: turn.samples, language, prompt, signal: AbortSignal.any([deps.session, turn.withdrawn]) };
     let result;
     try {
       result = await transcribeTurn(pipeline, { ...request, extra: text.final(language !== undefined), onDelta: delta });
@@ -76,11 +85,20 @@ export async function finishTurn(deps: FinalTurnDeps, turn: FinalTurn): Promise<
     if (deps.session.aborted) return void metrics.turns.inc({ outcome: 'cancelled' });
     await before;
     metrics.turns.inc({ outcome: 'failed' });
-    const apiError = toApiError(err, item);
-    if (apiError.status >= 500) log.error({ err, item }, 'realtime turn failed');
-    const error = { type: apiError.status >= 500 ? 'server_error' : 'invalid_request_error', code: apiError.code, message: apiError.message, param: apiError.param };
+    const error = turn.withdrawn.aborted ? withdrawal(turn.withdrawn.reason) : apiFailure(err, item, log);
     send({ type: 'conversation.item.input_audio_transcription.failed', event_id: newId('event'), item_id: item, content_index: 0, error });
   }
+}
+
+function withdrawal(reason: unknown): object {
+  const { type, code, message, param } = reason instanceof RealtimeError ? reason : new RealtimeError('turn_withdrawn', 'The turn was withdrawn.', null, 'server_error');
+  return { type, code, message, param };
+}
+
+function apiFailure(err: unknown, item: string, log: FastifyBaseLogger): object {
+  const apiError = toApiError(err, item);
+  if (apiError.status >= 500) log.error({ err, item }, 'realtime turn failed');
+  return { type: apiError.status >= 500 ? 'server_error' : 'invalid_request_error', code: apiError.code, message: apiError.message, param: apiError.param };
 }
 
 /** Length of the longest common prefix of `a` and `b`. */

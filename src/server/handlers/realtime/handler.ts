@@ -6,7 +6,7 @@
 // SDK always sends one); `?intent=transcription` selects the beta event names.
 // A session past max_sessions, or naming an unknown model, gets an error event and
 // is closed (1013, 1008); so is one arriving while the server is behind, when the
-// newest sessions may also be shed (load.ts). On server close, sessions finish their
+// newest sessions may also be shed (load.ts; their turns not yet streaming fail). On server close, sessions finish their
 // open turns first.
 // The route's sessions share the admission of their partials (partials.ts
 // PartialGate) and the remembered verdicts on `language` values (language-check.ts).
@@ -18,7 +18,7 @@ import { AudioPool } from './audio-pool.js';
 import { errorEvent, RealtimeError } from './events.js';
 import { LanguageCheck } from './language-check.js';
 import { readLimits } from './limits.js';
-import { RealtimeLoad } from './load.js';
+import { RealtimeLoad, type LoadFigures } from './load.js';
 import { RealtimeMetrics } from './metrics.js';
 import { PartialGate } from './partials.js';
 import { CLOSE, RealtimeSession } from './session.js';
@@ -40,12 +40,13 @@ async function realtimeRoute(app: FastifyInstance, route: RouteContext): Promise
   const sessions = new Set<RealtimeSession>();
   // Newest first: the sessions that came last give their places back, the older ones keep their service.
   // The oldest is never shed: a server that cannot serve one session is slow, not overloaded.
-  const shed = (fraction: number) => {
+  const shed = (fraction: number, why: LoadFigures) => {
     const active = [...sessions].filter((s) => !s.ending);
     const count = Math.max(0, Math.min(active.length - 1, Math.ceil(active.length * fraction)));
     const shedding = active.slice(active.length - count);
     for (const session of shedding) void session.shed();
     metrics.shed.inc(count);
+    if (count > 0) app.log.warn({ shed: count, sessions: active.length, ...why }, 'realtime sessions shed: the server is behind');
     return shedding;
   };
   const load = new RealtimeLoad(limits, shed);
@@ -74,7 +75,7 @@ async function realtimeRoute(app: FastifyInstance, route: RouteContext): Promise
       metrics.refused.inc({ reason: 'max_sessions' });
       return refuse(socket, CLOSE.tryLater, new RealtimeError('too_many_sessions', `The server has ${limits.max_sessions} sessions open, its limit; retry later.`, null, 'server_error'));
     }
-    if (load.overdue) {
+    if (load.behind) {
       metrics.refused.inc({ reason: 'overloaded' });
       return refuse(socket, CLOSE.tryLater, new RealtimeError('server_overloaded', 'The server is behind with the turns of the sessions it has open; retry later.', null, 'server_error'));
     }

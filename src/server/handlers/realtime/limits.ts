@@ -39,8 +39,9 @@ export interface RealtimeLimits {
   partial_max_turn_s: number;
   /** Partials of all sessions in the pipeline at once; past it, and while requests wait for admission, partials are skipped. */
   max_partials_running: number;
-  /** A committed turn is overdue this long plus turn_lag_rtf x its length after it ended: while one is,
-   *  new sessions are refused and, when turns come faster than they are answered, the newest shed (load.ts). */
+  /** A committed turn is overdue this long plus turn_lag_rtf x its length after it ended. While one is, or the
+   *  open turns would take longer than this at the measured capacity, new sessions are refused and, when turns
+   *  come faster than they are answered, the newest shed (load.ts). */
   max_turn_lag_s: number;
   /** Seconds of transcription per second of a turn's audio that its due time allows (0: max_turn_lag_s alone). */
   turn_lag_rtf: number;

@@ -23,8 +23,8 @@ import { TurnText, type PartialEnd, type PartialGate } from './partials.js';
 import type { SampleBuffer } from './sample-buffer.js';
 import type { SessionConfig } from './session-config.js';
 import { transcribeTurn } from './turn.js';
+import { SAMPLE_RATE } from './audio-formats.js';
 
-const RATE = 16_000;
 /** Tokens a partial may generate (the official streaming's max_new_tokens per chunk). */
 const PARTIAL_MAX_NEW_TOKENS = 32;
 
@@ -61,9 +61,9 @@ export class LiveTurn {
     const { partial_interval_s, partial_max_turn_s, partial_unfixed_chunks } = this.deps.limits;
     if (this.committed || this.running || !(partial_interval_s > 0)) return;
     // The first partial is due after max(1, unfixed_chunks) intervals, each later one after one (x the gate's back-off).
-    const interval = partial_interval_s * this.deps.gate.backoff * RATE;
+    const interval = partial_interval_s * this.deps.gate.backoff * SAMPLE_RATE;
     const due = this.heardTo === undefined ? this.start + Math.max(1, Math.round(partial_unfixed_chunks)) * interval : this.heardTo + interval;
-    if (buffer.length > partial_max_turn_s * RATE || buffer.end < due) return;
+    if (buffer.length > partial_max_turn_s * SAMPLE_RATE || buffer.end < due) return;
     if (!this.deps.gate.tryAcquire()) {
       if (!this.waitingForRoom) this.deps.metrics.partials.inc({ outcome: 'skipped' });
       this.waitingForRoom = true;

@@ -4,43 +4,67 @@
 // plus the lag). Realtime audio arrives whether or not the server keeps up, so a
 // server past capacity falls further behind every second; the bench showed 8 streams
 // of the 0.6B shape on 2 cores answering after 50 s and leaving a quarter of the
-// turns unanswered. While a turn is overdue:
+// turns unanswered. The route is behind while a turn is overdue, or while the audio
+// of the open turns would take longer than max_turn_lag_s to answer at the measured
+// capacity C: the audio seconds answered per second during which some turn was open,
+// over the last 2 x max_turn_lag_s (known once MIN_ANSWERS turns were answered in it;
+// counting busy time only, a quiet spell does not lower it, and a batch still
+// decoding does not read as no capacity). While it is behind:
 //  - new sessions are refused (error event, close 1013: retry later);
-//  - if, over the last 2 x max_turn_lag_s, the sessions not shed committed turns
-//    faster than turns were answered (in audio seconds: their demand D against what
-//    the saturated pipeline delivered, its capacity C), the newest sessions are
-//    shed, the fraction 1 - C/D of them but at most half at a time: each is told
-//    why, its speech and open turns still finish, and it closes with 1013, so the
-//    older sessions get the capacity it took. The next look comes max_turn_lag_s
-//    later. While the server answers as fast as turns come, nothing is shed: its
-//    backlog drains.
-// Measured (bench/realtime, 0.6B shape, 8 sessions on 2 cores): shedding one session
-// at a time, each waiting for its backlog, shed 2 of 8 in 60 s and turns still waited
-// 42 s; the fraction over one lag window, uncapped, shed 7 of 8 at the first look,
-// the window's answers being lumpy while the first batch was still decoding.
+//  - if the sessions not shed commit audio faster than C (their demand D, audio
+//    seconds per second over the window), the newest sessions are shed, the
+//    fraction 1 - C/D of them: each is told why, its turns not yet streaming fail
+//    with the same error and it closes with 1013 (session.ts), so its backlog goes
+//    with it and the older sessions get the capacity it took. Before C is known the
+//    fraction is 1 - answered/committed over the window, at most half at a time. The
+//    next look comes max_turn_lag_s later.
+// While the server answers as fast as turns come, nothing is shed: its backlog drains.
+// Measured (bench/realtime, 0.6B shape on 2 cores): 8 sessions, shedding one at a time
+// after each wait, shed 2 of 8 in 60 s and turns still waited 42 s. 32 sessions
+// arriving at once, shedding half per look only once a turn was overdue while shed
+// sessions still finished their turns: 29 shed, yet 64 of 145 turns unanswered at 90 s.
 // Partials are optional work: they yield while any turn has been open longer than
 // a partial interval (partials.ts), before anything is overdue.
+
+/** Answers in the window before its capacity is taken as measured. */
+const MIN_ANSWERS = 3;
 
 export interface LoadLimits {
   max_turn_lag_s: number;
   turn_lag_rtf: number;
 }
 
+export interface LoadFigures {
+  /** Audio seconds answered per busy second over the window; undefined before MIN_ANSWERS. */
+  capacity: number | undefined;
+  /** Audio seconds per second the sessions not shed committed over the window. */
+  demand: number;
+  /** Audio seconds answered, and committed by sessions not shed, in the window. */
+  answeredS: number;
+  committedS: number;
+  /** Seconds the open turns' audio would take at `capacity` (0 while it is unknown). */
+  waitS: number;
+}
+
 export class RealtimeLoad {
-  /** Open final turns: when each began and is due (ms on `now`'s clock). */
-  private readonly open = new Map<symbol, { began: number; due: number }>();
+  /** Open final turns: when each began and is due (ms on `now`'s clock), and its audio seconds. */
+  private readonly open = new Map<symbol, { began: number; due: number; seconds: number }>();
   /** Audio seconds of turns committed (and by whom) and answered, by time, over the last 2 x max_turn_lag_s. */
   private readonly committed: [at: number, seconds: number, owner: object][] = [];
   private readonly answered: [at: number, seconds: number][] = [];
   /** Owners shed: their commits no longer count as demand. */
   private readonly gone = new WeakSet<object>();
+  /** Spans (ms) in the window during which some turn was open; the last one's end is Infinity while one is. */
+  private readonly busy: [from: number, to: number][] = [];
+  /** When the load last began to see turns (after being idle): demand is a rate over the time since. */
+  private since = 0;
   private lastShed = -Infinity;
   private timer: NodeJS.Timeout | undefined;
 
-  /** `shed(fraction)` closes that fraction of the sessions, newest first, and returns the owners (track's) it shed. */
+  /** `shed(fraction, why)` closes that fraction of the sessions, newest first, and returns the owners (track's) it shed. */
   constructor(
     private readonly limits: LoadLimits,
-    private readonly shed: (fraction: number) => object[],
+    private readonly shed: (fraction: number, why: LoadFigures) => object[],
     private readonly now: () => number = () => performance.now(),
   ) {}
 
@@ -48,13 +72,24 @@ export class RealtimeLoad {
   track(audioS: number, owner: object): () => void {
     const key = Symbol('turn');
     const began = this.now();
-    this.open.set(key, { began, due: began + (this.limits.max_turn_lag_s + this.limits.turn_lag_rtf * audioS) * 1000 });
+    if (this.open.size === 0) this.busy.push([began, Infinity]);
+    this.open.set(key, { began, due: began + (this.limits.max_turn_lag_s + this.limits.turn_lag_rtf * audioS) * 1000, seconds: audioS });
     this.committed.push([began, audioS, owner]);
-    this.timer ??= setInterval(() => this.check(), Math.min(1000, this.limits.max_turn_lag_s * 500)).unref();
+    if (this.timer === undefined) {
+      this.since = began;
+      this.timer = setInterval(() => this.check(), Math.min(1000, this.limits.max_turn_lag_s * 500)).unref();
+    }
     return () => {
-      this.open.delete(key);
-      this.answered.push([this.now(), audioS]);
+      if (!this.open.delete(key)) return;
+      const at = this.now();
+      this.answered.push([at, audioS]);
+      if (this.open.size === 0) this.busy[this.busy.length - 1][1] = at;
     };
+  }
+
+  /** Behind: a turn is overdue, or the open turns' audio would take longer than max_turn_lag_s at the measured capacity. */
+  get behind(): boolean {
+    return this.overdue || this.figures().waitS > this.limits.max_turn_lag_s;
   }
 
   /** True while some open turn is past its due time. */
@@ -71,16 +106,35 @@ export class RealtimeLoad {
     return began === Infinity ? 0 : (this.now() - began) / 1000;
   }
 
-  /** While a turn is overdue and turns come faster than they are answered, sheds sessions (called by the timer). */
+  /** What the load reads now: capacity and demand (audio s/s; capacity undefined until measured) and the predicted wait (s). */
+  figures(): LoadFigures {
+    const now = this.now();
+    const lag = this.limits.max_turn_lag_s;
+    const from = now - 2 * lag * 1000;
+    let busyMs = 0;
+    for (const [start, end] of this.busy) busyMs += Math.max(0, Math.min(end, now) - Math.max(start, from));
+    const answeredS = this.answered.reduce((sum, [at, seconds]) => sum + (at >= from ? seconds : 0), 0);
+    const answers = this.answered.filter(([at]) => at >= from).length;
+    const capacity = answers >= MIN_ANSWERS && busyMs > 0 ? answeredS / (busyMs / 1000) : undefined;
+    const committedS = this.committed.reduce((sum, [at, seconds, owner]) => sum + (at >= from && !this.gone.has(owner) ? seconds : 0), 0);
+    // At least one lag: a burst of first turns is not read as a lasting rate.
+    const spanS = Math.min(2 * lag, Math.max(lag, (now - this.since) / 1000));
+    let openS = 0;
+    for (const turn of this.open.values()) openS += turn.seconds;
+    return { capacity, demand: committedS / spanS, answeredS, committedS, waitS: capacity ? openS / capacity : 0 };
+  }
+
+  /** While behind and turns come faster than they are answered, sheds sessions (called by the timer). */
   check(): void {
     const now = this.now();
     this.forgetBefore(now - 2 * this.limits.max_turn_lag_s * 1000);
     if (this.open.size === 0 && this.committed.length === 0 && this.answered.length === 0) return this.stopTimer();
-    if (!this.overdue || now - this.lastShed < this.limits.max_turn_lag_s * 1000) return;
-    const demand = this.committed.reduce((sum, [, seconds, owner]) => sum + (this.gone.has(owner) ? 0 : seconds), 0);
-    const capacity = this.answered.reduce((sum, [, seconds]) => sum + seconds, 0);
-    if (demand <= capacity) return;
-    const shed = this.shed(Math.min(0.5, 1 - capacity / demand));
+    if (!this.behind || now - this.lastShed < this.limits.max_turn_lag_s * 1000) return;
+    const why = this.figures();
+    const { capacity, demand, answeredS, committedS } = why;
+    const fraction = capacity === undefined ? Math.min(0.5, 1 - answeredS / committedS) : 1 - capacity / demand;
+    if (!(fraction > 0)) return;
+    const shed = this.shed(fraction, why);
     for (const owner of shed) this.gone.add(owner);
     if (shed.length > 0) this.lastShed = now;
   }
@@ -93,6 +147,7 @@ export class RealtimeLoad {
   private forgetBefore(from: number): void {
     while (this.committed.length > 0 && this.committed[0][0] < from) this.committed.shift();
     while (this.answered.length > 0 && this.answered[0][0] < from) this.answered.shift();
+    while (this.busy.length > 0 && this.busy[0][1] < from) this.busy.shift();
   }
 
   private stopTimer(): void {

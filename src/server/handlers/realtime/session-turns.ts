@@ -5,7 +5,7 @@
 // the audio of the turn in progress (with server_vad, only the prefix padding
 // while nobody speaks); its bounds are limits.ts. Calls come one at a time, in
 // the order of the client's events (session.ts chains them).
-import type { AudioFormat } from './audio-formats.js';
+import { type AudioFormat, SAMPLE_RATE } from './audio-formats.js';
 import type { AudioPool } from './audio-pool.js';
 import { newId, RealtimeError } from './events.js';
 import { LiveTurn, type LiveTurnDeps } from './live-turn.js';
@@ -16,7 +16,6 @@ import type { Generation, SessionConfig } from './session-config.js';
 import { TAIL_PADDING_MS, TurnDetector } from './turn-detector.js';
 import { TurnQueue } from './turn-queue.js';
 
-const RATE = 16_000;
 /** OpenAI refuses commits of less audio than this. */
 const MIN_COMMIT_MS = 100;
 /** Speech is confirmed 250 ms after it starts (turn-detector.ts): kept besides the prefix padding while idle. */
@@ -35,7 +34,7 @@ export interface SessionTurnsDeps extends LiveTurnDeps {
   config(): SessionConfig;
 }
 
-const ms = (samples: number) => Math.round((samples * 1000) / RATE);
+const ms = (samples: number) => Math.round((samples * 1000) / SAMPLE_RATE);
 
 export class SessionTurns {
   private readonly buffer = new SampleBuffer();
@@ -70,7 +69,7 @@ export class SessionTurns {
     const { samples, probs } = await this.deps.audio.push(this.deps.id, format, bytes, { vad, flush });
     if (this.deps.session.aborted) return;
     const config = this.deps.config();
-    const maxTurn = this.deps.limits.max_turn_s * RATE;
+    const maxTurn = this.deps.limits.max_turn_s * SAMPLE_RATE;
     if (!vad && this.buffer.length + samples.length > maxTurn) {
       throw new RealtimeError('input_audio_buffer_full', `The buffer holds ${this.deps.limits.max_turn_s} s, the longest turn; commit or clear it. This audio was dropped.`, 'audio');
     }
@@ -83,20 +82,20 @@ export class SessionTurns {
     }
     for (const turn of this.detector.push(probs)) {
       if (turn.type === 'start') this.speechStarted(turn.at, config);
-      else this.speechStopped(Math.min(this.buffer.end, turn.at + (TAIL_PADDING_MS * RATE) / 1000));
+      else this.speechStopped(Math.min(this.buffer.end, turn.at + (TAIL_PADDING_MS * SAMPLE_RATE) / 1000));
     }
     if (this.speechItem && this.buffer.length >= maxTurn) {
       this.detector.reset();
       this.speechStopped(this.buffer.end);
     }
-    if (!this.detector.speaking && !this.speechItem) this.buffer.keepLast(((config.turnDetection!.prefix_padding_ms + IDLE_KEEP_MS) * RATE) / 1000);
+    if (!this.detector.speaking && !this.speechItem) this.buffer.keepLast(((config.turnDetection!.prefix_padding_ms + IDLE_KEEP_MS) * SAMPLE_RATE) / 1000);
     if (!flush) this.live?.tick(this.buffer, config); // a flush is a commit's: its turn ends now
   }
 
   /** input_audio_buffer.commit: the buffer so far is a turn. */
   async commit(): Promise<void> {
     await this.push(this.deps.config().format, new Uint8Array(0), true);
-    if (this.buffer.length < (MIN_COMMIT_MS * RATE) / 1000) {
+    if (this.buffer.length < (MIN_COMMIT_MS * SAMPLE_RATE) / 1000) {
       throw new RealtimeError('input_audio_buffer_commit_empty', `buffer too small. Expected at least ${MIN_COMMIT_MS}ms of audio, but buffer only has ${ms(this.buffer.length)}ms of audio.`);
     }
     const item = this.speechItem ?? this.live?.item ?? newId('item');
@@ -118,6 +117,14 @@ export class SessionTurns {
   async finish(): Promise<void> {
     if (this.speechItem && !this.deps.session.aborted) this.speechStopped(this.buffer.end);
     await this.queue.settled();
+  }
+
+  /** The session is shed (load.ts): the speech in progress is dropped and the turns not yet streaming fail with `reason`; the rest finish. */
+  shed(reason: RealtimeError): void {
+    this.speechItem = undefined;
+    this.detector?.reset();
+    this.dropLive('the session was shed');
+    this.queue.withdrawWaiting(reason);
   }
 
   /** The socket closed: the audio and the turn in progress are let go. */
@@ -146,7 +153,7 @@ export class SessionTurns {
 
   private speechStarted(at: number, config: SessionConfig): void {
     this.speechItem = newId('item');
-    const from = Math.max(this.buffer.start, at - (config.turnDetection!.prefix_padding_ms * RATE) / 1000);
+    const from = Math.max(this.buffer.start, at - (config.turnDetection!.prefix_padding_ms * SAMPLE_RATE) / 1000);
     this.buffer.dropBefore(from);
     this.deps.send({ type: 'input_audio_buffer.speech_started', event_id: newId('event'), audio_start_ms: ms(from), item_id: this.speechItem });
     this.dropLive('new speech started');

@@ -1,10 +1,11 @@
 // One realtime transcription session on one WebSocket: client events read in order
 // (bad ones answered with error events, the session closed after too many in a
 // row), settings from session.update, appends paced against real time, the idle
-// and total time limits, and the session's end: a shutdown or a shed finishes its
-// speech and open turns first, a disconnect lets everything go at once. The audio
-// and its turns are session-turns.ts; every audio call runs after the ones queued
-// before it, so appends, commits and clears keep their order.
+// and total time limits, and the session's end: a shutdown finishes its speech and
+// open turns first, a shed only the turns already streaming, a disconnect lets
+// everything go at once. The audio and its turns are session-turns.ts; every audio
+// call runs after the ones queued before it, so appends, commits and clears keep
+// their order.
 import type { FastifyBaseLogger } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { Pipeline } from '../../../runtime/contracts.js';
@@ -91,10 +92,15 @@ export class RealtimeSession {
     return this.end(CLOSE.goingAway, 'server shutting down', true);
   }
 
-  /** The server is behind (load.ts): told why, the session's speech and open turns finish, then it closes (1013); settles then. */
+  /**
+   * The server is behind (load.ts): told why, the session stops reading; its speech in progress
+   * is dropped and its turns not yet streaming fail with the same error (their audio would only
+   * lengthen the backlog), those streaming finish, then it closes (1013); settles then.
+   */
   shed(): Promise<void> {
-    this.send(errorEvent(new RealtimeError('server_overloaded', 'The server cannot keep up with the sessions it has open; this session is closed once its open turns are transcribed. Retry later.', null, 'server_error')));
-    return this.end(CLOSE.tryLater, 'server overloaded', true);
+    const overloaded = new RealtimeError('server_overloaded', 'The server cannot keep up with the sessions it has open; this session is closed once its turns being transcribed are done. Retry later.', null, 'server_error');
+    this.send(errorEvent(overloaded));
+    return this.end(CLOSE.tryLater, 'server overloaded', true, () => this.turns.shed(overloaded));
   }
 
   private render(): object {
@@ -230,14 +236,18 @@ export class RealtimeSession {
     this.enqueue(clientEventId, () => this.turns.push(format, bytes, false));
   }
 
-  /** Stops reading; with `finish`, the speech in progress is committed and open turns complete first. */
-  private async end(code: number, reason: string, finish: boolean): Promise<void> {
+  /**
+   * Stops reading; with `finish`, the speech in progress is committed and open turns complete
+   * first (`before`: what the session lets go of once the events read before have been handled).
+   */
+  private async end(code: number, reason: string, finish: boolean, before?: () => void): Promise<void> {
     if (this.closing) return;
     this.closing = true;
     clearTimeout(this.idleTimer);
     clearTimeout(this.lifeTimer);
     if (finish) {
       await this.chain;
+      before?.();
       await this.turns.finish();
     }
     this.deps.socket.close(code, reason);

@@ -3,7 +3,11 @@
 // then decoded (final-turn.ts) while the session goes on; their completed or
 // failed events leave in commit order, however their decodes overlap. Each is
 // tracked by the route's load (load.ts) from its commit until it has answered.
-import { newId } from './events.js';
+// A shed session withdraws the turns whose final decode has not begun streaming:
+// they fail with the reason at once, so the backlog the server could not answer
+// goes with the session (turns already streaming finish).
+import { SAMPLE_RATE } from './audio-formats.js';
+import { newId, type RealtimeError } from './events.js';
 import { finishTurn, type FinalTurnDeps } from './final-turn.js';
 import type { RealtimeLoad } from './load.js';
 import { TurnText } from './partials.js';
@@ -12,6 +16,8 @@ import type { Generation, SessionConfig } from './session-config.js';
 export class TurnQueue {
   private previousItem: string | null = null;
   private readonly running = new Set<Promise<void>>();
+  /** Withdraws each open turn not yet streaming. */
+  private readonly waiting = new Set<AbortController>();
   /** Settles once the last committed turn has sent its completed or failed event. */
   private last: Promise<void> = Promise.resolve();
 
@@ -28,6 +34,12 @@ export class TurnQueue {
     return Promise.allSettled([...this.running]);
   }
 
+  /** Withdraws every turn whose final decode has not begun streaming: each fails with `reason`. */
+  withdrawWaiting(reason: RealtimeError): void {
+    for (const controller of this.waiting) controller.abort(reason);
+    this.waiting.clear();
+  }
+
   /** Commits the turn; `text` is what its partials sent (none: nothing forced). */
   commit(item: string, samples: Float32Array, config: SessionConfig, text?: TurnText): void {
     const { send } = this.deps;
@@ -37,9 +49,13 @@ export class TurnQueue {
     const message = { id: item, object: 'realtime.item', type: 'message', role: 'user', status: 'completed', content: [{ type: 'input_audio', transcript: null }] };
     send({ type: this.generation === 'ga' ? 'conversation.item.added' : 'conversation.item.created', event_id: newId('event'), previous_item_id: previous, item: message });
     const before = this.last;
-    const answered = this.load.track(samples.length / 16_000, this.owner);
-    const turn = finishTurn(this.deps, { item, samples, text: text ?? new TurnText(0), config, before }).finally(() => {
+    const answered = this.load.track(samples.length / SAMPLE_RATE, this.owner);
+    const withdraw = new AbortController();
+    this.waiting.add(withdraw);
+    const onStreaming = () => this.waiting.delete(withdraw);
+    const turn = finishTurn(this.deps, { item, samples, text: text ?? new TurnText(0), config, before, withdrawn: withdraw.signal, onStreaming }).finally(() => {
       answered();
+      onStreaming();
       this.running.delete(turn);
     });
     this.last = turn;

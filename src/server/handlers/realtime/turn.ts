@@ -5,8 +5,8 @@
 // Partials and the final decode of a turn differ only in their extra params
 // (partials.ts: the forced answer prefix, a token budget).
 import type { Payload, Pipeline } from '../../../runtime/contracts.js';
+import { SAMPLE_RATE } from './audio-formats.js';
 
-const RATE = 16_000;
 const HEADER_BYTES = 44;
 const IEEE_FLOAT = 3;
 
@@ -22,8 +22,8 @@ export function floatWav(samples: Float32Array): ArrayBuffer {
   view.setUint32(16, 16, true);
   view.setUint16(20, IEEE_FLOAT, true);
   view.setUint16(22, 1, true);
-  view.setUint32(24, RATE, true);
-  view.setUint32(28, RATE * 4, true);
+  view.setUint32(24, SAMPLE_RATE, true);
+  view.setUint32(28, SAMPLE_RATE * 4, true);
   view.setUint16(32, 4, true);
   view.setUint16(34, 32, true);
   text(36, 'data');
@@ -72,5 +72,5 @@ export async function transcribeTurn(pipeline: Pipeline, turn: TurnRequest): Pro
   });
   const text = typeof result.text === 'string' ? result.text : '';
   const forced = typeof result.forced_text === 'string' ? { forced: result.forced_text } : {};
-  return { text, streamed, ...forced, language: typeof result.language === 'string' ? result.language : '', duration: turn.samples.length / RATE };
+  return { text, streamed, ...forced, language: typeof result.language === 'string' ? result.language : '', duration: turn.samples.length / SAMPLE_RATE };
 }
