@@ -42,11 +42,12 @@ import { Resampler } from '../stages/audio/resample.js';
 import { parseScriptArgs } from './args.js';
 import { QuietMeter } from './quiet.js';
 
-const USAGE = `Usage: node dist/bench/realtime.js [--sessions 1,8,32] [--duration-s 120] [--shape tiny|0.6b] [--model-path DIR] [--precision int8|fp32] [--partial-interval-s 2]
+const USAGE = `Usage: node dist/bench/realtime.js [--sessions 1,8,32] [--duration-s 120] [--shape tiny|0.6b] [--model-path DIR] [--precision int8|fp32] [--partial-interval-s 2] [--server-log FILE]
   Streams LibriVox speech at real time into N concurrent /v1/realtime sessions for --duration-s each
   and prints per-turn latency, partial (during-speech) delta latency, delta cadence, decoder tokens
   per audio second, CPU per stream and the run's stability (failures, dropped sessions, RSS).
-  --partial-interval-s 0 turns partials off (deltas only after each turn).`;
+  --partial-interval-s 0 turns partials off (deltas only after each turn).
+  --server-log FILE appends the server's warnings (sessions shed, with the load's figures) as pino JSON.`;
 
 const { values } = parseScriptArgs(USAGE, {
   options: {
@@ -56,6 +57,7 @@ const { values } = parseScriptArgs(USAGE, {
     'model-path': { type: 'string' },
     precision: { type: 'string', default: 'int8' },
     'partial-interval-s': { type: 'string', default: '2' },
+    'server-log': { type: 'string' },
   },
 });
 const counts = values.sessions!.split(',').map(Number);
@@ -197,7 +199,8 @@ const resolved = await loadPipelineConfig(path.join(repoRoot(), 'pipelines/qwen3
 /** A fresh pipeline and server for one level. */
 async function serve(): Promise<{ base: string; close(): Promise<void> }> {
   const pipeline = createPipeline(resolved, { modelPath: modelPath!, cacheDir: path.join(os.homedir(), '.cache', 'sgl-omni') });
-  const app = await buildServer({ pipeline, servedModelNames: ['bench'] });
+  const file = values['server-log'];
+  const app = await buildServer({ pipeline, servedModelNames: ['bench'], logger: file ? { level: 'warn', file } : false });
   const base = await app.listen({ port: 0, host: '127.0.0.1' });
   await pipeline.ready();
   return { base, close: async () => (await app.close(), await pipeline.close()) };

@@ -3,7 +3,7 @@
 // hold it, until the test lets it go. Once a committed turn is overdue
 // (SGL_OMNI_REALTIME_MAX_TURN_LAG_S, here 0.5 s with TURN_LAG_RTF 0), a new session
 // is refused (error server_overloaded, close 1013) and the newest open session is
-// shed: told why, its turn (waiting, not streaming) withdrawn with the same error,
+// shed: told why, its open turn withdrawn (failed with the same error),
 // then closed with 1013; the older session keeps its service, and sessions are
 // admitted again once the server has caught up. Metrics count both.
 import path from 'node:path';
@@ -82,13 +82,13 @@ t.test('behind: new sessions refused, the newest shed after its turn; caught up:
   const newerTurn = await commitTurn(newer);
 
   const shed = await newer.next(ofType('error'), { timeoutMs: 10_000 });
-  t.match(shed.error, { type: 'server_error', code: 'server_overloaded', message: /closed once its turns being transcribed are done/ }, 'the newest session is told why');
+  t.match(shed.error, { type: 'server_error', code: 'server_overloaded', message: /its open turns are withdrawn and it is closed/ }, 'the newest session is told why');
   const refused = await openRawSession(ws);
   t.match((await refused.next(ofType('error'))).error, { type: 'server_error', code: 'server_overloaded' }, 'a new session is refused while a turn is overdue');
   t.equal(await refused.closed, 1013);
   t.notOk(older.events.some((e) => e.type === 'error'), 'the older session is not shed');
   const withdrawn = await newer.next(ofType('conversation.item.input_audio_transcription.failed'));
-  t.match(withdrawn, { item_id: newerTurn.item_id, error: { type: 'server_error', code: 'server_overloaded' } }, "the shed session's waiting turn fails at once, with the reason");
+  t.match(withdrawn, { item_id: newerTurn.item_id, error: { type: 'server_error', code: 'server_overloaded' } }, "the shed session's open turn fails at once, with the reason");
   t.equal(await newer.closed, 1013, 'then it closes: retry later');
   t.notOk(newer.events.some((e) => e.type === 'conversation.item.input_audio_transcription.completed'));
 

@@ -5,8 +5,8 @@
 // float WAV a turn is submitted as (read back by the decode stage's WAV reader),
 // session.update of both generations, the SGL_OMNI_REALTIME_* limits, and the
 // route's load (behind: a turn overdue or the open audio past the lag at the
-// measured capacity; the fraction shed), a shed session's turn queue (turns not yet
-// streaming withdrawn, the streaming one finished) and the partial gate.
+// measured capacity; the fraction shed), a shed session's turn queue (its open
+// turns withdrawn) and the partial gate.
 import t from 'tap';
 import { Gauge, Registry } from 'prom-client';
 import { DEFAULT_LIMITS, readLimits } from '../src/server/handlers/realtime/limits.js';
@@ -184,8 +184,8 @@ t.test('load: behind before any turn is overdue once the open audio would outlas
   backlog.slice(0, 20).forEach((answered) => answered());
 });
 
-t.test('turn queue: a shed withdraws the turns not yet streaming (failed with the reason, in commit order); the streaming one finishes', async (t) => {
-  // Each submit waits for the test; `streams` ones send a delta first, as a decoder past prefill does.
+t.test('turn queue: a shed withdraws every open turn: decodes cancelled, each fails with the reason in commit order, a streaming one after its deltas', async (t) => {
+  // Each submit waits for the test; item_1 sends a delta first, as a decoder past prefill does.
   const submits: { id: string; signal: AbortSignal; finish(): void }[] = [];
   const pipeline = {
     submit: (payload: unknown, options: { id: string; signal: AbortSignal; onEvent(e: object): void }) =>
@@ -201,18 +201,19 @@ t.test('turn queue: a shed withdraws the turns not yet streaming (failed with th
   const answered: number[] = [];
   const load = { track: (seconds: number) => () => answered.push(seconds) };
   const queue = new TurnQueue({ pipeline, metrics, log, send: (e) => sent.push(e as never), session: new AbortController().signal }, 'ga', load, {});
-  for (const item of ['item_1', 'item_2', 'item_3']) queue.commit(item, new Float32Array(16_000), defaultConfig('tiny'));
+  queue.commit('item_0', new Float32Array(16_000), defaultConfig('tiny'));
   await new Promise((resolve) => setImmediate(resolve));
-  t.equal(submits.length, 3);
-  queue.withdrawWaiting(new RealtimeError('server_overloaded', 'behind', null, 'server_error'));
-  t.same(submits.map((s) => s.signal.aborted), [false, true, true], 'the streaming turn is not withdrawn');
   submits[0].finish();
   await queue.settled();
+  for (const item of ['item_1', 'item_2']) queue.commit(item, new Float32Array(8_000), defaultConfig('tiny'));
+  await new Promise((resolve) => setImmediate(resolve));
+  queue.withdrawAll(new RealtimeError('server_overloaded', 'behind', null, 'server_error'));
+  t.same(submits.map((s) => s.signal.aborted), [false, true, true], 'the open decodes are cancelled; the answered one is not touched');
+  await queue.settled();
   const ends = sent.filter((e) => e.type.startsWith('conversation.item.input_audio_transcription.'));
-  t.same(ends.map((e) => [e.type.split('.').pop(), e.item_id]), [['delta', 'item_1'], ['delta', 'item_1'], ['completed', 'item_1'], ['failed', 'item_2'], ['failed', 'item_3']]);
-  t.equal(ends[2].transcript, 'hello there');
+  t.same(ends.map((e) => [e.type.split('.').pop(), e.item_id]), [['delta', 'item_0'], ['completed', 'item_0'], ['delta', 'item_1'], ['failed', 'item_1'], ['failed', 'item_2']]);
   t.match(ends[3], { error: { type: 'server_error', code: 'server_overloaded', message: 'behind' } });
-  t.same(answered, [1, 1, 1], 'every turn answered to the load');
+  t.same(answered, [1, 0.5, 0.5], 'every turn answered to the load');
   t.equal(queue.open, 0);
 });
 

@@ -6,9 +6,9 @@
 // decodes' order. A turn long enough to be cut into several segments cannot have
 // its start forced (the decoder refuses answer_prefix then: one answer per
 // segment); it is decoded whole, and what follows the text sent is appended.
-// A turn can be withdrawn (its `withdrawn` signal, with a RealtimeError as reason)
-// until its final decode streams: it fails with that error (load.ts sheds a
-// session's waiting turns so the backlog goes with it).
+// A turn can be withdrawn (its `withdrawn` signal, with a RealtimeError as reason):
+// its decode is cancelled and it fails with that error, after any deltas it sent
+// (a shed session's turns go with it, load.ts).
 import type { FastifyBaseLogger } from 'fastify';
 import type { Pipeline } from '../../../runtime/contracts.js';
 import { toApiError } from '../../errors.js';
@@ -35,10 +35,8 @@ export interface FinalTurn {
   config: SessionConfig;
   /** Settles once the turn committed before this one has sent its completed or failed event. */
   before: Promise<void>;
-  /** Aborted, with a RealtimeError as reason, to withdraw the turn; ignored once it streams. */
+  /** Aborted, with a RealtimeError as reason, to withdraw the turn. */
   withdrawn: AbortSignal;
-  /** Called at the final decode's first delta: from then on the turn is not withdrawn. */
-  onStreaming(): void;
 }
 
 /** Transcribes the turn and sends its events; never rejects. */
@@ -50,9 +48,7 @@ export async function finishTurn(deps: FinalTurnDeps, turn: FinalTurn): Promise<
   // A turn whose partials sent deltas had its first one before it ended.
   let sent = text.fixed;
   if (sent !== '') metrics.firstDeltaSeconds.observe(0);
-  let streaming = false;
   const delta = (piece: string) => {
-    if (!streaming) ((streaming = true), turn.onStreaming());
     if (sent === '') metrics.firstDeltaSeconds.observe(since());
     sent += piece;
     send({ type: 'conversation.item.input_audio_transcription.delta', event_id: newId('event'), item_id: item, content_index: 0, delta: piece });

@@ -6,7 +6,7 @@
 // SDK always sends one); `?intent=transcription` selects the beta event names.
 // A session past max_sessions, or naming an unknown model, gets an error event and
 // is closed (1013, 1008); so is one arriving while the server is behind, when the
-// newest sessions may also be shed (load.ts; their turns not yet streaming fail). On server close, sessions finish their
+// newest sessions may also be shed (load.ts; their open turns fail). On server close, sessions finish their
 // open turns first.
 // The route's sessions share the admission of their partials (partials.ts
 // PartialGate) and the remembered verdicts on `language` values (language-check.ts).

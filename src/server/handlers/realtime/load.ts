@@ -13,9 +13,9 @@
 //  - new sessions are refused (error event, close 1013: retry later);
 //  - if the sessions not shed commit audio faster than C (their demand D, audio
 //    seconds per second over the window), the newest sessions are shed, the
-//    fraction 1 - C/D of them: each is told why, its turns not yet streaming fail
-//    with the same error and it closes with 1013 (session.ts), so its backlog goes
-//    with it and the older sessions get the capacity it took. Before C is known the
+//    fraction 1 - C/D of them: each is told why, its open turns fail with the same
+//    error and it closes with 1013 (session.ts), so its backlog goes with it and
+//    the older sessions get the capacity it took. Before C is known the
 //    fraction is 1 - answered/committed over the window, at most half at a time. The
 //    next look comes max_turn_lag_s later.
 // While the server answers as fast as turns come, nothing is shed: its backlog drains.

@@ -119,12 +119,12 @@ export class SessionTurns {
     await this.queue.settled();
   }
 
-  /** The session is shed (load.ts): the speech in progress is dropped and the turns not yet streaming fail with `reason`; the rest finish. */
+  /** The session is shed (load.ts): the speech in progress is dropped and the open turns fail with `reason`. */
   shed(reason: RealtimeError): void {
     this.speechItem = undefined;
     this.detector?.reset();
     this.dropLive('the session was shed');
-    this.queue.withdrawWaiting(reason);
+    this.queue.withdrawAll(reason);
   }
 
   /** The socket closed: the audio and the turn in progress are let go. */

@@ -2,8 +2,8 @@
 // (bad ones answered with error events, the session closed after too many in a
 // row), settings from session.update, appends paced against real time, the idle
 // and total time limits, and the session's end: a shutdown finishes its speech and
-// open turns first, a shed only the turns already streaming, a disconnect lets
-// everything go at once. The audio and its turns are session-turns.ts; every audio
+// open turns first, a shed withdraws them (each fails with the reason), a
+// disconnect lets everything go at once. The audio and its turns are session-turns.ts; every audio
 // call runs after the ones queued before it, so appends, commits and clears keep
 // their order.
 import type { FastifyBaseLogger } from 'fastify';
@@ -94,11 +94,11 @@ export class RealtimeSession {
 
   /**
    * The server is behind (load.ts): told why, the session stops reading; its speech in progress
-   * is dropped and its turns not yet streaming fail with the same error (their audio would only
-   * lengthen the backlog), those streaming finish, then it closes (1013); settles then.
+   * is dropped and its open turns fail with the same error (decoding them would only keep the
+   * backlog the older sessions wait behind), then it closes (1013); settles then.
    */
   shed(): Promise<void> {
-    const overloaded = new RealtimeError('server_overloaded', 'The server cannot keep up with the sessions it has open; this session is closed once its turns being transcribed are done. Retry later.', null, 'server_error');
+    const overloaded = new RealtimeError('server_overloaded', 'The server cannot keep up with the sessions it has open; its open turns are withdrawn and it is closed. Retry later.', null, 'server_error');
     this.send(errorEvent(overloaded));
     return this.end(CLOSE.tryLater, 'server overloaded', true, () => this.turns.shed(overloaded));
   }

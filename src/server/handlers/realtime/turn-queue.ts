@@ -3,9 +3,9 @@
 // then decoded (final-turn.ts) while the session goes on; their completed or
 // failed events leave in commit order, however their decodes overlap. Each is
 // tracked by the route's load (load.ts) from its commit until it has answered.
-// A shed session withdraws the turns whose final decode has not begun streaming:
-// they fail with the reason at once, so the backlog the server could not answer
-// goes with the session (turns already streaming finish).
+// A shed session withdraws its open turns: their decodes are cancelled and they
+// fail with the reason at once, so the backlog the server could not answer goes
+// with the session.
 import { SAMPLE_RATE } from './audio-formats.js';
 import { newId, type RealtimeError } from './events.js';
 import { finishTurn, type FinalTurnDeps } from './final-turn.js';
@@ -16,8 +16,8 @@ import type { Generation, SessionConfig } from './session-config.js';
 export class TurnQueue {
   private previousItem: string | null = null;
   private readonly running = new Set<Promise<void>>();
-  /** Withdraws each open turn not yet streaming. */
-  private readonly waiting = new Set<AbortController>();
+  /** Withdraws each open turn. */
+  private readonly withdraws = new Set<AbortController>();
   /** Settles once the last committed turn has sent its completed or failed event. */
   private last: Promise<void> = Promise.resolve();
 
@@ -34,10 +34,9 @@ export class TurnQueue {
     return Promise.allSettled([...this.running]);
   }
 
-  /** Withdraws every turn whose final decode has not begun streaming: each fails with `reason`. */
-  withdrawWaiting(reason: RealtimeError): void {
-    for (const controller of this.waiting) controller.abort(reason);
-    this.waiting.clear();
+  /** Withdraws every open turn: each fails with `reason`. */
+  withdrawAll(reason: RealtimeError): void {
+    for (const controller of this.withdraws) controller.abort(reason);
   }
 
   /** Commits the turn; `text` is what its partials sent (none: nothing forced). */
@@ -51,11 +50,10 @@ export class TurnQueue {
     const before = this.last;
     const answered = this.load.track(samples.length / SAMPLE_RATE, this.owner);
     const withdraw = new AbortController();
-    this.waiting.add(withdraw);
-    const onStreaming = () => this.waiting.delete(withdraw);
-    const turn = finishTurn(this.deps, { item, samples, text: text ?? new TurnText(0), config, before, withdrawn: withdraw.signal, onStreaming }).finally(() => {
+    this.withdraws.add(withdraw);
+    const turn = finishTurn(this.deps, { item, samples, text: text ?? new TurnText(0), config, before, withdrawn: withdraw.signal }).finally(() => {
       answered();
-      onStreaming();
+      this.withdraws.delete(withdraw);
       this.running.delete(turn);
     });
     this.last = turn;
