@@ -178,9 +178,13 @@ t.test('load: behind before any turn is overdue once the open audio would outlas
   now = 4000;
   load.check();
   t.equal(sheds.length, 1, 'the next look is max_turn_lag_s later');
-  backlog.slice(20).forEach((answered) => answered()); // the shed sessions' turns are withdrawn
-  t.equal(load.figures().waitS, 100 / (115 / 3), 'the shed turns gone: 100 s open at 115 s answered in 3 busy seconds');
-  t.notOk(load.behind);
+  backlog.slice(20).forEach((answered) => answered(false)); // the shed sessions' turns are withdrawn
+  t.equal(load.figures().capacity, 15 / 3, 'withdrawn turns are no measure of capacity: 15 s answered in 3 busy seconds');
+  t.equal(load.figures().waitS, 100 / 5, 'the 100 s left open would take 20 s');
+  now = 7000;
+  backlog.slice(0, 12).forEach((answered) => answered());
+  t.equal(load.figures().capacity, 75 / 6);
+  t.notOk(load.behind, '40 s left at 12.5 audio s/s: 3.2 s');
   backlog.slice(0, 20).forEach((answered) => answered());
 });
 
@@ -198,8 +202,8 @@ t.test('turn queue: a shed withdraws every open turn: decodes cancelled, each fa
   const sent: { type: string; item_id?: string; delta?: string; transcript?: string; error?: { code: string } }[] = [];
   const metrics = new RealtimeMetrics(new Registry(), 'test_');
   const log = { warn() {}, error() {} } as never;
-  const answered: number[] = [];
-  const load = { track: (seconds: number) => () => answered.push(seconds) };
+  const answered: [number, boolean][] = [];
+  const load = { track: (seconds: number) => (decoded = true) => answered.push([seconds, decoded]) };
   const queue = new TurnQueue({ pipeline, metrics, log, send: (e) => sent.push(e as never), session: new AbortController().signal }, 'ga', load, {});
   queue.commit('item_0', new Float32Array(16_000), defaultConfig('tiny'));
   await new Promise((resolve) => setImmediate(resolve));
@@ -213,7 +217,7 @@ t.test('turn queue: a shed withdraws every open turn: decodes cancelled, each fa
   const ends = sent.filter((e) => e.type.startsWith('conversation.item.input_audio_transcription.'));
   t.same(ends.map((e) => [e.type.split('.').pop(), e.item_id]), [['delta', 'item_0'], ['completed', 'item_0'], ['delta', 'item_1'], ['failed', 'item_1'], ['failed', 'item_2']]);
   t.match(ends[3], { error: { type: 'server_error', code: 'server_overloaded', message: 'behind' } });
-  t.same(answered, [1, 0.5, 0.5], 'every turn answered to the load');
+  t.same(answered, [[1, true], [0.5, false], [0.5, false]], 'every turn answered to the load; the withdrawn ones as not decoded');
   t.equal(queue.open, 0);
 });
 

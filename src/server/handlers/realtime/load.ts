@@ -68,8 +68,11 @@ export class RealtimeLoad {
     private readonly now: () => number = () => performance.now(),
   ) {}
 
-  /** `owner`'s committed turn of `audioS` seconds goes to the pipeline; call the returned function once it has answered. */
-  track(audioS: number, owner: object): () => void {
+  /**
+   * `owner`'s committed turn of `audioS` seconds goes to the pipeline; call the returned function once it
+   * has answered, with `decoded` false when it was withdrawn or cancelled (its audio is no measure of capacity).
+   */
+  track(audioS: number, owner: object): (decoded?: boolean) => void {
     const key = Symbol('turn');
     const began = this.now();
     if (this.open.size === 0) this.busy.push([began, Infinity]);
@@ -79,10 +82,10 @@ export class RealtimeLoad {
       this.since = began;
       this.timer = setInterval(() => this.check(), Math.min(1000, this.limits.max_turn_lag_s * 500)).unref();
     }
-    return () => {
+    return (decoded = true) => {
       if (!this.open.delete(key)) return;
       const at = this.now();
-      this.answered.push([at, audioS]);
+      if (decoded) this.answered.push([at, audioS]);
       if (this.open.size === 0) this.busy[this.busy.length - 1][1] = at;
     };
   }

@@ -52,7 +52,7 @@ export class TurnQueue {
     const withdraw = new AbortController();
     this.withdraws.add(withdraw);
     const turn = finishTurn(this.deps, { item, samples, text: text ?? new TurnText(0), config, before, withdrawn: withdraw.signal }).finally(() => {
-      answered();
+      answered(!withdraw.signal.aborted && !this.deps.session.aborted);
       this.withdraws.delete(withdraw);
       this.running.delete(turn);
     });
