@@ -87,7 +87,7 @@ for (const [k, end] of ends.entries()) {
   const allWindows = Math.ceil(mel.frames / encoder.window.frames);
   const stats = scheduler.stats();
   const prefix = k >= unfixedChunks && previous ? { text: previous, unfixedTokens } : undefined;
-  const result = await transcribe(scheduler, text.codec, { segments: [{ start: 0, end: end / RATE, audio, tokens: audio.length / encoder.outputDim }], context: '', language: 'English', temperature: 0, seed: 1, stream: false, logprobs: false, maxNewTokens: NEW_TOKENS, maxSegmentsInFlight: 1, answerPrefix: prefix }, ctx);
+  const result = await transcribe(scheduler, text.codec, { segments: [{ start: 0, end: end / RATE, audio, tokens: audio.length / encoder.outputDim }], context: '', language: 'English', temperature: 0, seed: 1, stream: false, logprobs: false, maxNewTokens: NEW_TOKENS, maxSegmentsInFlight: 1, budget: { perS: 10, min: 128 }, answerPrefix: prefix }, ctx);
   previous = result.text;
   const after = scheduler.stats();
   const reused = after.prefixReusedTokens - stats.prefixReusedTokens;

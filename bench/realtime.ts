@@ -32,24 +32,29 @@ import os from 'node:os';
 import path from 'node:path';
 import { WebSocket } from 'ws';
 import { loadPipelineConfig } from '../src/config/load.js';
+import type { Override } from '../src/config/document.js';
 import { createPipeline } from '../src/runtime/pipeline.js';
 import { buildServer } from '../src/server/app.js';
 import { repoRoot } from '../src/util/paths.js';
-import { makeCheckpoint } from '../stages/qwen3-asr/checkpoint/make-checkpoint.js';
 import type { CheckpointSize } from '../stages/qwen3-asr/checkpoint/sizes.js';
 import { decodeWavSamples, readWavLayout } from '../stages/audio/wav.js';
 import { Resampler } from '../stages/audio/resample.js';
-import { parseScriptArgs } from './args.js';
+import { benchCacheDir, parseScriptArgs } from './args.js';
+import { ensureRandomCheckpoint } from './peer-ours.js';
 import { QuietMeter } from './quiet.js';
 
 const USAGE = `Usage: node dist/bench/realtime.js [--sessions 1,8,32] [--duration-s 120] [--shape tiny|0.6b] [--model-path DIR] [--precision int8|fp32] [--partial-interval-s 2] [--server-log FILE]
+       [--cache-dir DIR] [stages.decoder.nice=10 ...]
   Streams LibriVox speech at real time into N concurrent /v1/realtime sessions for --duration-s each
   and prints per-turn latency, partial (during-speech) delta latency, delta cadence, decoder tokens
   per audio second, CPU per stream and the run's stability (failures, dropped sessions, RSS).
   --partial-interval-s 0 turns partials off (deltas only after each turn).
-  --server-log FILE appends the server's warnings (sessions shed, with the load's figures) as pino JSON.`;
+  --server-log FILE appends the server's warnings (sessions shed, with the load's figures) as pino JSON.
+  A shape's random checkpoint and its graphs are kept in the bench cache (--cache-dir or SGL_OMNI_BENCH_CACHE);
+  key=value arguments override the pipeline (pipelines/qwen3-asr.yaml).`;
 
-const { values } = parseScriptArgs(USAGE, {
+const { values, positionals } = parseScriptArgs(USAGE, {
+  allowPositionals: true,
   options: {
     sessions: { type: 'string', default: '1,8,32' },
     'duration-s': { type: 'string', default: '120' },
@@ -58,6 +63,7 @@ const { values } = parseScriptArgs(USAGE, {
     precision: { type: 'string', default: 'int8' },
     'partial-interval-s': { type: 'string', default: '2' },
     'server-log': { type: 'string' },
+    'cache-dir': { type: 'string' },
   },
 });
 const counts = values.sessions!.split(',').map(Number);
@@ -185,20 +191,21 @@ function histogramStat(before: Map<number, number>, after: Map<number, number>):
 
 const meter = new QuietMeter();
 console.log(await meter.banner());
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-realtime-'));
-let modelPath = values['model-path'];
-if (!modelPath) {
-  modelPath = path.join(dir, 'model');
-  await makeCheckpoint({ size: values.shape as CheckpointSize, out: modelPath, seed: 3 });
-}
+const cache = benchCacheDir(values['cache-dir']);
+const modelPath = values['model-path'] ?? path.join(cache, `qwen3-asr-${values.shape}-random`);
+if (!values['model-path']) await ensureRandomCheckpoint(values.shape as CheckpointSize, modelPath, (m) => process.stderr.write(`${m}\n`));
 process.env.SGL_OMNI_REALTIME_MAX_SESSIONS = String(Math.max(...counts) + 1);
 process.env.SGL_OMNI_REALTIME_PARTIAL_INTERVAL_S = values['partial-interval-s'];
 const resolved = await loadPipelineConfig(path.join(repoRoot(), 'pipelines/qwen3-asr.yaml'), {
-  overrides: [['stages.encoder.options.precision', values.precision!], ['stages.decoder.options.precision', values.precision!]],
+  overrides: [
+    ['stages.encoder.options.precision', values.precision!],
+    ['stages.decoder.options.precision', values.precision!],
+    ...positionals.map((o) => o.split('=', 2) as Override),
+  ],
 });
 /** A fresh pipeline and server for one level. */
 async function serve(): Promise<{ base: string; close(): Promise<void> }> {
-  const pipeline = createPipeline(resolved, { modelPath: modelPath!, cacheDir: path.join(os.homedir(), '.cache', 'sgl-omni') });
+  const pipeline = createPipeline(resolved, { modelPath, cacheDir: path.join(cache, 'graphs') });
   const file = values['server-log'];
   const app = await buildServer({ pipeline, servedModelNames: ['bench'], logger: file ? { level: 'warn', file } : false });
   const base = await app.listen({ port: 0, host: '127.0.0.1' });
@@ -206,7 +213,7 @@ async function serve(): Promise<{ base: string; close(): Promise<void> }> {
   return { base, close: async () => (await app.close(), await pipeline.close()) };
 }
 const audio = Buffer.concat(clips().flatMap((c) => [c.pcm, Buffer.alloc(GAP_S * 48_000)]));
-console.log(`model: ${values['model-path'] ?? `made ${values.shape} checkpoint`} (${values.precision}); clips: ${clips().length} LibriVox utterances + ${GAP_S} s gaps, looped; ${durationS} s per run, a server of its own per run`);
+console.log(`model: ${modelPath} (${values.precision}${positionals.length ? `; ${positionals.join(' ')}` : ''}); clips: ${clips().length} LibriVox utterances + ${GAP_S} s gaps, looped; ${durationS} s per run, a server of its own per run`);
 
 let failedRuns = 0;
 const partialOutcomes = ['completed', 'skipped', 'failed', 'cancelled'] as const;
@@ -285,7 +292,6 @@ for (const n of counts) {
   if (failed || lost || run.dropped || unjoined) failedRuns++;
   await server.close();
 }
-fs.rmSync(dir, { recursive: true, force: true });
 console.log(`\nload average at the end: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 if (failedRuns) {
   console.log(`${failedRuns} run(s) had failed or unanswered turns, dropped sessions or deltas that do not join: exit 3`);

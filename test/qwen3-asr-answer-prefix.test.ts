@@ -40,7 +40,7 @@ const segmentOf = (input: string): EncodedSegment => {
   return { start: 0, end: golden.manifest.inputs[input].samples / 16000, audio, tokens };
 };
 const job = (segments: EncodedSegment[], extra: Partial<TranscriptionJob>): TranscriptionJob => ({
-  segments, context: '', temperature: 0, seed: 1, stream: true, logprobs: true, maxSegmentsInFlight: 4, ...extra,
+  segments, context: '', temperature: 0, seed: 1, stream: true, logprobs: true, maxSegmentsInFlight: 4, budget: { perS: 10, min: 128 }, ...extra,
 });
 
 async function run(j: TranscriptionJob) {

@@ -148,7 +148,7 @@ t.test('transcribe: a looping segment comes back cleaned after a bounded number 
     const scheduler = new BatchScheduler(runner, { eosIds: [id('<eos>')], embedTokenId: id('<pad>'), prefillChunkTokens: 64, loopGuard: guard });
     const events: Payload[] = [];
     const segments = [1, 2].map((n, i) => ({ start: i, end: i + 1, tokens: n, audio: new Float32Array(n * 2) }));
-    const out = await transcribe(scheduler, codec, { segments, context: '', temperature: 0, seed: 1, stream: true, logprobs: true, maxNewTokens: 1000, maxSegmentsInFlight: 2 }, ctx(events));
+    const out = await transcribe(scheduler, codec, { segments, context: '', temperature: 0, seed: 1, stream: true, logprobs: true, maxNewTokens: 1000, maxSegmentsInFlight: 2, budget: { perS: 10, min: 128 } }, ctx(events));
     if (steps === 'bounded') {
       t.same(out.segments.map((s) => s.text), ['Hello I think.', '哎可是我像'], 'one copy of each loop');
       t.equal(out.text, 'Hello I think. 哎可是我像');

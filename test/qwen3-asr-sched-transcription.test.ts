@@ -61,7 +61,7 @@ function setup(maxSlots = 4, maxContext = 4096) {
 const segment = (tokens: number, start: number, end: number): EncodedSegment => ({ start, end, tokens, audio: new Float32Array(tokens * 2) });
 
 function job(segments: EncodedSegment[], extra: Partial<TranscriptionJob> = {}): TranscriptionJob {
-  return { segments, context: '', temperature: 0, seed: 1, stream: true, logprobs: true, maxSegmentsInFlight: 8, ...extra };
+  return { segments, context: '', temperature: 0, seed: 1, stream: true, logprobs: true, maxSegmentsInFlight: 8, budget: { perS: 10, min: 128 }, ...extra };
 }
 
 /** Waits until the scheduler holds no sequence. */
@@ -145,7 +145,7 @@ t.test('without stream nothing is emitted', async (t) => {
   t.same(ctx.events, []);
 });
 
-t.test('max_new_tokens: max(128, 10/s) by default, the request value otherwise, capped by the context', async (t) => {
+t.test("max_new_tokens: the decoder's budget max(min, perS x seconds) by default (128, 10/s), the request value otherwise, capped by the context", async (t) => {
   const lengths = async (seconds: number, extra: Partial<TranscriptionJob>, maxContext = 4096) => {
     const { scheduler } = setup(4, maxContext);
     const out = await transcribe(scheduler, codec, job([segment(ENDLESS, 0, seconds)], { stream: false, ...extra }), new TestContext());
@@ -155,6 +155,8 @@ t.test('max_new_tokens: max(128, 10/s) by default, the request value otherwise, 
   t.equal(await lengths(30.05, {}), 301);
   t.equal(await lengths(30, { maxNewTokens: 7 }), 7);
   t.equal(await lengths(30, {}, 105), 100, 'prompt of 5 tokens leaves 100');
+  t.equal(await lengths(5, { budget: { perS: 4, min: 8 } }), 20, 'a budget of 4/s: 20 for 5 s');
+  t.equal(await lengths(1, { budget: { perS: 4, min: 8 } }), 8, 'at least min');
 });
 
 t.test('a prompt that cannot fit is a 400 before any decoding', async (t) => {

@@ -62,7 +62,7 @@ function setup() {
 }
 
 const segment: EncodedSegment = { start: 0, end: 2, tokens: 1, audio: new Float32Array(2) };
-const job = (extra: Partial<TranscriptionJob>): TranscriptionJob => ({ segments: [segment], context: '', temperature: 0, seed: 1, stream: false, logprobs: true, maxSegmentsInFlight: 2, ...extra });
+const job = (extra: Partial<TranscriptionJob>): TranscriptionJob => ({ segments: [segment], context: '', temperature: 0, seed: 1, stream: false, logprobs: true, maxSegmentsInFlight: 2, budget: { perS: 10, min: 128 }, ...extra });
 // The double puts logit 20 on the scripted token and 0 on the other 10: log softmax = 20 - ln(e^20 + 10).
 const LOGPROB = 20 - Math.log(Math.exp(20) + 10);
 

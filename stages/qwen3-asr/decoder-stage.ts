@@ -29,6 +29,8 @@ interface DecoderOptions extends ModelStageOptions {
   max_context: number;
   prefill_chunk: number;
   max_segments_in_flight: number;
+  new_tokens_per_s: number;
+  min_new_tokens: number;
   loop_max_period: number;
   loop_min_repeats: number;
   loop_min_tokens: number;
@@ -83,11 +85,12 @@ const plugin: StagePlugin = {
     };
     const ticker = env.publishMetrics && setInterval(publish, METRICS_INTERVAL_MS).unref();
 
+    const budget = { perS: options.new_tokens_per_s, min: options.min_new_tokens };
     const transcribeItem = async (payload: Payload, ctx: ItemContext): Promise<ItemResult> => {
       try {
         const params = readDecodeParams(payload.params, text.resolveLanguage);
         const { segments, ...rest } = payload;
-        const result = await transcribe(scheduler, text.codec, { ...params, segments: encodedSegments(segments), maxSegmentsInFlight: options.max_segments_in_flight }, ctx);
+        const result = await transcribe(scheduler, text.codec, { ...params, segments: encodedSegments(segments), maxSegmentsInFlight: options.max_segments_in_flight, budget }, ctx);
         return { ok: true, payload: { ...rest, ...result } };
       } catch (err) {
         return { ok: false, error: toErrorInfo(err, env.stageName) };

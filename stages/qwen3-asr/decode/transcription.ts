@@ -35,8 +35,10 @@ export interface TranscriptionJob {
   /** Canonical language name when forced. */
   language?: string;
   temperature: number;
-  /** Explicit limit per segment; default max(128, 10 per second of audio). */
+  /** Explicit limit per segment (the request's max_new_tokens); default `budget`'s. */
   maxNewTokens?: number;
+  /** The decoder's default limit per segment: max(min, perS x the segment's seconds). */
+  budget: NewTokenBudget;
   seed: number;
   /** Emit text deltas while decoding. */
   stream: boolean;
@@ -59,8 +61,11 @@ export interface Transcription {
   forced_text?: string;
 }
 
-const MIN_NEW_TOKENS = 128;
-const NEW_TOKENS_PER_SECOND = 10;
+/** The decoder options new_tokens_per_s and min_new_tokens (decoder.plugin.yaml). */
+export interface NewTokenBudget {
+  perS: number;
+  min: number;
+}
 
 export async function transcribe(scheduler: BatchScheduler, codec: AsrTextCodec, job: TranscriptionJob, ctx: ItemContext): Promise<Transcription> {
   const terms = promptTerms(job.context);
@@ -101,7 +106,7 @@ function sequence(maxContext: number, codec: AsrTextCodec, job: TranscriptionJob
       job.context ? 'prompt' : 'file',
     );
   }
-  const wanted = job.maxNewTokens ?? Math.max(MIN_NEW_TOKENS, Math.ceil(NEW_TOKENS_PER_SECOND * (segment.end - segment.start)));
+  const wanted = job.maxNewTokens ?? Math.max(job.budget.min, Math.ceil(job.budget.perS * (segment.end - segment.start)));
   return {
     promptIds,
     embeds: segment.audio,
