@@ -10,7 +10,7 @@ import { GraphBuilder } from '../stages/common/onnx/graph-builder.js';
 import type { LinearPrecision, QuantKernel, WeightSource } from '../stages/common/graph/context.js';
 import { linear } from '../stages/common/graph/linear.js';
 import { float32ToFloat16, quantizeNBits, quantizePerChannelInt8 } from '../stages/common/graph/quantize.js';
-import { int8WeightLimit } from '../stages/common/onnx/cpu-features.js';
+import { int8Kernel, int8WeightLimit } from '../stages/common/onnx/cpu-features.js';
 import { relativeError } from '../stages/common/reference/golden-dir.js';
 import { seededValues } from '../stages/qwen3-asr/reference/fixture.js';
 
@@ -112,6 +112,16 @@ t.test('per-channel int8: symmetric codes within half a step, zero rows exact, l
   }
   const zero = quantizePerChannelInt8(new Float32Array(2 * 3), 2, 3);
   t.same([Array.from(zero.codes), Array.from(zero.scales)], [[0, 0, 0, 0, 0, 0], [1, 1]], 'all-zero rows: zero codes, scale 1');
+});
+
+t.test('int8_kernel auto: per-channel at int8 on x86 with VNNI (its u8s8 GEMM sums in 32 bits), blockwise otherwise; an explicit kernel is kept', async (t) => {
+  const cpuinfo = fs.existsSync('/proc/cpuinfo') ? fs.readFileSync('/proc/cpuinfo', 'utf8') : '';
+  const vnni = os.arch() === 'x64' && /^flags\s*:.*\b(avx512_vnni|avx_vnni)\b/m.test(cpuinfo);
+  t.equal(int8Kernel('auto', 'int8'), vnni ? 'per-channel' : 'blockwise', `this CPU ${vnni ? 'has' : 'lacks'} VNNI`);
+  t.equal(int8WeightLimit(), vnni || os.arch() !== 'x64' ? 127 : 63);
+  for (const precision of ['int4', 'fp32', 'fp16']) t.equal(int8Kernel('auto', precision), 'blockwise', `${precision}: blockwise (int4 keeps its 4-bit weights)`);
+  t.equal(int8Kernel('blockwise', 'int8'), 'blockwise');
+  t.equal(int8Kernel('per-channel', 'int4'), 'per-channel');
 });
 
 t.test('linear() with the per-channel kernel: MatMulInteger on per-row activations, close to the dequantised weights', async (t) => {

@@ -13,6 +13,7 @@ import { badPayload } from '../common/engine/errors.js';
 import { runnerOptions, type ModelStageOptions } from '../common/engine/runner-options.js';
 import type { KvCacheType } from '../common/graph/attention.js';
 import type { QuantKernel } from '../common/graph/context.js';
+import { int8Kernel } from '../common/onnx/cpu-features.js';
 import type { SpinPolicy } from '../common/onnx/session.js';
 import { readDecodeParams } from './decode/request-params.js';
 import { transcribe, type EncodedSegment } from './decode/transcription.js';
@@ -21,7 +22,7 @@ import { loadAsrText } from './text/index.js';
 const STAGE = 'qwen3-asr/decoder';
 /** Options (decoder.plugin.yaml declares them; the pipeline fills in the defaults). */
 interface DecoderOptions extends ModelStageOptions {
-  int8_kernel: QuantKernel;
+  int8_kernel: QuantKernel | 'auto';
   prefill_int8_kernel?: QuantKernel;
   spin: SpinPolicy;
   kv_cache: KvCacheType | 'float32-in-place';
@@ -64,7 +65,7 @@ const plugin: StagePlugin = {
     const text = loadAsrText(env.modelPath);
     const runner = await createDecoderRunner({
       ...runnerOptions(env, options.precision),
-      quantKernel: options.int8_kernel,
+      quantKernel: int8Kernel(options.int8_kernel, options.precision),
       prefillQuantKernel: options.prefill_int8_kernel,
       spin: options.spin,
       kvCache: options.kv_cache === 'float16' ? 'float16' : 'float32',

@@ -15,11 +15,12 @@ import { fingerprintColumns, WindowCache } from '../common/engine/window-cache.j
 import { badPayload, ERR_ENCODER_FAILED, runnerFailed } from '../common/engine/errors.js';
 import { runnerOptions, type ModelStageOptions } from '../common/engine/runner-options.js';
 import type { QuantKernel } from '../common/graph/context.js';
+import { int8Kernel } from '../common/onnx/cpu-features.js';
 
 const STAGE = 'qwen3-asr/encoder';
 /** Options (encoder.plugin.yaml declares them; the pipeline fills in the defaults). */
 interface EncoderOptions extends ModelStageOptions {
-  int8_kernel: QuantKernel;
+  int8_kernel: QuantKernel | 'auto';
   cache_entries: number;
   cache_mb: number;
   window_cache_mb: number;
@@ -36,7 +37,7 @@ const plugin: StagePlugin = {
   name: STAGE,
   async create(env) {
     const options = env.options as unknown as EncoderOptions;
-    const runner = await createEncoderRunner({ ...runnerOptions(env, options.precision), quantKernel: options.int8_kernel });
+    const runner = await createEncoderRunner({ ...runnerOptions(env, options.precision), quantKernel: int8Kernel(options.int8_kernel, options.precision) });
     const cache = new EncodeCache<MelInput>({ maxEntries: options.cache_entries, maxBytes: options.cache_mb * 1024 * 1024 });
     const windows = options.window_cache_mb > 0 ? new WindowCache(options.window_cache_mb * 1024 * 1024, runner.window.tokens * runner.outputDim) : undefined;
     const counters = { batches: 0, clips: 0, encode_calls: 0, encoded_clips: 0, encode_ms: 0, cache_hits: 0, windows_reused: 0, windows_encoded: 0 };

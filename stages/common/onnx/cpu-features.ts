@@ -5,20 +5,39 @@
 // AVX2: 37 % relative error on a random 80-wide product). 7-bit weights (±63)
 // cannot overflow it (1.4e-3, as onnxruntime's quantiser's reduce_range).
 // VNNI (vpdpbusd, 32-bit sums) and ARM's dot products have no such limit.
+// The int8 kernel `auto` (the stages' default) is per-channel where VNNI is: measured
+// 1 Dec on a 2-core AVX-512 VNNI EPYC (bench/model.js int8 vs int8+pc, 0.6B, quiet, min of
+// 5), per-channel takes 0.74x the encoder's time, 0.55x prefill's, 0.95x / 0.85x a decode
+// step's at b=1 / b=8, 0.79x end to end, with errors against the golden sets of the same
+// order as blockwise (bench/quant-error.js). Without VNNI its weights lose a bit (±63) and
+// it was not measured faster, and on other CPUs it was not measured at all: blockwise there.
 import fs from 'node:fs';
 import os from 'node:os';
+import type { QuantKernel } from '../graph/context.js';
 
-let cached: number | undefined;
+let vnni: boolean | undefined;
 
-/** Largest int8 weight code that is safe for the u8s8 kernels on this CPU: 127, or 63 on x86 without VNNI. */
-export function int8WeightLimit(): number {
-  if (cached !== undefined) return cached;
-  if (os.arch() !== 'x64' && os.arch() !== 'ia32') return (cached = 127);
+/** Whether this is an x86 CPU with VNNI (AVX-512 or AVX), whose int8 dot products sum in 32 bits. */
+function x86Vnni(): boolean {
+  if (vnni !== undefined) return vnni;
+  if (os.arch() !== 'x64' && os.arch() !== 'ia32') return (vnni = false);
   let flags = '';
   try {
     flags = /^flags\s*:(.*)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '';
   } catch {
     // no /proc (not Linux): assume the older instruction set, which is safe everywhere
   }
-  return (cached = /\b(avx512_vnni|avx_vnni)\b/.test(flags) ? 127 : 63);
+  return (vnni = /\b(avx512_vnni|avx_vnni)\b/.test(flags));
+}
+
+/** Largest int8 weight code that is safe for the u8s8 kernels on this CPU: 127, or 63 on x86 without VNNI. */
+export function int8WeightLimit(): number {
+  const x86 = os.arch() === 'x64' || os.arch() === 'ia32';
+  return !x86 || x86Vnni() ? 127 : 63;
+}
+
+/** The kernel an `int8_kernel` option names at `precision`: `auto` is per-channel for int8 on x86 with VNNI, blockwise otherwise. */
+export function int8Kernel(option: QuantKernel | 'auto', precision: string): QuantKernel {
+  if (option !== 'auto') return option;
+  return precision === 'int8' && x86Vnni() ? 'per-channel' : 'blockwise';
 }
