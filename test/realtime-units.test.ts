@@ -20,6 +20,7 @@ import { floatWav } from '../src/server/handlers/realtime/turn.js';
 import { TurnQueue } from '../src/server/handlers/realtime/turn-queue.js';
 import { RealtimeMetrics } from '../src/server/handlers/realtime/metrics.js';
 import { RealtimeError } from '../src/server/handlers/realtime/events.js';
+import { Admission } from '../src/runtime/admission.js';
 import { decodeWavSamples, readWavLayout } from '../stages/audio/wav.js';
 
 const W = 512; // samples per window, 32 ms
@@ -188,7 +189,7 @@ t.test('load: behind before any turn is overdue once the open audio would outlas
   backlog.slice(0, 20).forEach((answered) => answered());
 });
 
-t.test('turn queue: a shed withdraws every open turn: decodes cancelled, each fails with the reason in commit order, a streaming one after its deltas', async (t) => {
+t.test('turn queue: turns take the route\'s slots in commit order; a shed withdraws every open turn (decodes cancelled, waiting ones never sent), each failing with the reason in commit order, a streaming one after its deltas', async (t) => {
   // Each submit waits for the test; item_1 sends a delta first, as a decoder past prefill does.
   const submits: { id: string; signal: AbortSignal; finish(): void }[] = [];
   const pipeline = {
@@ -204,21 +205,26 @@ t.test('turn queue: a shed withdraws every open turn: decodes cancelled, each fa
   const log = { warn() {}, error() {} } as never;
   const answered: [number, boolean][] = [];
   const load = { track: (seconds: number) => (decoded = true) => answered.push([seconds, decoded]) };
-  const queue = new TurnQueue({ pipeline, metrics, log, send: (e) => sent.push(e as never), session: new AbortController().signal }, 'ga', load, {});
+  const turnSlots = new Admission({ max_running: 1, max_waiting: 10, retry_after_s: 1 });
+  const queue = new TurnQueue({ pipeline, metrics, log, send: (e) => sent.push(e as never), session: new AbortController().signal, turnSlots }, 'ga', load, {});
   queue.commit('item_0', new Float32Array(16_000), defaultConfig('tiny'));
   await new Promise((resolve) => setImmediate(resolve));
   submits[0].finish();
   await queue.settled();
   for (const item of ['item_1', 'item_2']) queue.commit(item, new Float32Array(8_000), defaultConfig('tiny'));
   await new Promise((resolve) => setImmediate(resolve));
+  t.same(submits.map((s) => s.id), ['item_0', 'item_1'], 'one slot: item_2 waits for it');
+  t.same(turnSlots.counts, { running: 1, waiting: 1 });
   queue.withdrawAll(new RealtimeError('server_overloaded', 'behind', null, 'server_error'));
-  t.same(submits.map((s) => s.signal.aborted), [false, true, true], 'the open decodes are cancelled; the answered one is not touched');
+  t.same(submits.map((s) => s.signal.aborted), [false, true], 'the open decode is cancelled; the answered one is not touched');
   await queue.settled();
   const ends = sent.filter((e) => e.type.startsWith('conversation.item.input_audio_transcription.'));
   t.same(ends.map((e) => [e.type.split('.').pop(), e.item_id]), [['delta', 'item_0'], ['completed', 'item_0'], ['delta', 'item_1'], ['failed', 'item_1'], ['failed', 'item_2']]);
   t.match(ends[3], { error: { type: 'server_error', code: 'server_overloaded', message: 'behind' } });
   t.same(answered, [[1, true], [0.5, false], [0.5, false]], 'every turn answered to the load; the withdrawn ones as not decoded');
   t.equal(queue.open, 0);
+  t.same(submits.map((s) => s.id), ['item_0', 'item_1'], 'the waiting turn was never sent');
+  t.same(turnSlots.counts, { running: 0, waiting: 0 }, 'every slot given back');
 });
 
 t.test('partial gate: skipped at max_running, while requests wait, and while a turn is open longer than yield_s', async (t) => {

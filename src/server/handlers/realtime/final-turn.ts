@@ -10,6 +10,7 @@
 // its decode is cancelled and it fails with that error, after any deltas it sent
 // (a shed session's turns go with it, load.ts).
 import type { FastifyBaseLogger } from 'fastify';
+import type { Admission } from '../../../runtime/admission.js';
 import type { Pipeline } from '../../../runtime/contracts.js';
 import { toApiError } from '../../errors.js';
 import { newId, RealtimeError } from './events.js';
@@ -25,6 +26,8 @@ export interface FinalTurnDeps {
   send(event: object): void;
   /** Aborted when the session's socket closes. */
   session: AbortSignal;
+  /** The route's final turns in the pipeline at once (limits.max_turns_running); a turn holds one while it decodes. */
+  turnSlots: Admission;
 }
 
 export interface FinalTurn {
@@ -56,6 +59,7 @@ export async function finishTurn(deps: FinalTurnDeps, turn: FinalTurn): Promise<
   try {
     const { language, prompt } = config;
     const request = { id: item, samples: turn.samples, language, prompt, signal: AbortSignal.any([deps.session, turn.withdrawn]) };
+    const release = await deps.turnSlots.acquire(request.signal);
     let result;
     try {
       result = await transcribeTurn(pipeline, { ...request, extra: text.final(language !== undefined), onDelta: delta });
@@ -72,6 +76,8 @@ export async function finishTurn(deps: FinalTurnDeps, turn: FinalTurn): Promise<
       const shared = commonPrefix(sent, result.text);
       if (shared < sent.length) log.warn({ item, sent: sent.length, shared }, 'a long turn decoded whole differs from the text sent during it; its rest follows the text they share');
       if (result.text.length > shared) delta(result.text.slice(shared));
+    } finally {
+      release();
     }
     await before;
     send({ type: 'conversation.item.input_audio_transcription.completed', event_id: newId('event'), item_id: item, content_index: 0, transcript: sent, usage: { type: 'duration', seconds: result.duration } });

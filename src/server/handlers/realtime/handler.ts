@@ -9,11 +9,13 @@
 // newest sessions may also be shed (load.ts; their open turns fail). On server close, sessions finish their
 // open turns first.
 // The route's sessions share the admission of their partials (partials.ts
-// PartialGate) and the remembered verdicts on `language` values (language-check.ts).
+// PartialGate), the slots of their final turns in the pipeline (max_turns_running),
+// and the remembered verdicts on `language` values (language-check.ts).
 import websocket from '@fastify/websocket';
 import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { RouteHandler, RouteContext } from '../types.js';
+import { Admission } from '../../../runtime/admission.js';
 import { AudioPool } from './audio-pool.js';
 import { errorEvent, RealtimeError } from './events.js';
 import { LanguageCheck } from './language-check.js';
@@ -50,6 +52,8 @@ async function realtimeRoute(app: FastifyInstance, route: RouteContext): Promise
     return shedding;
   };
   const load = new RealtimeLoad(limits, shed);
+  // Final turns past max_turns_running wait here in commit order (a session's turns are never more than real time allows).
+  const turnSlots = new Admission({ max_running: limits.max_turns_running, max_waiting: Number.MAX_SAFE_INTEGER, retry_after_s: 1 });
   const gate = new PartialGate({ pipeline: route.pipeline, maxRunning: limits.max_partials_running, gauge: metrics.partialsRunning, backoffGauge: metrics.partialBackoff, load, yieldS: limits.partial_interval_s });
   const languages = new LanguageCheck(route.pipeline);
 
@@ -87,7 +91,7 @@ async function realtimeRoute(app: FastifyInstance, route: RouteContext): Promise
       return refuse(socket, CLOSE.policy, new RealtimeError('model_not_found', (err as Error).message, 'model'));
     }
     const generation = query.intent === 'transcription' ? 'beta' : 'ga';
-    const session = new RealtimeSession({ socket, pipeline: route.pipeline, catalog: route.catalog, audio, metrics, limits, gate, load, languages, log: request.log, generation, model });
+    const session = new RealtimeSession({ socket, pipeline: route.pipeline, catalog: route.catalog, audio, metrics, limits, gate, load, turnSlots, languages, log: request.log, generation, model });
     sessions.add(session);
     metrics.sessions.inc();
     request.log.info({ session: session.id, generation, model }, 'realtime session opened');

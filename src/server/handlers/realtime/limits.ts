@@ -7,6 +7,8 @@
 // partial's answer less its partial_unfixed_tokens last tokens (the official
 // qwen-asr streaming's chunk_size_sec, unfixed_token_num, unfixed_chunk_num).
 // max_turn_lag_s and turn_lag_rtf say when the server is behind (load.ts).
+// max_turns_running bounds the final turns of all sessions in the pipeline at once;
+// the rest wait in commit order (final-turn.ts).
 // RateCredit applies burst_s to a session's appends.
 import { RealtimeError } from './events.js';
 
@@ -43,6 +45,8 @@ export interface RealtimeLimits {
    *  open turns would take longer than this at the measured capacity, new sessions are refused and, when turns
    *  come faster than they are answered, the newest shed (load.ts). */
   max_turn_lag_s: number;
+  /** Final turns of all sessions in the pipeline at once; later ones wait, in commit order, for one to finish. */
+  max_turns_running: number;
   /** Seconds of transcription per second of a turn's audio that its due time allows (0: max_turn_lag_s alone). */
   turn_lag_rtf: number;
 }
@@ -64,6 +68,12 @@ export const DEFAULT_LIMITS: RealtimeLimits = {
   max_partials_running: 16,
   max_turn_lag_s: 10,
   turn_lag_rtf: 0.5,
+  // The pipeline shares its machine among the requests it runs: with 32 turns in it at once on
+  // the 0.6B shape on 2 cores, none was answered for 30 s, so the load could not measure its
+  // capacity and shed half per look down to 1 session of 32 (bench/realtime). With 8, the first
+  // answers came within the first look, which kept 6 sessions (p50 2.8 s over the second half).
+  // On tiny, 32 sessions make ~5 turns a second of ~50 ms each: 8 is room enough.
+  max_turns_running: 8,
 };
 
 /** Limits that may be 0 (off / none). */

@@ -6,6 +6,7 @@
 // while nobody speaks); its bounds are limits.ts. Calls come one at a time, in
 // the order of the client's events (session.ts chains them).
 import { type AudioFormat, SAMPLE_RATE } from './audio-formats.js';
+import type { Admission } from '../../../runtime/admission.js';
 import type { AudioPool } from './audio-pool.js';
 import { newId, RealtimeError } from './events.js';
 import { LiveTurn, type LiveTurnDeps } from './live-turn.js';
@@ -29,6 +30,8 @@ export interface SessionTurnsDeps extends LiveTurnDeps {
   owner: object;
   audio: AudioPool;
   load: Pick<RealtimeLoad, 'track'>;
+  /** The route's final turns in the pipeline at once (final-turn.ts). */
+  turnSlots: Admission;
   generation: Generation;
   /** The session's settings now. */
   config(): SessionConfig;
@@ -46,9 +49,9 @@ export class SessionTurns {
   private readonly queue: TurnQueue;
 
   constructor(private readonly deps: SessionTurnsDeps) {
-    const { pipeline, metrics, log, send, session, generation, load } = deps;
+    const { pipeline, metrics, log, send, session, generation, load, turnSlots } = deps;
     this.detect(deps.config().turnDetection);
-    this.queue = new TurnQueue({ pipeline, metrics, log, send, session }, generation, load, deps.owner);
+    this.queue = new TurnQueue({ pipeline, metrics, log, send, session, turnSlots }, generation, load, deps.owner);
   }
 
   /** Turns still being transcribed. */

@@ -8,6 +8,7 @@
 // their order.
 import type { FastifyBaseLogger } from 'fastify';
 import type { WebSocket } from 'ws';
+import type { Admission } from '../../../runtime/admission.js';
 import type { Pipeline } from '../../../runtime/contracts.js';
 import type { ModelCatalog } from '../../model-catalog.js';
 import { bytesPerSecond } from './audio-formats.js';
@@ -38,6 +39,8 @@ export interface SessionDeps {
   gate: PartialGate;
   /** The route's load: tracks committed turns until they answer. */
   load: Pick<RealtimeLoad, 'track'>;
+  /** The route's final turns in the pipeline at once (limits.max_turns_running). */
+  turnSlots: Admission;
   languages: LanguageCheck;
   log: FastifyBaseLogger;
   /** beta when the client connected with ?intent=transcription. */
@@ -63,9 +66,9 @@ export class RealtimeSession {
   constructor(private readonly deps: SessionDeps) {
     this.config = defaultConfig(deps.model);
     this.rate = new RateCredit(deps.limits.burst_s);
-    const { pipeline, audio, metrics, limits, gate, load, generation, log } = deps;
+    const { pipeline, audio, metrics, limits, gate, load, turnSlots, generation, log } = deps;
     this.turns = new SessionTurns({
-      id: this.id, owner: this, pipeline, audio, metrics, limits, gate, load, generation, log: log.child({ session: this.id }),
+      id: this.id, owner: this, pipeline, audio, metrics, limits, gate, load, turnSlots, generation, log: log.child({ session: this.id }),
       config: () => this.config, send: (e) => this.send(e), session: this.gone.signal,
     });
     this.expiresAt = Math.floor(Date.now() / 1000) + deps.limits.max_session_s;
