@@ -15,12 +15,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import type { QuantKernel } from '../graph/context.js';
 
+const X86 = os.arch() === 'x64' || os.arch() === 'ia32';
 let vnni: boolean | undefined;
 
 /** Whether this is an x86 CPU with VNNI (AVX-512 or AVX), whose int8 dot products sum in 32 bits. */
 function x86Vnni(): boolean {
   if (vnni !== undefined) return vnni;
-  if (os.arch() !== 'x64' && os.arch() !== 'ia32') return (vnni = false);
+  if (!X86) return (vnni = false);
   let flags = '';
   try {
     flags = /^flags\s*:(.*)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '';
@@ -32,8 +33,7 @@ function x86Vnni(): boolean {
 
 /** Largest int8 weight code that is safe for the u8s8 kernels on this CPU: 127, or 63 on x86 without VNNI. */
 export function int8WeightLimit(): number {
-  const x86 = os.arch() === 'x64' || os.arch() === 'ia32';
-  return !x86 || x86Vnni() ? 127 : 63;
+  return X86 && !x86Vnni() ? 63 : 127;
 }
 
 /** The kernel an `int8_kernel` option names at `precision`: `auto` is per-channel for int8 on x86 with VNNI, blockwise otherwise. */

@@ -13,7 +13,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Admission } from '../../../runtime/admission.js';
 import type { Pipeline } from '../../../runtime/contracts.js';
 import { toApiError } from '../../errors.js';
-import { newId, RealtimeError } from './events.js';
+import { newId, type RealtimeError } from './events.js';
 import type { RealtimeMetrics } from './metrics.js';
 import type { TurnText } from './partials.js';
 import type { SessionConfig } from './session-config.js';
@@ -38,7 +38,7 @@ export interface FinalTurn {
   config: SessionConfig;
   /** Settles once the turn committed before this one has sent its completed or failed event. */
   before: Promise<void>;
-  /** Aborted, with a RealtimeError as reason, to withdraw the turn. */
+  /** Aborted, with a RealtimeError as reason (turn-queue.ts withdrawAll), to withdraw the turn. */
   withdrawn: AbortSignal;
 }
 
@@ -87,13 +87,12 @@ export async function finishTurn(deps: FinalTurnDeps, turn: FinalTurn): Promise<
     if (deps.session.aborted) return void metrics.turns.inc({ outcome: 'cancelled' });
     await before;
     metrics.turns.inc({ outcome: 'failed' });
-    const error = turn.withdrawn.aborted ? withdrawal(turn.withdrawn.reason) : apiFailure(err, item, log);
+    const error = turn.withdrawn.aborted ? withdrawal(turn.withdrawn.reason as RealtimeError) : apiFailure(err, item, log);
     send({ type: 'conversation.item.input_audio_transcription.failed', event_id: newId('event'), item_id: item, content_index: 0, error });
   }
 }
 
-function withdrawal(reason: unknown): object {
-  const { type, code, message, param } = reason instanceof RealtimeError ? reason : new RealtimeError('turn_withdrawn', 'The turn was withdrawn.', null, 'server_error');
+function withdrawal({ type, code, message, param }: RealtimeError): object {
   return { type, code, message, param };
 }
 

@@ -92,7 +92,7 @@ export class RealtimeLoad {
 
   /** Behind: a turn is overdue, or the open turns' audio would take longer than max_turn_lag_s at the measured capacity. */
   get behind(): boolean {
-    return this.overdue || this.figures().waitS > this.limits.max_turn_lag_s;
+    return this.behindBy(this.figures());
   }
 
   /** True while some open turn is past its due time. */
@@ -113,11 +113,12 @@ export class RealtimeLoad {
   figures(): LoadFigures {
     const now = this.now();
     const lag = this.limits.max_turn_lag_s;
-    const from = now - 2 * lag * 1000;
+    const from = this.windowStart(now);
     let busyMs = 0;
     for (const [start, end] of this.busy) busyMs += Math.max(0, Math.min(end, now) - Math.max(start, from));
-    const answeredS = this.answered.reduce((sum, [at, seconds]) => sum + (at >= from ? seconds : 0), 0);
-    const answers = this.answered.filter(([at]) => at >= from).length;
+    let answeredS = 0;
+    let answers = 0;
+    for (const [at, seconds] of this.answered) if (at >= from) (answeredS += seconds), answers++;
     const capacity = answers >= MIN_ANSWERS && busyMs > 0 ? answeredS / (busyMs / 1000) : undefined;
     const committedS = this.committed.reduce((sum, [at, seconds, owner]) => sum + (at >= from && !this.gone.has(owner) ? seconds : 0), 0);
     // At least one lag: a burst of first turns is not read as a lasting rate.
@@ -130,10 +131,11 @@ export class RealtimeLoad {
   /** While behind and turns come faster than they are answered, sheds sessions (called by the timer). */
   check(): void {
     const now = this.now();
-    this.forgetBefore(now - 2 * this.limits.max_turn_lag_s * 1000);
+    this.forgetBefore(this.windowStart(now));
     if (this.open.size === 0 && this.committed.length === 0 && this.answered.length === 0) return this.stopTimer();
-    if (!this.behind || now - this.lastShed < this.limits.max_turn_lag_s * 1000) return;
+    if (now - this.lastShed < this.limits.max_turn_lag_s * 1000) return;
     const why = this.figures();
+    if (!this.behindBy(why)) return;
     const { capacity, demand, answeredS, committedS } = why;
     const fraction = capacity === undefined ? Math.min(0.5, 1 - answeredS / committedS) : 1 - capacity / demand;
     if (!(fraction > 0)) return;
@@ -144,6 +146,16 @@ export class RealtimeLoad {
 
   close(): void {
     this.stopTimer();
+  }
+
+  /** Behind, given what the load reads now. */
+  private behindBy(figures: LoadFigures): boolean {
+    return this.overdue || figures.waitS > this.limits.max_turn_lag_s;
+  }
+
+  /** Start (ms) of the window the load reads: the last 2 x max_turn_lag_s. */
+  private windowStart(now: number): number {
+    return now - 2 * this.limits.max_turn_lag_s * 1000;
   }
 
   /** Drops commits and answers older than `from` (ms). */

@@ -15,9 +15,8 @@ import type { Generation, SessionConfig } from './session-config.js';
 
 export class TurnQueue {
   private previousItem: string | null = null;
-  private readonly running = new Set<Promise<void>>();
-  /** Withdraws each open turn. */
-  private readonly withdraws = new Set<AbortController>();
+  /** Open turns, each with what withdraws it. */
+  private readonly running = new Map<Promise<void>, AbortController>();
   /** Settles once the last committed turn has sent its completed or failed event. */
   private last: Promise<void> = Promise.resolve();
 
@@ -31,12 +30,12 @@ export class TurnQueue {
 
   /** Settles when every turn committed so far has completed or failed. */
   settled(): Promise<unknown> {
-    return Promise.allSettled([...this.running]);
+    return Promise.allSettled([...this.running.keys()]);
   }
 
   /** Withdraws every open turn: each fails with `reason`. */
   withdrawAll(reason: RealtimeError): void {
-    for (const controller of this.withdraws) controller.abort(reason);
+    for (const controller of this.running.values()) controller.abort(reason);
   }
 
   /** Commits the turn; `text` is what its partials sent (none: nothing forced). */
@@ -50,13 +49,11 @@ export class TurnQueue {
     const before = this.last;
     const answered = this.load.track(samples.length / SAMPLE_RATE, this.owner);
     const withdraw = new AbortController();
-    this.withdraws.add(withdraw);
     const turn = finishTurn(this.deps, { item, samples, text: text ?? new TurnText(0), config, before, withdrawn: withdraw.signal }).finally(() => {
       answered(!withdraw.signal.aborted && !this.deps.session.aborted);
-      this.withdraws.delete(withdraw);
       this.running.delete(turn);
     });
     this.last = turn;
-    this.running.add(turn);
+    this.running.set(turn, withdraw);
   }
 }
