@@ -9,7 +9,8 @@
 // speedup over concurrency 1; then, from the counters the encoder and decoder
 // stages publish (Pipeline.stageMetrics), generated tokens per second over the
 // wall time, over the decoder's decode-step time and over its decode + prefill
-// time, the mean decode batch, and where the encoder's time went. Each level
+// time, the mean decode batch, where the encoder's time went, and each level's
+// speedup against the ideal its kernel times allow. Each level
 // records the CPU other processes took while it ran (bench/quiet.ts); speedups
 // involving a disturbed level are refused, with the reason.
 // Usage: node dist/bench/concurrency.js [--levels 1,4,8,16,32] [--requests N] [--precision int8]
@@ -227,6 +228,31 @@ console.table(
 for (const l of levelsRun.filter((x) => x.quiet.disturbed)) {
   console.log(`concurrency ${l.c}: refused, disturbed run: other processes used ${l.quiet.otherCores.toFixed(2)} cores (limit ${meter.maxOtherCores}) over its ${l.wallS.toFixed(0)} s`);
 }
+/**
+ * What a level's speedup over level 1 would be if only the kernels took time: each request's
+ * encoder, prefill and sampling time as level 1 measured them (batching does not make them
+ * cheaper on a CPU), plus the decode-step time per request this level's batches took. The
+ * measured speedup over that ideal is how much of it the scheduling keeps (the batching issue
+ * measured 92 % at c8).
+ */
+function idealSpeedup(l: Level, b: Level): number {
+  const serial = (b.enc('encode_ms') + b.dec('prefill_ms') + b.dec('sample_ms')) / b.n;
+  return (serial + b.dec('decode_ms') / b.n) / (serial + l.dec('decode_ms') / l.n);
+}
+console.log('Against the kernels (ideal: level 1\'s encoder + prefill + sampling per request, this level\'s decode steps per request):');
+console.table(
+  levelsRun.filter((l) => l !== base).map((l) => {
+    const ideal = idealSpeedup(l, base);
+    const measured = rps(l) / rps(base);
+    const refused = l.quiet.disturbed || base.quiet.disturbed;
+    return {
+      concurrency: l.c,
+      'ideal speedup': `${ideal.toFixed(2)}x`,
+      'measured speedup': refused ? 'refused' : `${measured.toFixed(2)}x`,
+      'of ideal': refused ? 'refused' : `${((100 * measured) / ideal).toFixed(0)} %`,
+    };
+  }),
+);
 const at8 = levelsRun.find((l) => l.c === 8);
 if (at8 && base.c === 1 && !at8.quiet.disturbed && !base.quiet.disturbed) {
   console.log(

@@ -6,8 +6,9 @@
 //   int8 GEMM    MatMulInteger u8 x s8, same shapes (the per-channel kernel's GEMM): Top/s
 //   weight read  fp32 GEMV [1 x 8192] x [8192 x 8192] (256 MiB of weights, far past
 //                any cache): GB/s, the rate a batch-1 decode step can stream weights at
-// Phase floors: encoder = conv stem FLOPs at the fp32 rate + layer matmul FLOPs at
-// the int8 rate; prefill = 2 x decoder weights x prompt tokens at the int8 rate;
+// Phase floors: encoder = conv stem FLOPs at the fp32 rate (with the per-channel
+// kernel, only the first conv's: the other two run as int8 GEMMs) + layer matmul
+// FLOPs at the int8 rate; prefill = 2 x decoder weights x prompt tokens at the int8 rate;
 // decode step b=1 = the bytes of decoder weights (at the precision's bytes per weight)
 // and of the KV cache read once. Attention, norms and the rest count as zero, so a
 // floor is a bound no implementation can beat, not an estimate of a good one.
@@ -100,17 +101,18 @@ export async function measureMachineLimits(threads: number, meter: QuietMeter, r
   }
 }
 
-/** Multiply-adds x 2 of the Qwen3-ASR conv stem on `audioTokens` tokens: 3x3 stride-2 convs over 128 mel bins, 8 frames per token. */
-function stemFlop(shape: CheckpointShape, audioTokens: number): number {
+/** Multiply-adds x 2 of the Qwen3-ASR conv stem on `audioTokens` tokens, 3x3 stride-2 convs over 128 mel bins, 8 frames per token: the first conv and the other two. */
+function stemFlop(shape: CheckpointShape, audioTokens: number): { first: number; rest: number } {
   const c = shape.audio.downsample;
   const frames = audioTokens * 8;
   // conv1: 1 -> c at 64 x frames/2; conv2: c -> c at 32 x frames/4; conv3: c -> c at 16 x frames/8
-  return 2 * 9 * (c * 64 * (frames / 2) + c * c * 32 * (frames / 4) + c * c * 16 * (frames / 8));
+  return { first: 2 * 9 * c * 64 * (frames / 2), rest: 2 * 9 * (c * c * 32 * (frames / 4) + c * c * 16 * (frames / 8)) };
 }
 
 /** Floors of each phase at `limits`, ms. */
-export function phaseFloors(shape: CheckpointShape, limits: MachineLimits, opts: { audioTokens: number; promptTokens: number; newTokens: number; precision: string; kvBytes: number }): { encoder: number; prefill: number; step: number } {
+export function phaseFloors(shape: CheckpointShape, limits: MachineLimits, opts: { audioTokens: number; promptTokens: number; newTokens: number; precision: string; kvBytes: number; int8Stem: boolean }): { encoder: number; prefill: number; step: number } {
   const { audio: a, text: t } = shape;
+  const stem = stemFlop(shape, opts.audioTokens);
   const layerFlop = 2 * opts.audioTokens * a.layers * (4 * a.dModel ** 2 + 2 * a.dModel * a.ffn);
   const q = t.heads * t.headDim;
   const kv = t.kvHeads * t.headDim;
@@ -120,7 +122,7 @@ export function phaseFloors(shape: CheckpointShape, limits: MachineLimits, opts:
   // one token's K and V in every layer, for the prompt and the new tokens
   const kvRead = t.layers * 2 * kv * opts.kvBytes * (opts.promptTokens + opts.newTokens);
   return {
-    encoder: stemFlop(shape, opts.audioTokens) / limits.fp32Gflops / 1e6 + layerFlop / limits.int8Tops / 1e9,
+    encoder: (stem.first + (opts.int8Stem ? 0 : stem.rest)) / limits.fp32Gflops / 1e6 + ((opts.int8Stem ? stem.rest : 0) + layerFlop) / limits.int8Tops / 1e9,
     prefill: (2 * decoderWeights * opts.promptTokens) / limits.int8Tops / 1e9,
     step: ((decoderWeights + head) * bytesPerWeight + kvRead) / limits.readGBs / 1e6,
   };

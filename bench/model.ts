@@ -161,7 +161,7 @@ console.log(`\n${limitsLine(limits, threads)}`);
 console.log('floor at those limits / our min (1.00 = at the limit):');
 for (const m of loaded) {
   const kvBytes = m.variant.kvCache === 'float16' ? 2 : 4;
-  const floor = phaseFloors(CHECKPOINT_SHAPES[size], limits, { audioTokens, promptTokens: prompt.length, newTokens, precision: m.variant.precision, kvBytes });
+  const floor = phaseFloors(CHECKPOINT_SHAPES[size], limits, { audioTokens, promptTokens: prompt.length, newTokens, precision: m.variant.precision, kvBytes, int8Stem: m.variant.kernels.encoder === 'per-channel' });
   const at = (p: 'encoder ms' | 'prefill ms' | 'step ms b=1', f: number) => `${p.split(' ')[0]} ${f.toFixed(0)} ms floor, ${(f / m.ours.series.get(p)!.min()).toFixed(2)}`;
   console.log(`  ${m.precision.padEnd(16)} ${at('encoder ms', floor.encoder)}; ${at('prefill ms', floor.prefill)}; ${at('step ms b=1', floor.step)}`);
 }

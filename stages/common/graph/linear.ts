@@ -94,7 +94,8 @@ function perRowInt8MatMul(ctx: BlockContext, x: string, q: { codes: Int8Array; s
   return g.op1('Mul', [g.op1('Mul', [g.op1('Cast', [acc], { to: 1 }), scale]), g.initializer(`${name}.scales`, 'float32', [n], q.scales)]);
 }
 
-function transpose(w: Float32Array, rows: number, cols: number): Float32Array {
+/** Row-major [rows, cols] → [cols, rows]. */
+export function transpose(w: Float32Array, rows: number, cols: number): Float32Array {
   const out = new Float32Array(rows * cols);
   for (let r = 0; r < rows; r++) {
     const base = r * cols;

@@ -13,7 +13,7 @@ import { buildEncoder } from './encoder.js';
 import { loadModelSpec, type ModelSpec } from './model-spec.js';
 
 /** Bump a part's version when its graph structure or weight encoding changes (the key also hashes GRAPH_SOURCES). */
-export const GRAPH_VERSIONS = { encoder: 2, decoder: 5 } as const;
+export const GRAPH_VERSIONS = { encoder: 3, decoder: 5 } as const;
 
 /** The modules that build Qwen3-ASR graphs: the shared blocks, the graph builder, this folder. */
 export const GRAPH_SOURCES = [new URL('./', import.meta.url), new URL('../../common/graph/', import.meta.url), new URL('../../common/onnx/graph-builder.js', import.meta.url)];

@@ -54,8 +54,9 @@ export function buildEncoder(ctx: BlockContext, d: EncoderDims): void {
   g.input(io.tokenIndex, 'int64', ['tokens']);
 
   const stem = convGeluStack(ctx, g.op1('Unsqueeze', [feats, g.constI64([1])]), [1, 2, 3].map((i) => ({ prefix: `${ENC}.conv2d${i}`, stride: 2, pad: 1 })));
-  // [C, ch, f, t] → [C, t, ch·f] (feature index c·f + freq)
-  const perTime = g.op1('Reshape', [g.op1('Transpose', [stem], { perm: [0, 3, 1, 2] }), g.constI64([0, 0, -1])]);
+  // [C, ch, f, t] or [C, f, t, ch] → [C, t, ch·f] (feature index c·f + freq)
+  const toTimeMajor = stem.layout === 'nchw' ? [0, 3, 1, 2] : [0, 2, 3, 1];
+  const perTime = g.op1('Reshape', [g.op1('Transpose', [stem.value], { perm: toTimeMajor }), g.constI64([0, 0, -1])]);
   const proj = linear(ctx, perTime, { weight: `${ENC}.conv_out.weight` }, `${ENC}.conv_out`);
 
   const maxT = chunkTokens(chunkFrames(d));
