@@ -120,6 +120,8 @@ t.test('int8_kernel auto: per-channel at int8 on x86 with VNNI (its u8s8 GEMM su
   t.equal(int8Kernel('auto', 'int8'), vnni ? 'per-channel' : 'blockwise', `this CPU ${vnni ? 'has' : 'lacks'} VNNI`);
   t.equal(int8WeightLimit(), vnni || os.arch() !== 'x64' ? 127 : 63);
   for (const precision of ['int4', 'fp32', 'fp16']) t.equal(int8Kernel('auto', precision), 'blockwise', `${precision}: blockwise (int4 keeps its 4-bit weights)`);
+  t.equal(int8Kernel('auto', 'int4', true), vnni ? 'per-channel' : 'blockwise', 'int4 where int8 weights may stand in (the encoder): as int8');
+  t.equal(int8Kernel('auto', 'fp32', true), 'blockwise', 'fp32: never quantised');
   t.equal(int8Kernel('blockwise', 'int8'), 'blockwise');
   t.equal(int8Kernel('per-channel', 'int4'), 'per-channel');
 });

@@ -37,7 +37,7 @@ const plugin: StagePlugin = {
   name: STAGE,
   async create(env) {
     const options = env.options as unknown as EncoderOptions;
-    const runner = await createEncoderRunner({ ...runnerOptions(env, options.precision), quantKernel: int8Kernel(options.int8_kernel, options.precision) });
+    const runner = await createEncoderRunner({ ...runnerOptions(env, options.precision), quantKernel: int8Kernel(options.int8_kernel, options.precision, true) });
     const cache = new EncodeCache<MelInput>({ maxEntries: options.cache_entries, maxBytes: options.cache_mb * 1024 * 1024 });
     const windows = options.window_cache_mb > 0 ? new WindowCache(options.window_cache_mb * 1024 * 1024, runner.window.tokens * runner.outputDim) : undefined;
     const counters = { batches: 0, clips: 0, encode_calls: 0, encoded_clips: 0, encode_ms: 0, cache_hits: 0, windows_reused: 0, windows_encoded: 0 };

@@ -36,8 +36,14 @@ export function int8WeightLimit(): number {
   return X86 && !x86Vnni() ? 63 : 127;
 }
 
-/** The kernel an `int8_kernel` option names at `precision`: `auto` is per-channel for int8 on x86 with VNNI, blockwise otherwise. */
-export function int8Kernel(option: QuantKernel | 'auto', precision: string): QuantKernel {
+/**
+ * The kernel an `int8_kernel` option names at `precision`: `auto` is per-channel on x86 with VNNI at
+ * int8, and at int4 too where `int4Too` (the encoder: per-channel stores its weights in int8, which
+ * for the 0.6B encoder's ~185M weights is ~90 MB more than int4, for half the time and about a seventh of the
+ * error, README "Performance"); blockwise otherwise.
+ */
+export function int8Kernel(option: QuantKernel | 'auto', precision: string, int4Too = false): QuantKernel {
   if (option !== 'auto') return option;
-  return precision === 'int8' && x86Vnni() ? 'per-channel' : 'blockwise';
+  const quantised = precision === 'int8' || (int4Too && precision === 'int4');
+  return quantised && x86Vnni() ? 'per-channel' : 'blockwise';
 }
