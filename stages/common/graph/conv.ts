@@ -3,8 +3,10 @@
 // At fp32 (and fp16) each layer is onnxruntime's Conv, exact. With the per-channel int8 kernel the
 // layers run channels-last as im2col + MatMulInteger: the input quantised to uint8 with one scale
 // per image, k·k strided slices of it concatenated into rows of kernel-window pixels, one u8s8 GEMM
-// against the per-channel int8 weights. Measured 1 Dec (2-core AVX-512 VNNI EPYC, 480→480 channels,
-// 3x3 stride 2, ten 64x50 images, the Qwen3-ASR stem's middle layer): Conv fp32 192 ms, this 94 ms
+// against the per-channel int8 weights. One scale per image keeps each image's output independent of
+// the images batched with it, which an encoder that reuses outputs by their input's fingerprint
+// relies on (one scale per batch would not). Measured 1 Dec (2-core AVX-512 VNNI EPYC, 480→480
+// channels, 3x3 stride 2, ten 64x50 images, the Qwen3-ASR stem's middle layer): Conv fp32 192 ms, this 94 ms
 // (the GEMM 52 of it); onnxruntime's ConvInteger 165 ms with uint8 weights and 578 ms with int8;
 // the same im2col in NCHW 333 ms (strided slices and transposes of planes).
 import { takeWeight, type BlockContext } from './context.js';
