@@ -8,7 +8,8 @@
 // teacher-forced through its golden greedy ids, every step's logits compared
 // with the float32-cache decoder's (which this suite's golden test holds to the
 // official logits): max relative error and argmax agreement, for fp32 and int4
-// weights. Also: a float16 cache keeps slots apart when rows move (release/reuse).
+// weights. Also: a float16 cache keeps slots apart when rows move (release/reuse), and a prefill
+// chunk after a short past reads narrow copies of it (KvStore.narrowView) with the same logits.
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
@@ -108,3 +109,40 @@ t.test('float16 cache: a released slot lets the last row move in; both keep thei
     t.ok(err < 5e-3, `slot ${slot} against the float64 reference: ${err.toExponential(2)}`);
   }
 });
+
+t.test('narrowView: each row\'s first positions, zeros past its length, in the layout of view()', async (t) => {
+  const store = new KvStore({ layers: 1, maxSlots: 3, kvHeads: 2, maxContext: 64, headDim: 2 });
+  const lengths = [3, 1, 0];
+  for (const [slot, len] of lengths.entries()) {
+    const row = store.row(slot);
+    store.reserve(slot, len);
+    // value = 100·row + 10·head + position, keys positive and values negative
+    const k = Float32Array.from({ length: 2 * len * 2 }, (_, i) => 100 * row + 10 * Math.floor(i / (len * 2)) + Math.floor((i % (len * 2)) / 2));
+    store.write(0, row, k, k.map((x) => -x), 0, len);
+    store.append(row, len);
+  }
+  const narrow = store.narrowView(0, 0, 3, 2);
+  const expected = (sign: number) => [0, 1, 2].flatMap((row) => [0, 1].flatMap((h) => [0, 1].flatMap((p) => (p < lengths[row] ? [sign * (100 * row + 10 * h + p), sign * (100 * row + 10 * h + p)] : [0, 0]))));
+  t.same(Array.from(narrow.k), expected(1), 'keys [3 rows, 2 heads, width 2, headDim 2]');
+  t.same(Array.from(narrow.v).map((x) => x + 0), expected(-1), 'values');
+  t.equal(store.stride, 32, 'the store keeps its stride');
+});
+
+for (const kvCache of ['float32', 'float16'] as const) {
+  t.test(`${kvCache} cache: a prefill chunk after a short past reads copies of it, with the reference's logits`, async (t) => {
+    const model = await tinyModel(`qwen3-asr-graph-kv-cache-narrow-${kvCache}`);
+    const d = model.decoder;
+    const r = await createDecoderRunner({ modelPath: model.dir, cacheDir: model.cacheDir, precision: 'fp32', device: 'cpu', threads: 1, maxSlots: 2, maxContext: 96, kvCache });
+    t.teardown(() => r.dispose());
+    const first = [11, 12, 13, 14, 15];
+    const chunk = Array.from({ length: 40 }, (_, i) => 30 + i); // stride 64 after it: the 5-token past is read as 5, not 64
+    await r.prefill(1, Int32Array.of(40, 41, 42)); // a neighbour row, left alone
+    await r.prefill(0, Int32Array.from(first));
+    const logits = await r.prefill(0, Int32Array.from(chunk));
+    const err = relativeError(logits, referenceLogits(model.reference, d, [...first, ...chunk]));
+    t.ok(err < (kvCache === 'float32' ? 1e-4 : 5e-3), `against the float64 reference: ${err.toExponential(2)}`);
+    const next = await r.decode([0, 1], Int32Array.of(70, 71));
+    const errs = [[...first, ...chunk, 70], [40, 41, 42, 71]].map((ids, i) => relativeError(next.subarray(i * d.vocabSize, (i + 1) * d.vocabSize), referenceLogits(model.reference, d, ids)));
+    t.ok(Math.max(...errs) < (kvCache === 'float32' ? 1e-4 : 5e-3), `the next decode step, both rows: ${errs.map((e) => e.toExponential(2)).join(', ')}`);
+  });
+}

@@ -93,6 +93,16 @@ export class KvStore {
   }
 
   /**
+   * Copies [rows, kvHeads, width, headDim] of rows first..first+rows-1's first `width` positions
+   * for one layer (zeros past a row's length, which the graph masks): a prefill over rows with a
+   * short past reads `width` positions instead of the whole stride.
+   */
+  narrowView(layer: number, first: number, rows: number, width: number): { k: KvArray; v: KvArray } {
+    const all = Array.from({ length: rows }, (_, i) => first + i);
+    return { k: this.gather(this.keys[layer], all, width), v: this.gather(this.values[layer], all, width) };
+  }
+
+  /**
    * Stores new keys/values [n, kvHeads, S, headDim] of batch entry `b` into
    * row `row` at positions length..length+S-1 (call append() after all layers).
    */
@@ -115,17 +125,8 @@ export class KvStore {
   copyOut(slot: number, length: number): KvRows {
     const r = this.rowOfSlot.get(slot);
     if (r === undefined || length > this.lengths[r]) throw new KvCapacityError(`slot ${slot} holds ${this.length(slot)} tokens, not ${length}`);
-    const { kvHeads, headDim } = this.shape;
-    const copy = (buf: KvArray) => {
-      const out = buf instanceof Uint16Array ? new Uint16Array(kvHeads * length * headDim) : new Float32Array(kvHeads * length * headDim);
-      for (let h = 0; h < kvHeads; h++) {
-        const from = (r * kvHeads + h) * this.stride * headDim;
-        out.set(buf.subarray(from, from + length * headDim), h * length * headDim);
-      }
-      return out;
-    };
-    const keys = this.keys.map(copy);
-    const values = this.values.map(copy);
+    const keys = this.keys.map((buf) => this.gather(buf, [r], length));
+    const values = this.values.map((buf) => this.gather(buf, [r], length));
     return { length, keys, values, byteLength: 2 * keys.reduce((n, k) => n + k.byteLength, 0) };
   }
 
@@ -167,6 +168,21 @@ export class KvStore {
     // long sequence finishing does not leave every later step reading its length.
     const target = this.strideFor(Math.max(1, ...this.lengths) + this.slack);
     if (target <= this.stride / 2) this.relayout(target);
+  }
+
+  /** [rows.length, kvHeads, width, headDim]: each row's first min(width, length) positions, zeros after. */
+  private gather(buf: KvArray, rows: number[], width: number): KvArray {
+    const { kvHeads, headDim } = this.shape;
+    const size = rows.length * kvHeads * width * headDim;
+    const out = buf instanceof Uint16Array ? new Uint16Array(size) : new Float32Array(size);
+    rows.forEach((r, i) => {
+      const used = Math.min(width, this.lengths[r]) * headDim;
+      for (let h = 0; h < kvHeads; h++) {
+        const from = (r * kvHeads + h) * this.stride * headDim;
+        out.set(buf.subarray(from, from + used), (i * kvHeads + h) * width * headDim);
+      }
+    });
+    return out;
   }
 
   private strideFor(tokens: number): number {

@@ -74,13 +74,18 @@ export class OnnxDecoderRunner implements DecoderRunner {
       [io.audio]: new ort.Tensor('float32', audio, [audioRows, d.hidden]),
       [io.pastLen]: new ort.Tensor('int64', pastLen, [n]),
     };
-    const cacheDims = [n, d.kvHeads, this.kv.stride, d.headDim];
     // An in-place graph's present outputs are bound to the cache views it reads (onnxruntime-node
     // writes bound outputs into their buffers): the kernel stores the new keys/values itself.
     const inPlace = this.kv.shape.writesInPlace === true;
+    // A prefill chunk whose rows hold little past reads copies of just that past: the views would
+    // make it score every query against the whole stride (a fresh 173-token prompt: 192 positions,
+    // all masked). A decode step reads the views (its rows fill the stride).
+    const maxPast = Number(pastLen.reduce((a, b) => (b > a ? b : a), 0n));
+    const width = !inPlace && seq > 1 && 2 * maxPast <= this.kv.stride ? Math.max(1, maxPast) : this.kv.stride;
+    const cacheDims = [n, d.kvHeads, width, d.headDim];
     const fetches: Record<string, ort.Tensor | null> = { [io.logits]: null };
     for (let l = 0; l < d.layers; l++) {
-      const v = this.kv.view(l, first, n);
+      const v = width === this.kv.stride ? this.kv.view(l, first, n) : this.kv.narrowView(l, first, n, width);
       feeds[io.pastKey(l)] = new ort.Tensor(this.kv.type, v.k, cacheDims);
       feeds[io.pastValue(l)] = new ort.Tensor(this.kv.type, v.v, cacheDims);
       if (inPlace) [fetches[io.presentKey(l)], fetches[io.presentValue(l)]] = [feeds[io.pastKey(l)], feeds[io.pastValue(l)]];
