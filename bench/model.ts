@@ -12,8 +12,12 @@
 // onnxruntime's optimisations: load-independent, common/onnx/kernel-count.ts).
 // Last, the machine's limits (bench/machine-limits.ts) and each precision's
 // encoder, prefill and step as a fraction of the floor those limits set.
+// --baseline DIR (another checkout, built) opens that build's runners beside
+// this one's for each precision, in the same process and rounds, and prints
+// this build against it: for changes to the runners that leave the graphs alone.
 import fs from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { contentDigest, type ByteRange } from '../stages/common/weights/digest.js';
 import type { CheckpointSize } from '../stages/qwen3-asr/checkpoint/sizes.js';
 import type { ConvertProgress } from '../stages/common/graph/cache.js';
@@ -29,9 +33,10 @@ import { QuietMeter, ratioLine, refusal, runLine } from './quiet.js';
 import { CHECKPOINT_SHAPES } from '../stages/qwen3-asr/checkpoint/sizes.js';
 
 const USAGE = `Usage: node dist/bench/model.js [--size 0.6b|1.7b] [--precisions fp32,int8,int4,int8+pc,int4+pc-prefill] [--threads 2]
-       [--audio-s 10] [--new-tokens 32] [--runs 5] [--retries 3] [--max-other-cores 0.1] [--cache-dir DIR]
+       [--audio-s 10] [--new-tokens 32] [--runs 5] [--retries 3] [--max-other-cores 0.1] [--cache-dir DIR] [--baseline DIR]
 Qwen3-ASR speed by phase and precision (random real-shape checkpoint), min / median over --runs
-alternating rounds; ratios against the first precision, refused when a round stayed disturbed.
+alternating rounds; ratios against the first precision (with --baseline: each precision against
+the same precision in the built checkout DIR), refused when a round stayed disturbed.
 +pc: per-channel int8 kernel (MatMulInteger) in encoder, prefill and decode; +pc-prefill: in
 encoder and prefill only, the precision's blockwise kernel (MatMulNBits) for decode steps; +kv16: a
 float16 KV cache (half the memory per slot); +gqa: the decoder updates a float32 cache in place with
@@ -48,6 +53,7 @@ const { values } = parseScriptArgs(USAGE, {
     retries: { type: 'string', default: '3' },
     'max-other-cores': { type: 'string', default: '0.1' },
     'cache-dir': { type: 'string' },
+    baseline: { type: 'string' },
   },
 });
 const size = values.size as CheckpointSize;
@@ -103,14 +109,20 @@ async function keyHashCost(): Promise<void> {
   }
 }
 
+/** The other build's runners (its own graphs, converted when its graph code differs). */
+const baseline = values.baseline ? (await import(pathToFileURL(path.join(path.resolve(values.baseline), 'dist/bench/peer-ours.js')).href)) as typeof import('./peer-ours.js') : undefined;
+
 // Every precision's runners stay open and the rounds interleave them.
-const loaded: { precision: string; variant: Variant; convertS: number; stepKernels: number; ours: OursUnderTest }[] = [];
+type Contender = { precision: string; variant: Variant; convertS: number; stepKernels: number; ours: OursUnderTest; base?: Contender };
+const loaded: Contender[] = [];
 for (const variant of variants) {
+  const opts = { modelPath: modelDir, cacheDir: graphs, variant, threads, newTokens, maxContext: prompt.length + newTokens + 8 };
+  const base = baseline && { precision: `${variant.label}@baseline`, variant, convertS: NaN, stepKernels: NaN, ours: await baseline.OursUnderTest.open(`${variant.label}@baseline`, opts) };
+  if (base) loaded.push(base);
   log(`[${variant.label}] converting (cached after the first time)`);
   const conv = await meter.measure(() => convertVariant(variant));
   const stepKernels = (await optimizedKernelCount(conv.value)).total;
-  const ours = await OursUnderTest.open(variant.label, { modelPath: modelDir, cacheDir: graphs, variant, threads, newTokens, maxContext: prompt.length + newTokens + 8 });
-  loaded.push({ precision: variant.label, variant, convertS: conv.quiet.wallMs / 1000, stepKernels, ours });
+  loaded.push({ precision: variant.label, variant, convertS: conv.quiet.wallMs / 1000, stepKernels, ours: await OursUnderTest.open(variant.label, opts), base });
 }
 
 /** Builds (or finds) every graph the variant opens, so opening it times no conversion; returns the decode-step graph. */
@@ -138,7 +150,7 @@ for (const m of loaded) await m.ours.close();
 console.log(`\nQwen3-ASR ${size} (random weights), CPU, ${threads} threads, ${audioS} s clip = ${audioTokens} audio tokens, prompt ${prompt.length}, ${newTokens} new tokens greedy, b=8 steps with ${BATCH} prompts prefilled`);
 console.log(`min / median over ${runs} rounds; "others" = cores other processes used during the phase (limit ${meter.maxOtherCores})`);
 for (const m of loaded) {
-  console.log(`${m.precision} (convert ${m.convertS.toFixed(1)} s; decode step ${m.stepKernels} kernels)`);
+  console.log(m.base || !baseline ? `${m.precision} (convert ${m.convertS.toFixed(1)} s; decode step ${m.stepKernels} kernels)` : `${m.precision} (${values.baseline})`);
   for (const p of PHASES) console.log(`  ${p.padEnd(12)} ${m.ours.series.get(p)!.describe(1)}`);
   const total = m.ours.series.get('total ms')!;
   const b8 = m.ours.series.get('step ms b=8')!;
@@ -146,10 +158,10 @@ for (const m of loaded) {
   console.log(`  RTF          ${(total.min() / 1000 / audioS).toFixed(3)} / ${(total.median() / 1000 / audioS).toFixed(3)}${mark}`);
   console.log(`  tok/s b=8    ${((1000 * BATCH) / b8.min()).toFixed(1)} / ${((1000 * BATCH) / b8.median()).toFixed(1)}${mark}`);
 }
-const base = loaded[0];
 const why = refusal(loaded.flatMap((m) => [...m.ours.series.values()]), run);
 if (why) console.log(`ratios ${why}`);
-for (const m of why ? [] : loaded.slice(1)) {
+const pairs = baseline ? loaded.filter((m) => m.base).map((m) => [m, m.base!]) : loaded.slice(1).map((m) => [m, loaded[0]]);
+for (const [m, base] of why ? [] : pairs) {
   console.log(`${m.precision} vs ${base.precision} (time ratio, < 1 is faster):`);
   for (const p of PHASES) console.log(`  ${ratioLine(p, m.ours.series.get(p)!, base.ours.series.get(p)!, run)}`);
 }
