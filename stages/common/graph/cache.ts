@@ -4,6 +4,10 @@
 // modules that build it, and the content of every weight tensor it reads); it is written into a temporary folder and
 // renamed into place, so a half-written entry is never used and a second start
 // only opens the files. The model supplies the key inputs and a build callback.
+// Every use touches an entry; building one removes the entries of the same name
+// but another key (an older version's graphs, another checkpoint's) that nobody
+// used for STALE_AFTER_MS: each upgrade left its own graph set (1-3 GB per model),
+// and a developer's bench cache had grown to 46 GB of them.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -75,11 +79,19 @@ function sourceDigest(sources: URL[]): Buffer {
   return digest;
 }
 
+/** Entries of one name with another key unused this long are removed when a new one is built: a rolling upgrade's two versions both stay. */
+export const STALE_AFTER_MS = 7 * 24 * 3600 * 1000;
+/** `<name>-<16 hex digits of key>`, as graphCacheKey makes them. */
+const KEYED_ENTRY = /^(.+)-[0-9a-f]{16}$/;
+
 /** Path of the cached graph `<cacheDir>/<entry>/model.onnx`, calling `build(folder)` first when missing. */
 export function ensureCachedGraph(cacheDir: string, entry: string, build: (outDir: string) => void): string {
   const dir = path.join(cacheDir, entry);
   const model = path.join(dir, 'model.onnx');
-  if (fs.existsSync(model)) return model;
+  if (fs.existsSync(model)) {
+    touch(dir);
+    return model;
+  }
   fs.mkdirSync(cacheDir, { recursive: true });
   removeAbandonedBuilds(dir);
   const tmp = `${dir}.tmp-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
@@ -95,7 +107,34 @@ export function ensureCachedGraph(cacheDir: string, entry: string, build: (outDi
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
+  removeStaleSiblings(cacheDir, entry);
   return model;
+}
+
+/** Marks an entry used now (its folder's modification time). */
+function touch(dir: string): void {
+  const now = new Date();
+  try {
+    fs.utimesSync(dir, now, now);
+  } catch {
+    // a read-only cache still serves its graphs; it is just never pruned
+  }
+}
+
+/** Removes `<name>-<other key>` entries unused for STALE_AFTER_MS. */
+function removeStaleSiblings(cacheDir: string, entry: string): void {
+  const name = KEYED_ENTRY.exec(entry)?.[1];
+  if (!name) return;
+  const before = Date.now() - STALE_AFTER_MS;
+  for (const other of fs.readdirSync(cacheDir)) {
+    if (other === entry || KEYED_ENTRY.exec(other)?.[1] !== name) continue;
+    const dir = path.join(cacheDir, other);
+    try {
+      if (fs.statSync(dir).mtimeMs < before) fs.rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // removed meanwhile by another process
+    }
+  }
 }
 
 export interface GraphRecipe {
