@@ -10,7 +10,7 @@ import t from 'tap';
 import { repoRoot } from '../src/util/paths.js';
 
 const run = promisify(execFile);
-const SCRIPTS = ['datasets/espeak', 'datasets/librivox', 'soak', 'concurrency', 'frontend', 'aligner', 'aligner-beside', 'rolling-restart', 'hostile', 'decode-memory', 'realtime-reuse'];
+const SCRIPTS = ['datasets/espeak', 'datasets/librivox', 'soak', 'concurrency', 'frontend', 'aligner', 'aligner-beside', 'rolling-restart', 'hostile', 'decode-memory', 'realtime-reuse', 'conv-stem', 'model'];
 // Relative default output folders land in the working directory: run there, empty, and check it stays so.
 const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-help-'));
 t.teardown(() => fs.rmSync(cwd, { recursive: true, force: true }));
