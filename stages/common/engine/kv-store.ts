@@ -1,6 +1,7 @@
 // Host-owned KV cache for continuous batching. Per layer one buffer for keys
 // and one for values, laid out [rows, kvHeads, stride, headDim]. Live sequences
-// occupy the first rows, so a step over n rows feeds zero-copy subarray views;
+// occupy the first rows, so a step over n rows feeds zero-copy subarray views
+// (a prefill over a short past may take narrow copies instead, narrowView);
 // releasing a row moves the last live row into it. Scheduler slot numbers are
 // logical and map to rows here.
 //

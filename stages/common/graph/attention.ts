@@ -6,8 +6,8 @@
 // read back after it.
 //
 // Decoder: causal grouped-query attention over a KV cache the host owns, in one
-// of two layouts. Host-stored: the graph reads zero-copy views of the cache rows
-// [n, kvHeads, stride, headDim], masks positions at or beyond each row's length,
+// of two layouts. Host-stored: the graph reads views (or narrow copies) of the cache
+// rows [n, kvHeads, stride, headDim], masks positions at or beyond each row's length,
 // and returns only the new keys/values, which the host writes into its cache
 // (a float32 or float16 cache: half precision halves the memory per slot; its
 // views are cast to float32 in the graph, the new keys/values leave as float16).

@@ -4,10 +4,12 @@
 // modules that build it, and the content of every weight tensor it reads); it is written into a temporary folder and
 // renamed into place, so a half-written entry is never used and a second start
 // only opens the files. The model supplies the key inputs and a build callback.
-// Every use touches an entry; building one removes the entries of the same name
-// but another key (an older version's graphs, another checkpoint's) that nobody
-// used for STALE_AFTER_MS: each upgrade left its own graph set (1-3 GB per model),
-// and a developer's bench cache had grown to 46 GB of them.
+// Every open touches an entry; building one removes the entries of the same name
+// and model config but another key (an older version's graphs, other weights)
+// that nobody opened for STALE_AFTER_MS: each upgrade left its own graph set (1-3
+// GB per model), and a developer's bench cache had grown to 46 GB of them. A
+// server running longer than that keeps working on a removed entry (its files
+// stay while open); its next start converts again.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -43,7 +45,9 @@ export interface GraphKeyInputs {
 /**
  * The key covers the recipe, the files, and the names, dtypes, shapes and bytes of every tensor
  * the part reads (weights/digest.ts: hashed once, remembered in a sidecar per part, so parts
- * built by stages starting together hash disjoint bytes).
+ * built by stages starting together hash disjoint bytes). It is `<files>-<all>`: 8 hex digits of
+ * the files alone (the model's config), so pruning tells one model's entries from another's,
+ * then 16 of everything.
  */
 export function graphCacheKey(k: GraphKeyInputs): string {
   const ranges = new Map<string, ByteRange[]>();
@@ -53,12 +57,17 @@ export function graphCacheKey(k: GraphKeyInputs): string {
     onProgress: (doneBytes, totalBytes) => k.onHashProgress?.({ part: k.part, doneBytes, totalBytes }),
   });
   const h = crypto.createHash('sha256');
+  const config = crypto.createHash('sha256');
   h.update(JSON.stringify(k.recipe));
-  for (const file of k.files) h.update(fs.readFileSync(file));
+  for (const file of k.files) {
+    const bytes = fs.readFileSync(file);
+    h.update(bytes);
+    config.update(bytes);
+  }
   h.update(sourceDigest(k.sources));
   h.update(JSON.stringify(k.tensors.map((t) => [t.name, t.dtype, t.shape])));
   h.update(weights);
-  return h.digest('hex').slice(0, 16);
+  return `${config.digest('hex').slice(0, 8)}-${h.digest('hex').slice(0, 16)}`;
 }
 
 const sourceDigests = new Map<string, Buffer>();
@@ -79,19 +88,18 @@ function sourceDigest(sources: URL[]): Buffer {
   return digest;
 }
 
-/** Entries of one name with another key unused this long are removed when a new one is built: a rolling upgrade's two versions both stay. */
+/** Entries of one name and config with another key, not opened for this long, are removed when a new one is built. */
 export const STALE_AFTER_MS = 7 * 24 * 3600 * 1000;
-/** `<name>-<16 hex digits of key>`, as graphCacheKey makes them. */
-const KEYED_ENTRY = /^(.+)-[0-9a-f]{16}$/;
+/** `<name>-<8 hex of config>-<16 hex of everything>`, as graphCacheKey makes them. */
+const KEYED_ENTRY = /^(.+-[0-9a-f]{8})-[0-9a-f]{16}$/;
 
 /** Path of the cached graph `<cacheDir>/<entry>/model.onnx`, calling `build(folder)` first when missing. */
 export function ensureCachedGraph(cacheDir: string, entry: string, build: (outDir: string) => void): string {
   const dir = path.join(cacheDir, entry);
   const model = path.join(dir, 'model.onnx');
-  if (fs.existsSync(model)) {
-    touch(dir);
-    return model;
-  }
+  // touched before it is looked at, so a build pruning at this moment sees it as used
+  touch(dir);
+  if (fs.existsSync(model)) return model;
   fs.mkdirSync(cacheDir, { recursive: true });
   removeAbandonedBuilds(dir);
   const tmp = `${dir}.tmp-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
@@ -121,7 +129,7 @@ function touch(dir: string): void {
   }
 }
 
-/** Removes `<name>-<other key>` entries unused for STALE_AFTER_MS. */
+/** Removes `<name>-<config>-<other key>` entries not opened for STALE_AFTER_MS. */
 function removeStaleSiblings(cacheDir: string, entry: string): void {
   const name = KEYED_ENTRY.exec(entry)?.[1];
   if (!name) return;

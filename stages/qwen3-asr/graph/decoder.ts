@@ -4,7 +4,7 @@
 // Inputs  input_ids      [n, S] int64
 //         audio_embeds   [A, hidden]          spliced, in order, where input_ids == audio_token_id
 //         past_len       [n] int64            tokens each row already holds in the cache
-//         past_key_i / past_value_i [n, kvHeads, stride, headDim]  host-owned cache views
+//         past_key_i / past_value_i [n, kvHeads, stride, headDim]  host-owned cache views (or copies of their first positions)
 // Outputs logits         [n, vocab]           last position of each row
 //         new_key_i / new_value_i   [n, kvHeads, S, headDim]  (keys rotated) for the host to store
 //     or  present_key_i / present_value_i  the cache views again, updated in place (DecoderCache.inPlace)

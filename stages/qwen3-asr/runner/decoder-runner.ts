@@ -14,6 +14,8 @@ export class DecoderInputError extends Error {
   readonly code = 'ERR_DECODER_INPUT';
 }
 
+/** Longest past a prefill chunk reads as a copy: 64 positions are 15 MB over the 0.6B's 28 layers (float32). */
+const NARROW_MAX_PAST = 64;
 export class OnnxDecoderRunner implements DecoderRunner {
   readonly vocabSize: number;
   private readonly kv: KvStore;
@@ -79,9 +81,11 @@ export class OnnxDecoderRunner implements DecoderRunner {
     const inPlace = this.kv.shape.writesInPlace === true;
     // A prefill chunk whose rows hold little past reads copies of just that past: the views would
     // make it score every query against the whole stride (a fresh 173-token prompt: 192 positions,
-    // all masked). A decode step reads the views (its rows fill the stride).
+    // all masked). Only a short past is copied (NARROW_MAX_PAST: a fresh prompt, a reused system
+    // turn), as the copies of every layer are alive during the run. A decode step reads the views.
     const maxPast = Number(pastLen.reduce((a, b) => (b > a ? b : a), 0n));
-    const width = !inPlace && seq > 1 && 2 * maxPast <= this.kv.stride ? Math.max(1, maxPast) : this.kv.stride;
+    const narrow = !inPlace && seq > 1 && maxPast <= NARROW_MAX_PAST && 2 * maxPast <= this.kv.stride;
+    const width = narrow ? Math.max(1, maxPast) : this.kv.stride;
     const cacheDims = [n, d.kvHeads, width, d.headDim];
     const fetches: Record<string, ort.Tensor | null> = { [io.logits]: null };
     for (let l = 0; l < d.layers; l++) {
