@@ -37,8 +37,13 @@ export function newId(prefix: string): string {
   return `${prefix}_${randomBytes(16).toString('base64url').slice(0, 22)}`;
 }
 
+/** The `error` object of an event: an error event's, or a failed turn's. */
+export function errorBody(err: RealtimeError): { type: string; code: string; message: string; param: string | null } {
+  return { type: err.type, code: err.code, message: err.message, param: err.param };
+}
+
 export function errorEvent(err: RealtimeError, clientEventId: string | null = null): object {
-  return { type: 'error', event_id: newId('event'), error: { type: err.type, code: err.code, message: err.message, param: err.param, event_id: clientEventId } };
+  return { type: 'error', event_id: newId('event'), error: { ...errorBody(err), event_id: clientEventId } };
 }
 
 /** The client event in a text frame of at most `maxBytes`; throws RealtimeError (with the event id when one was readable). */

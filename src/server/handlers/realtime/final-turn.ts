@@ -13,7 +13,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Admission } from '../../../runtime/admission.js';
 import type { Pipeline } from '../../../runtime/contracts.js';
 import { toApiError } from '../../errors.js';
-import { newId, type RealtimeError } from './events.js';
+import { errorBody, newId, type RealtimeError } from './events.js';
 import type { RealtimeMetrics } from './metrics.js';
 import type { TurnText } from './partials.js';
 import type { SessionConfig } from './session-config.js';
@@ -87,13 +87,9 @@ export async function finishTurn(deps: FinalTurnDeps, turn: FinalTurn): Promise<
     if (deps.session.aborted) return void metrics.turns.inc({ outcome: 'cancelled' });
     await before;
     metrics.turns.inc({ outcome: 'failed' });
-    const error = turn.withdrawn.aborted ? withdrawal(turn.withdrawn.reason as RealtimeError) : apiFailure(err, item, log);
+    const error = turn.withdrawn.aborted ? errorBody(turn.withdrawn.reason as RealtimeError) : apiFailure(err, item, log);
     send({ type: 'conversation.item.input_audio_transcription.failed', event_id: newId('event'), item_id: item, content_index: 0, error });
   }
-}
-
-function withdrawal({ type, code, message, param }: RealtimeError): object {
-  return { type, code, message, param };
 }
 
 function apiFailure(err: unknown, item: string, log: FastifyBaseLogger): object {
