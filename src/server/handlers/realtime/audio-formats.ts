@@ -8,6 +8,11 @@ export type AudioFormat = 'pcm16' | 'g711_ulaw' | 'g711_alaw';
 export const PCM16_RATE = 24_000;
 /** The rate every session's audio is resampled to, the model's (audio-worker.ts): what turns and buffers count in. */
 export const SAMPLE_RATE = 16_000;
+
+/** Samples in `ms` milliseconds at SAMPLE_RATE. */
+export function samplesIn(ms: number): number {
+  return (ms * SAMPLE_RATE) / 1000;
+}
 const G711_RATE = 8_000;
 
 export function sourceRate(format: AudioFormat): number {

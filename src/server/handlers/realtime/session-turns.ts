@@ -5,7 +5,7 @@
 // the audio of the turn in progress (with server_vad, only the prefix padding
 // while nobody speaks); its bounds are limits.ts. Calls come one at a time, in
 // the order of the client's events (session.ts chains them).
-import { type AudioFormat, SAMPLE_RATE } from './audio-formats.js';
+import { type AudioFormat, SAMPLE_RATE, samplesIn } from './audio-formats.js';
 import type { Admission } from '../../../runtime/admission.js';
 import type { AudioPool } from './audio-pool.js';
 import { newId, RealtimeError } from './events.js';
@@ -85,20 +85,20 @@ export class SessionTurns {
     }
     for (const turn of this.detector.push(probs)) {
       if (turn.type === 'start') this.speechStarted(turn.at, config);
-      else this.speechStopped(Math.min(this.buffer.end, turn.at + (TAIL_PADDING_MS * SAMPLE_RATE) / 1000));
+      else this.speechStopped(Math.min(this.buffer.end, turn.at + samplesIn(TAIL_PADDING_MS)));
     }
     if (this.speechItem && this.buffer.length >= maxTurn) {
       this.detector.reset();
       this.speechStopped(this.buffer.end);
     }
-    if (!this.detector.speaking && !this.speechItem) this.buffer.keepLast(((config.turnDetection!.prefix_padding_ms + IDLE_KEEP_MS) * SAMPLE_RATE) / 1000);
+    if (!this.detector.speaking && !this.speechItem) this.buffer.keepLast(samplesIn(config.turnDetection!.prefix_padding_ms + IDLE_KEEP_MS));
     if (!flush) this.live?.tick(this.buffer, config); // a flush is a commit's: its turn ends now
   }
 
   /** input_audio_buffer.commit: the buffer so far is a turn. */
   async commit(): Promise<void> {
     await this.push(this.deps.config().format, new Uint8Array(0), true);
-    if (this.buffer.length < (MIN_COMMIT_MS * SAMPLE_RATE) / 1000) {
+    if (this.buffer.length < samplesIn(MIN_COMMIT_MS)) {
       throw new RealtimeError('input_audio_buffer_commit_empty', `buffer too small. Expected at least ${MIN_COMMIT_MS}ms of audio, but buffer only has ${ms(this.buffer.length)}ms of audio.`);
     }
     const item = this.speechItem ?? this.live?.item ?? newId('item');
@@ -156,7 +156,7 @@ export class SessionTurns {
 
   private speechStarted(at: number, config: SessionConfig): void {
     this.speechItem = newId('item');
-    const from = Math.max(this.buffer.start, at - (config.turnDetection!.prefix_padding_ms * SAMPLE_RATE) / 1000);
+    const from = Math.max(this.buffer.start, at - samplesIn(config.turnDetection!.prefix_padding_ms));
     this.buffer.dropBefore(from);
     this.deps.send({ type: 'input_audio_buffer.speech_started', event_id: newId('event'), audio_start_ms: ms(from), item_id: this.speechItem });
     this.dropLive('new speech started');

@@ -6,7 +6,7 @@
 // indices from the start of the session's audio.
 import { WINDOW } from '../../../../stages/silero-vad/model.js';
 import type { VadSettings } from '../../../../stages/silero-vad/regions.js';
-import { SAMPLE_RATE } from './audio-formats.js';
+import { samplesIn } from './audio-formats.js';
 
 const MIN_SPEECH_MS = 250;
 /** Kept after the last speech window: Silero's probability falls before a trailing consonant ends. */
@@ -36,8 +36,8 @@ export class TurnDetector {
     const events: TurnEvent[] = [];
     const { threshold, silence_duration_ms } = this.settings;
     const neg = Math.max(threshold - HYSTERESIS, 0.01);
-    const minSilence = (silence_duration_ms * SAMPLE_RATE) / 1000;
-    const minSpeech = (MIN_SPEECH_MS * SAMPLE_RATE) / 1000;
+    const minSilence = samplesIn(silence_duration_ms);
+    const minSpeech = samplesIn(MIN_SPEECH_MS);
     for (const p of probs) {
       const at = this.window++ * WINDOW;
       if (p >= threshold) {
