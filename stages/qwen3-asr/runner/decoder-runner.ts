@@ -83,9 +83,8 @@ export class OnnxDecoderRunner implements DecoderRunner {
     // make it score every query against the whole stride (a fresh 173-token prompt: 192 positions,
     // all masked). Only a short past is copied (NARROW_MAX_PAST: a fresh prompt, a reused system
     // turn), as the copies of every layer are alive during the run. A decode step reads the views.
-    const maxPast = Number(pastLen.reduce((a, b) => (b > a ? b : a), 0n));
-    const narrow = !inPlace && seq > 1 && maxPast <= NARROW_MAX_PAST && 2 * maxPast <= this.kv.stride;
-    const width = narrow ? Math.max(1, maxPast) : this.kv.stride;
+    const maxPast = !inPlace && seq > 1 ? Number(pastLen.reduce((a, b) => (b > a ? b : a), 0n)) : Infinity;
+    const width = maxPast <= NARROW_MAX_PAST && 2 * maxPast <= this.kv.stride ? Math.max(1, maxPast) : this.kv.stride;
     const cacheDims = [n, d.kvHeads, width, d.headDim];
     const fetches: Record<string, ort.Tensor | null> = { [io.logits]: null };
     for (let l = 0; l < d.layers; l++) {
