@@ -3,11 +3,12 @@
 // prints the usage and exits 0 before any work starts (a dataset build or an
 // hour of load must not begin because someone asked how to run it); a bad
 // flag prints its error and the usage, exit 2, instead of a stack trace. Also
-// the cache folder every bench writes to (outside the repository), and the
+// `key=value` pipeline overrides, the cache folder every bench writes to (outside the repository), and the
 // precision-and-kernel names (`int8+pc`) the model benches take.
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { Override } from '../src/config/document.js';
 import type { Precision } from '../stages/common/engine/runner.js';
 import type { KvCacheType } from '../stages/common/graph/attention.js';
 import type { QuantKernel } from '../stages/common/graph/context.js';
@@ -29,6 +30,21 @@ export function parseScriptArgs<T extends ParseArgsConfig>(usage: string, config
     process.exit(0);
   }
   return parsed;
+}
+
+/**
+ * `key=value` arguments as pipeline overrides (`stages.decoder.options.max_running=8`), split at
+ * the first '=' so a value may hold one; an argument without a key and '=' is a usage error (exit 2).
+ */
+export function pipelineOverrides(usage: string, args: string[]): Override[] {
+  return args.map((arg) => {
+    const at = arg.indexOf('=');
+    if (at <= 0) {
+      process.stderr.write(`'${arg}' is not a pipeline override (key=value)\n${usage}\n`);
+      process.exit(EXIT_USAGE);
+    }
+    return [arg.slice(0, at), arg.slice(at + 1)];
+  });
 }
 
 /**

@@ -28,7 +28,7 @@ import { buildServer } from '../src/server/app.js';
 import { repoRoot } from '../src/util/paths.js';
 import { decodeAudio } from '../stages/audio/decode.js';
 import { buildWav } from '../test/fixtures/audio/wav-writer.js';
-import { benchCacheDir, parseScriptArgs } from './args.js';
+import { benchCacheDir, parseScriptArgs, pipelineOverrides } from './args.js';
 import { ensureRandomCheckpoint } from './peer-ours.js';
 import { QuietMeter, type QuietReading } from './quiet.js';
 
@@ -52,6 +52,8 @@ const { values, positionals } = parseScriptArgs(USAGE, {
   },
 });
 const root = repoRoot();
+/** key=value arguments, checked before any work. */
+const extraOverrides = pipelineOverrides(USAGE, positionals);
 const levels = values.levels.split(',').map(Number);
 const cache = benchCacheDir(values['cache-dir']);
 const modelPath = path.resolve(values['model-path'] ?? path.join(cache, 'qwen3-asr-0.6b-random'));
@@ -72,7 +74,7 @@ const overrides: Override[] = [
   ['stages.encoder.options.precision', values.precision],
   ['stages.decoder.options.precision', values.precision],
   ['admission.max_running', String(Math.max(...levels))],
-  ...positionals.map((o) => o.split('=', 2) as Override),
+  ...extraOverrides,
 ];
 const resolved = await loadPipelineConfig(path.join(root, 'pipelines/qwen3-asr.yaml'), { overrides });
 const pipeline = createPipeline(resolved, { modelPath, cacheDir: path.join(cache, 'graphs') });

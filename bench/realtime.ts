@@ -32,14 +32,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { WebSocket } from 'ws';
 import { loadPipelineConfig } from '../src/config/load.js';
-import type { Override } from '../src/config/document.js';
 import { createPipeline } from '../src/runtime/pipeline.js';
 import { buildServer } from '../src/server/app.js';
 import { repoRoot } from '../src/util/paths.js';
 import type { CheckpointSize } from '../stages/qwen3-asr/checkpoint/sizes.js';
 import { decodeWavSamples, readWavLayout } from '../stages/audio/wav.js';
 import { Resampler } from '../stages/audio/resample.js';
-import { benchCacheDir, parseScriptArgs } from './args.js';
+import { benchCacheDir, parseScriptArgs, pipelineOverrides } from './args.js';
 import { ensureRandomCheckpoint } from './peer-ours.js';
 import { QuietMeter } from './quiet.js';
 
@@ -67,6 +66,8 @@ const { values, positionals } = parseScriptArgs(USAGE, {
   },
 });
 const counts = values.sessions!.split(',').map(Number);
+/** key=value arguments, checked before any work. */
+const extraOverrides = pipelineOverrides(USAGE, positionals);
 const durationS = Number(values['duration-s']);
 const CHUNK_MS = 100;
 const GAP_S = 1.5;
@@ -200,7 +201,7 @@ const resolved = await loadPipelineConfig(path.join(repoRoot(), 'pipelines/qwen3
   overrides: [
     ['stages.encoder.options.precision', values.precision!],
     ['stages.decoder.options.precision', values.precision!],
-    ...positionals.map((o) => o.split('=', 2) as Override),
+    ...extraOverrides,
   ],
 });
 /** A fresh pipeline and server for one level. */

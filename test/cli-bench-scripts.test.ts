@@ -27,3 +27,14 @@ for (const script of SCRIPTS) {
     t.notMatch(bad?.stderr, /\n\s+at /, 'no stack trace');
   });
 }
+
+// key=value pipeline overrides (bench/args.ts pipelineOverrides): one without '=' is a usage error before any work.
+for (const script of ['concurrency', 'realtime']) {
+  t.test(`bench/${script}: a pipeline override without '=' exits 2 before any work`, async (t) => {
+    const file = path.join(repoRoot(), 'dist', 'bench', `${script}.js`);
+    const bad = await run(process.execPath, [file, 'stages.decoder.options.max_running'], { cwd, timeout: 30_000 }).then(() => null, (err: { code: number; stdout: string; stderr: string }) => err);
+    t.equal(bad?.code, 2);
+    t.match(bad?.stderr, /^'stages\.decoder\.options\.max_running' is not a pipeline override \(key=value\)\nUsage: /);
+    t.equal(bad?.stdout, '', 'nothing measured or printed');
+  });
+}
