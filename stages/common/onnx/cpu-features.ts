@@ -7,9 +7,9 @@
 // VNNI (vpdpbusd, 32-bit sums) and ARM's dot products have no such limit.
 // The int8 kernel `auto` (the stages' default) is per-channel where VNNI is: measured
 // 1 Dec on a 2-core AVX-512 VNNI EPYC (bench/model.js int8 vs int8+pc, 0.6B, quiet, min of
-// 5), per-channel takes 0.74x the encoder's time, 0.55x prefill's, 0.95x / 0.85x a decode
-// step's at b=1 / b=8, 0.79x end to end, with errors against the golden sets of the same
-// order as blockwise (bench/quant-error.js). Without VNNI its weights lose a bit (±63) and
+// 5), per-channel with its int8 conv stem takes 0.50x the encoder's time, 0.56x prefill's,
+// 0.94x / 0.86x a decode step's at b=1 / b=8, 0.77x end to end, with errors against the
+// golden sets of the same order as blockwise (bench/quant-error.js). Without VNNI its weights lose a bit (±63) and
 // it was not measured faster, and on other CPUs it was not measured at all: blockwise there.
 import fs from 'node:fs';
 import os from 'node:os';
